@@ -1,0 +1,178 @@
+"""Rule packs and pipeline configuration.
+
+Rule packs (`configs/rules/<name>.yaml`) hold the numbers of RULES.md; a pack may `extends:` another and
+override some numbers. Several files may define the same pack name with different `effective_from`
+dates: a class is judged by the newest version in force on its start date.
+
+The pipeline configuration (`configs/pipeline.yaml`) holds detection and tolerance parameters. Both are
+strict: an unknown key is an error naming its key path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.settings import SettingsError, build, setting
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+@dataclass(frozen=True)
+class SyllabusHours:
+    theory: float | None = setting(None, "theory 学时 of the initial-training syllabus", min=0, max=1000)
+    practical: float | None = setting(None, "practical 学时 of the initial-training syllabus", min=0, max=1000)
+    total: float | None = setting(None, "total 学时 where the split is not published", min=0, max=2000)
+
+
+@dataclass(frozen=True)
+class RulePack:
+    name: str = setting("national", "pack name; a class selects it with `province:`")
+    extends: str | None = setting(None, "pack whose numbers this one starts from")
+    effective_from: dt.date = setting(dt.date(2000, 1, 1), "first class start date judged by this version")
+    source: str = setting("", "where the numbers come from")
+    offline_min_per_hour: float = setting(45.0, "minutes per offline 学时 (AQ 8011-2023: 45)", min=10, max=120)
+    online_min_per_hour: float = setting(30.0, "minutes per online 学时", min=10, max=120)
+    max_online_share_theory: float = setting(
+        0.70, "largest share of the syllabus theory 学时 that may be studied online", min=0, max=1)
+    practical_online_allowed: bool = setting(False, "whether practical 学时 may be credited from online study")
+    max_daily_hours: float | None = setting(
+        None, "largest 学时 per trainee per day (None: no limit)", min=1, max=24)
+    daily_limit_applies_to: str = setting(
+        "practical", "which 学时 the daily limit counts", choices=("practical", "total"))
+    full_recording_from: dt.date = setting(
+        dt.date(2024, 7, 1), "offline sessions on or after this date must be recorded from start to end")
+    retention_share_before_full: float | None = setting(
+        None, "share of offline time that must be kept before full_recording_from (Shandong: 0.20)", min=0, max=1)
+    min_checkins_per_day: int = setting(
+        2, "check-in events per trainee per offline day (in and out; an assumption, not a national text)",
+        min=1, max=20)
+    refresher_required_hours: float = setting(8.0, "学时 a refresher class requires in total", min=0, max=200)
+    syllabus: dict[str, SyllabusHours] = setting({}, "initial-training syllabus hours per job type (工种)")
+    checkin_window_before_min: float = setting(
+        30.0, "a check-in belongs to a session from this many minutes before its start", min=0, max=240)
+    checkin_window_after_min: float = setting(
+        30.0, "... until this many minutes after its end", min=0, max=240)
+    min_presence_ratio: float = setting(
+        0.8, "share of the recorded part of a session a credited trainee must be seen for", min=0, max=1)
+    proxy_max_seen_min: float = setting(
+        1.0, "a checked-in trainee seen for at most this many minutes counts as never seen (proxy)",
+        min=0, max=60)
+    headcount_tolerance_people: int = setting(
+        2, "headcount mismatch only when the difference exceeds this many people ...", min=0, max=100)
+    headcount_tolerance_ratio: float = setting(
+        0.10, "... and this share of the check-ins (whichever is larger)", min=0, max=1)
+    gap_tolerance_min: float = setting(
+        5.0, "uncovered scheduled time shorter than this is not a gap (NVR segment switches)", min=0, max=240)
+    blank_tolerance_min: float = setting(
+        5.0, "black/frozen/covered footage shorter than this is not reported", min=0, max=240)
+    unknown_person_min_minutes: float = setting(
+        10.0, "an unknown face seen at least this long in a session is reported", min=0, max=600)
+    retention_days: int | None = setting(
+        None, "recordings must be kept this many days (None: not checked)", min=1, max=3650)
+    severity: dict[str, str] = setting({}, "severity per rule_id (high, medium, low)")
+
+    def required_hours(self, job_type: str | None) -> SyllabusHours | None:
+        return self.syllabus.get(job_type or "")
+
+
+@dataclass(frozen=True)
+class CheckinParams:
+    formats_dir: str = setting("checkin_formats", "folder (under configs/) with the vendor column mappings")
+
+
+@dataclass(frozen=True)
+class IngestParams:
+    filename_patterns: list[str] = setting(
+        [r"^(?P<camera_id>.+?)_(?P<start>\d{14})(?:_(?P<end>\d{14}))?$"],
+        "regular expressions for NVR file names (stem): named groups camera_id, start, optional end "
+        "(YYYYMMDDhhmmss); tried in order")
+    video_extensions: list[str] = setting(
+        [".mp4", ".mkv", ".avi", ".mov", ".ts", ".dav", ".flv", ".m4v", ".mpg", ".h264", ".264"],
+        "file extensions listed as recordings")
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SettingsError([f"{path}: not valid YAML ({exc})"]) from exc
+
+
+class RulePacks:
+    """Every version of every pack under a folder, resolved with inheritance."""
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder or CONFIG_DIR / "rules"
+        raw: dict[str, list[dict]] = {}
+        problems: list[str] = []
+        files = sorted(self.folder.glob("*.yaml"))
+        if not files:
+            raise SettingsError([f"{self.folder}: no rule packs (*.yaml) found"])
+        for path in files:
+            data = _load_yaml(path)
+            if not isinstance(data, dict) or "name" not in data:
+                problems.append(f"{path}: expected a mapping with a `name` key")
+                continue
+            data = dict(data)
+            data["_file"] = str(path)
+            raw.setdefault(str(data["name"]), []).append(data)
+        if problems:
+            raise SettingsError(problems)
+        self._raw = raw
+        self._cache: dict[tuple[str, dt.date], RulePack] = {}
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._raw)
+
+    def _version(self, name: str, on: dt.date) -> dict:
+        versions = self._raw.get(name)
+        if not versions:
+            raise SettingsError([f"rule pack '{name}': not found in {self.folder} (known: {', '.join(self.names)})"])
+        dated = sorted(versions, key=lambda d: str(d.get("effective_from", "2000-01-01")))
+        chosen = [d for d in dated if str(d.get("effective_from", "2000-01-01")) <= on.isoformat()]
+        return chosen[-1] if chosen else dated[0]
+
+    def _merged(self, name: str, on: dt.date, seen: tuple[str, ...] = ()) -> dict:
+        if name in seen:
+            raise SettingsError([f"rule pack '{name}': `extends` forms a cycle ({' -> '.join(seen + (name,))})"])
+        own = {k: v for k, v in self._version(name, on).items() if k != "_file"}
+        parent = own.get("extends")
+        merged = self._merged(parent, on, seen + (name,)) if parent else {}
+        for key, value in own.items():
+            if key in ("syllabus", "severity") and isinstance(value, dict):
+                merged[key] = {**merged.get(key, {}), **value}
+            else:
+                merged[key] = value
+        return merged
+
+    def get(self, name: str, on: dt.date | None = None) -> RulePack:
+        on = on or dt.date.today()
+        key = (name, on)
+        if key not in self._cache:
+            merged = self._merged(name, on)
+            where = f"rule pack '{name}' ({self._version(name, on)['_file']})"
+            self._cache[key] = build(RulePack, merged, where)
+        return self._cache[key]
+
+
+def stable_hash(obj: Any) -> str:
+    """A short hash of settings, for cache keys and the `runs` table."""
+
+    def default(o: Any) -> Any:
+        if dataclasses.is_dataclass(o):
+            return dataclasses.asdict(o)
+        if isinstance(o, (dt.date, Path)):
+            return str(o)
+        raise TypeError(type(o))
+
+    text = json.dumps(obj, default=default, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""Persisted tables (schemas, atomic Parquet publishing) and the inspector report."""
