@@ -1,0 +1,153 @@
+"""Black, frozen and covered-lens stretches, and the snapshot writer for evidence.
+
+Each sampled frame gets at most one label, in order of certainty: black (mean luma at or below
+`black_luma_max`), covered (near-uniform: luma std of a 64x36 reduction at or below
+`uniform_luma_std_max`; a reduction averages sensor noise away, so a taped lens reads as flat even
+when the camera raises its gain), frozen (the same picture as the previous sample). A live camera
+never repeats a picture exactly, sensor noise and codec flicker see to that; a frozen feed does.
+
+Stretches are reported from the first to the last sample that shows the condition: a lower bound,
+so that the evidence never claims more than was seen (the true edges lie within one sample
+interval outside).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from pipeline.video.params import VideoParams
+from pipeline.video.sample import SampledFrame, downscale_gray
+
+BLACK, COVERED, FROZEN = "black", "covered", "frozen"
+_FREEZE_WIDTH_PX = 320  # freeze differences are measured at this width (thresholds depend on it)
+_UNIFORM_SIZE_PX = (64, 36)
+
+
+@dataclass(frozen=True)
+class BlankStretch:
+    kind: str  # "black" | "frozen" | "covered"
+    start_offset_s: float  # first sample showing it (seconds from the file's first frame)
+    end_offset_s: float  # last sample showing it
+    snapshot_offset_s: float  # a sample in the middle of the stretch, for the evidence snapshot
+    samples: int
+    mean_luma: float  # mean over the stretch's samples (0-255), evidence for black/covered
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_offset_s - self.start_offset_s
+
+
+@dataclass(frozen=True)
+class _Sample:
+    offset_s: float
+    label: str | None
+    mean_luma: float
+
+
+class BlankConsumer:
+    """FrameConsumer finding blank stretches; keeps one reduced frame and one label per sample."""
+
+    max_width_px = _FREEZE_WIDTH_PX
+
+    def __init__(self, params: VideoParams | None = None) -> None:
+        self.params = params or VideoParams()
+        self._samples: list[_Sample] = []
+        self._prev: np.ndarray | None = None
+
+    def feed(self, frame: SampledFrame) -> None:
+        h, w = frame.image_bgr.shape[:2]
+        width = min(_FREEZE_WIDTH_PX, w)
+        height = max(2, round(h * width / w))
+        gray = downscale_gray(frame.image_bgr, width, height)
+        tiny = cv2.resize(gray, _UNIFORM_SIZE_PX, interpolation=cv2.INTER_AREA)
+        mean = float(tiny.mean())
+        p = self.params
+        label = None
+        if mean <= p.black_luma_max:
+            label = BLACK
+        elif float(tiny.std()) <= p.uniform_luma_std_max:
+            label = COVERED
+        elif self._prev is not None and self._prev.shape == gray.shape:
+            if float(np.abs(gray - self._prev).mean()) <= p.freeze_mean_diff_max:
+                label = FROZEN
+                # The previous sample is the picture that froze.
+                prev = self._samples[-1]
+                if prev.label is None:
+                    self._samples[-1] = _Sample(prev.offset_s, FROZEN, prev.mean_luma)
+        self._prev = gray
+        self._samples.append(_Sample(frame.offset_s, label, mean))
+
+    def result(self) -> list[BlankStretch]:
+        return stretches_from_labels(self._samples, self.params.min_blank_s)
+
+
+def stretches_from_labels(samples: list[_Sample], min_blank_s: float) -> list[BlankStretch]:
+    out: list[BlankStretch] = []
+    run: list[_Sample] = []
+    for sample in [*samples, _Sample(float("inf"), None, 0.0)]:
+        if run and sample.label != run[0].label:
+            if run[0].label is not None and run[-1].offset_s - run[0].offset_s >= min_blank_s:
+                mid = run[len(run) // 2].offset_s
+                out.append(BlankStretch(
+                    kind=run[0].label, start_offset_s=run[0].offset_s, end_offset_s=run[-1].offset_s,
+                    snapshot_offset_s=mid, samples=len(run),
+                    mean_luma=round(float(np.mean([s.mean_luma for s in run])), 2),
+                ))
+            run = []
+        run.append(sample)
+    return out
+
+
+def _frame_at(path: Path, offset_s: float) -> np.ndarray | None:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        half_frame = 0.5 / float(stream.average_rate or 25)
+        container.seek(int((offset_s + start) / stream.time_base), stream=stream, backward=True, any_frame=False)
+        last = None
+        for frame in container.decode(stream):
+            last = frame
+            if frame.time is not None and frame.time - start >= offset_s - half_frame:
+                break
+        return None if last is None else last.to_ndarray(format="bgr24")
+
+
+def write_snapshot(
+    path: Path,
+    offset_s: float,
+    out_jpeg: Path,
+    box: tuple[int, int, int, int] | None = None,
+    quality: int = 85,
+) -> str | None:
+    """Write the frame at `offset_s` of `path` to `out_jpeg`, `box` (x, y, w, h, full-resolution
+    pixels) outlined in red and the offset printed in a corner. Returns None on success, else why
+    not (the evidence then names the offset without a picture). Written atomically."""
+    try:
+        image = _frame_at(Path(path), offset_s)
+    except (av.FFmpegError, OSError, IndexError, ValueError) as exc:
+        return f"{path}: no frame at {offset_s:.1f} s ({exc})"
+    if image is None:
+        return f"{path}: no frame at {offset_s:.1f} s (past the end)"
+    thickness = max(2, image.shape[1] // 400)
+    if box is not None:
+        x, y, w, h = (int(v) for v in box)
+        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 0, 255), thickness)
+    stamp = f"{int(offset_s // 3600):02d}:{int(offset_s % 3600 // 60):02d}:{offset_s % 60:04.1f}"
+    scale = max(0.4, image.shape[1] / 1200)
+    cv2.putText(image, stamp, (8, image.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2)
+    cv2.putText(image, stamp, (8, image.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness)
+    out_jpeg = Path(out_jpeg)
+    out_jpeg.parent.mkdir(parents=True, exist_ok=True)
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        return f"{path}: JPEG encoding failed at {offset_s:.1f} s"
+    tmp = out_jpeg.with_name(out_jpeg.name + f".{os.getpid()}.tmp")
+    tmp.write_bytes(data.tobytes())
+    os.replace(tmp, out_jpeg)
+    return None

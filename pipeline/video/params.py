@@ -1,0 +1,75 @@
+"""Tunable numbers of the video-evidence stage, kept apart from its structure.
+
+Every field carries a description and bounds in its metadata so the strict config
+(`pipeline/config.py`, owned by the lead) can document and check it. Defaults come from
+measurements; the measurement is named next to each default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def _p(default: Any, lo: float, hi: float, desc: str) -> Any:
+    return field(default=default, metadata={"min": lo, "max": hi, "description": desc})
+
+
+@dataclass(frozen=True)
+class VideoParams:
+    # Issue 3 measurement: 1 sample / 10 s on 1 h 1080p H.264 costs 13 ms a sample (PyAV seek to
+    # keyframe + decode), i.e. 4.7 s per video-hour; coverage and blank offsets are then good to 10 s,
+    # far below the pack's gap/blank tolerances (minutes).
+    sample_interval_s: float = _p(10.0, 0.2, 600.0, "seconds between sampled frames in the scan pass")
+    # ffprobe of a healthy 1 h file (format + packet list) takes about 1 s; 60 s only fires on hostile
+    # or stalled files (network shares), never on normal ones.
+    probe_timeout_s: float = _p(60.0, 1.0, 3600.0, "hard wall-clock limit for each ffprobe call")
+    # A truncated faststart MP4 still claims its full duration; the last readable packet ends early.
+    # Muxers round durations by up to one frame / one GOP of audio: 2 s never fires on a clean file.
+    truncation_tolerance_s: float = _p(2.0, 0.1, 600.0, "container duration minus last readable packet time above which a file is truncated")
+    # A jump is a gap (or a step back) between consecutive video packet timestamps. Clean 25 fps
+    # files step 0.04 s; NVR files with dropped frames step < 1 s. 2 s separates them.
+    timestamp_jump_s: float = _p(2.0, 0.1, 3600.0, "gap between consecutive video packet timestamps that counts as a jump")
+    # Mean luma on 0..255. Lit classrooms measured 60-180 on the real clips in ../shared/data;
+    # a capped lens / lost signal is < 10. 24 leaves room for encoder noise on black.
+    black_luma_max: float = _p(24.0, 1.0, 128.0, "mean luma (0-255) at or below which a frame is black")
+    # Std of luma of the frame reduced to 64x36. Real clips in ../shared/data: 35-75; a taped or
+    # hand-covered lens (synthetic, tests/test_video_blank.py): < 4.
+    uniform_luma_std_max: float = _p(6.0, 0.5, 64.0, "std of luma (0-255, 64x36 frame) at or below which a frame is near-uniform (lens covered)")
+    # Mean absolute luma difference between consecutive samples on a 320 px wide frame. Measured on
+    # the synthetic test videos: a repeated frame re-encoded by x264 gives < 0.3; a static room with
+    # sensor noise (ffmpeg noise=alls=6) 1.5-3; any motion > 3.
+    freeze_mean_diff_max: float = _p(0.6, 0.0, 32.0, "mean abs luma difference (320 px frame) at or below which two samples are the same picture")
+    # Stretches shorter than this are not reported: a camera switching input or an auto-iris
+    # adjustment blacks out for a few seconds. The pack's RECORDING_BLANK tolerance (minutes) applies on top.
+    min_blank_s: float = _p(5.0, 0.0, 3600.0, "shortest blank stretch reported (seconds, sample to sample)")
+    # Fingerprint image: luma reduced (area average) to this size. 32x18 keeps room layout and people
+    # while removing noise and codec detail; 576 values, stored as float16 (1.2 kB a sample).
+    fingerprint_width_px: int = _p(32, 8, 128, "fingerprint image width (pixels)")
+    fingerprint_height_px: int = _p(18, 4, 72, "fingerprint image height (pixels)")
+    # Motion signature = fingerprint minus its local temporal mean over +/- this window. Static
+    # appearance (the room) cancels; what people did in it remains.
+    motion_window_s: float = _p(60.0, 2.0, 1800.0, "half-width of the temporal window whose mean is removed to get the motion signature")
+    # RMS of a motion signature (per-frame normalised units) below which a sample carries no
+    # information (empty room). Sensor noise at 32x18: 0.02-0.06; people moving: 0.15-0.6.
+    reuse_min_motion_rms: float = _p(0.1, 0.0, 2.0, "motion energy below which a sample cannot prove reuse")
+    # Cosine similarity of aligned motion signatures. Same footage re-encoded/rescaled: 0.8-0.99;
+    # unrelated footage of the same room: -0.2..0.3 (tests/test_video_reuse.py).
+    reuse_min_similarity: float = _p(0.6, 0.0, 1.0, "motion-signature similarity at or above which two samples show the same moment")
+    # Cosine similarity of the recordings' median images: the cheap filter that keeps only pairs
+    # of recordings showing the same view (the same camera) for the expensive comparison.
+    reuse_candidate_min_similarity: float = _p(0.7, -1.0, 1.0, "median-image similarity needed before two recordings are compared in detail")
+    reuse_min_run_s: float = _p(60.0, 1.0, 36000.0, "shortest matching run reported as reused footage (seconds)")
+    # At least this many informative, matching samples in a run (a run of near-static samples is
+    # not proof).
+    reuse_min_matching_samples: int = _p(4, 2, 10000, "fewest matching informative samples in a reported run")
+
+    def __post_init__(self) -> None:
+        problems = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            lo, hi = f.metadata["min"], f.metadata["max"]
+            if not lo <= value <= hi:
+                problems.append(f"{f.name}: expected {lo}..{hi}, found {value!r}")
+        if problems:
+            raise ValueError("invalid VideoParams: " + "; ".join(problems))

@@ -1,0 +1,186 @@
+"""Fast frame sampling: seek to the keyframe nearest each sample time, decode that one frame.
+
+Issue 3 measured this at 13 ms a sample on a one-hour 1080p H.264 file (GOP 50 or 250), against
+23.7 s per file for OpenCV seeking and 64-152 s for one `ffmpeg -ss` per sample. A sample's
+`offset_s` is the time of the frame actually decoded (the keyframe), not the requested time, so
+offsets stay true whatever the GOP; two requests landing on the same keyframe yield it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SampledFrame:
+    offset_s: float  # seconds from the first video frame of the file
+    image_bgr: np.ndarray  # HxWx3 uint8; full resolution unless the sampler was asked for less
+
+
+@dataclass
+class SampleReport:
+    """Filled while sampling: how it ended. Decode errors end the iteration, they are not raised."""
+
+    samples: int = 0
+    error: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def downscale_gray(image_bgr: np.ndarray, width_px: int, height_px: int) -> np.ndarray:
+    """Area-averaged luma at (width_px, height_px), float32. Resize first: cvtColor on the small image is free."""
+    small = cv2.resize(image_bgr, (width_px, height_px), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
+
+
+def _open(path: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
+    container = av.open(str(path), mode="r")
+    if not container.streams.video:
+        container.close()
+        raise ValueError("no video stream")
+    stream = container.streams.video[0]
+    # Only keyframes are needed: the decoder drops the rest without decoding them.
+    stream.codec_context.skip_frame = "NONKEY"
+    stream.thread_type = "SLICE"  # frame threading would delay output by N packets per seek
+    return container, stream
+
+
+def _stream_start_s(stream) -> float:
+    if stream.start_time is None or stream.time_base is None:
+        return 0.0
+    return float(stream.start_time * stream.time_base)
+
+
+def _to_image(frame: av.VideoFrame, width_px: int | None) -> np.ndarray:
+    if width_px is None or width_px >= frame.width:
+        return frame.to_ndarray(format="bgr24")
+    height_px = max(2, round(frame.height * width_px / frame.width / 2) * 2)
+    small = frame.reformat(width=width_px, height=height_px, format="bgr24", interpolation="AREA")
+    return small.to_ndarray()
+
+
+def _frame_time(frame: av.VideoFrame, packet: av.Packet) -> float | None:
+    for pts, base in ((frame.pts, frame.time_base), (packet.pts, packet.time_base)):
+        if pts is not None and base is not None:
+            return float(pts * base)
+    return None
+
+
+def _first_keyframe(container, stream) -> tuple[av.VideoFrame, float | None] | None:
+    ctx = stream.codec_context
+    for packet in container.demux(stream):
+        frames = packet.decode()
+        if not frames and packet.is_keyframe:
+            # A decoder with B-frame reordering holds the keyframe back until later frames
+            # arrive, and those are skipped: drain it (the next seek resets the decoder).
+            frames = ctx.decode(None)
+        if frames:
+            return frames[0], _frame_time(frames[0], packet)
+    return None
+
+
+def _decode_forward(container, stream, target_s: float) -> tuple[av.VideoFrame, float | None] | None:
+    found = None
+    for packet in container.demux(stream):
+        for frame in packet.decode():
+            found = (frame, _frame_time(frame, packet))
+            if found[1] is None or found[1] >= target_s:
+                return found
+    return found
+
+
+def _decode_at(container, stream, target_s: float, start_s: float, max_lag_s: float):
+    """(frame, time) of the keyframe at or before `target_s`; if that lies more than `max_lag_s`
+    before it (a GOP longer than the sample interval), decode on to the target instead."""
+    pts = int((target_s + start_s) / stream.time_base)
+    container.seek(pts, stream=stream, backward=True, any_frame=False)
+    found = _first_keyframe(container, stream)
+    if found is None or found[1] is None or found[1] - start_s >= target_s - max_lag_s:
+        return found
+    ctx = stream.codec_context
+    ctx.skip_frame = "DEFAULT"  # long GOP: this request needs the frames in between
+    try:
+        container.seek(pts, stream=stream, backward=True, any_frame=False)
+        return _decode_forward(container, stream, target_s + start_s) or found
+    finally:
+        ctx.skip_frame = "NONKEY"
+
+
+def _sequential(path: Path, interval_s: float, start_s: float, end_s: float, width_px, report: SampleReport):
+    """Decode in order, keeping one frame per interval: for inputs that cannot seek."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            rate = float(stream.average_rate or 25)
+            next_s = start_s
+            for index, frame in enumerate(container.decode(stream)):
+                offset = float(frame.time) if frame.time is not None and frame.pts is not None else index / rate
+                if offset > end_s:
+                    return
+                if offset >= next_s:
+                    report.samples += 1
+                    yield SampledFrame(offset_s=offset, image_bgr=_to_image(frame, width_px))
+                    next_s = offset + interval_s
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        report.error = f"{path}: decode failed after {report.samples} samples: {exc}"
+
+
+def sample_frames(
+    path: Path,
+    interval_s: float,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+    *,
+    width_px: int | None = None,
+    report: SampleReport | None = None,
+) -> Iterator[SampledFrame]:
+    """Yield one frame per `interval_s` between `start_s` and `end_s` (file offsets, seconds).
+
+    `width_px` asks for frames reduced (area average, aspect kept) to that width, done inside the
+    colour conversion at almost no cost; None keeps full resolution (faces need it).
+    A file that cannot be opened or that fails mid-way ends the iteration; `report.error` says why.
+    """
+    if interval_s <= 0:
+        raise ValueError(f"interval_s: expected > 0, found {interval_s}")
+    report = report if report is not None else SampleReport()
+    try:
+        container, stream = _open(path)
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        report.error = f"{path}: cannot open video: {exc}"
+        return
+    try:
+        file_start_s = _stream_start_s(stream)
+        if end_s is None:
+            duration = container.duration  # microseconds, may be None for raw streams
+            end_s = duration / 1e6 if duration else float("inf")
+        last_offset = -1.0
+        target = start_s
+        while target <= end_s:
+            try:
+                found = _decode_at(container, stream, target, file_start_s, interval_s / 2)
+            except (av.FFmpegError, OSError, ValueError) as exc:
+                if report.samples == 0:
+                    # Raw elementary streams (.h264 NVR dumps) have no index to seek in.
+                    yield from _sequential(path, interval_s, start_s, end_s, width_px, report)
+                    if report.samples or report.error:
+                        return
+                report.error = f"{path}: decode failed near {target:.1f} s: {exc}"
+                return
+            if found is None:
+                return
+            frame, time_s = found
+            offset = (time_s - file_start_s) if time_s is not None else target
+            if offset > last_offset:
+                last_offset = offset
+                report.samples += 1
+                yield SampledFrame(offset_s=offset, image_bgr=_to_image(frame, width_px))
+            # A long GOP lands several requests on one keyframe: skip past it instead of
+            # decoding it again.
+            target = max(target + interval_s, offset + interval_s / 2)
+    finally:
+        container.close()

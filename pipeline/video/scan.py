@@ -1,0 +1,71 @@
+"""One decode pass per recording, shared by every consumer of its frames.
+
+Decoding dominates the cost of the video stage, so each file is sampled once and each sampled
+frame is handed to every consumer (blank detection, fingerprints, and later faces). A consumer
+that needs less than full resolution says so with `max_width_px`; when all consumers need little,
+frames are reduced inside the colour conversion, which is much cheaper than converting the full
+frame and resizing it afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from pipeline.video.sample import SampledFrame, SampleReport, sample_frames
+
+
+@runtime_checkable
+class FrameConsumer(Protocol):
+    """Receives every sampled frame of one file, in time order, then gives its result.
+
+    Optional attribute `max_width_px: int | None`: the widest frame the consumer needs;
+    None or absent means full resolution.
+    """
+
+    def feed(self, frame: SampledFrame) -> None: ...
+
+    def result(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    path: Path
+    interval_s: float
+    samples: int
+    last_offset_s: float | None  # offset of the last frame decoded (None: none)
+    error: str | None  # why the pass ended early (decode error), None when it reached the end
+    results: tuple[Any, ...]  # consumer results, in the order the consumers were given
+
+
+def frame_width_for(consumers: Sequence[FrameConsumer]) -> int | None:
+    widths = [getattr(c, "max_width_px", None) for c in consumers]
+    if not widths or any(w is None for w in widths):
+        return None
+    return max(widths)
+
+
+def scan_recording(
+    path: Path,
+    interval_s: float,
+    consumers: Sequence[FrameConsumer],
+    *,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+) -> ScanResult:
+    report = SampleReport()
+    last = None
+    for frame in sample_frames(Path(path), interval_s, start_s, end_s, width_px=frame_width_for(consumers), report=report):
+        last = frame.offset_s
+        for consumer in consumers:
+            consumer.feed(frame)
+    return ScanResult(
+        path=Path(path),
+        interval_s=interval_s,
+        samples=report.samples,
+        last_offset_s=last,
+        error=report.error,
+        results=tuple(c.result() for c in consumers),
+    )
