@@ -176,3 +176,47 @@ def stable_hash(obj: Any) -> str:
 
     text = json.dumps(obj, default=default, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RunParams:
+    workers: int = setting(0, "worker processes for video analysis (0: one per CPU core)", min=0, max=256)
+    cache_dir: str = setting(".trainaudit-cache", "face/video cache folder (relative paths: under the output "
+                                                  "folder); holds face encodings, biometric data", )
+    cache_max_gb: float = setting(20.0, "largest size of the cache before the oldest entries are evicted",
+                                  min=0.1, max=10000)
+    analyse_video: bool = setting(True, "decode recordings (False: listing and probing only)")
+    lang: str = setting("zh", "language of finding messages and reports", choices=("zh", "en"))
+
+
+def _pipeline_config_class():
+    # Stage parameter classes live with their stages; the configuration only composes them.
+    from pipeline.faces.params import FaceParams
+    from pipeline.video.params import VideoParams
+
+    def section(cls: type, doc: str):
+        return cls, dataclasses.field(default_factory=cls, metadata={"doc": doc})
+
+    return dataclasses.make_dataclass("PipelineConfig", [
+        ("version", int, setting(1, "configuration format version", min=1, max=1)),
+        ("run", *section(RunParams, "run settings")),
+        ("ingest", *section(IngestParams, "archive reading")),
+        ("video", *section(VideoParams, "video evidence")),
+        ("faces", *section(FaceParams, "face stage")),
+    ], frozen=True)
+
+    return PipelineConfig
+
+
+def load_pipeline_config(path: Path | None = None, overrides: dict | None = None):
+    """The pipeline configuration from YAML (default `configs/pipeline.yaml`), strictly checked."""
+    path = path or CONFIG_DIR / "pipeline.yaml"
+    data = _load_yaml(path) if path.is_file() else {}
+    if data is not None and not isinstance(data, dict):
+        raise SettingsError([f"{path}: expected a mapping of settings"])
+    data = dict(data or {})
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        data.setdefault(section, {})
+        data[section] = {**(data[section] or {}), key: value}
+    return build(_pipeline_config_class(), data, str(path.name))

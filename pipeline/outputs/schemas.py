@@ -50,6 +50,7 @@ def _fields(tz: str) -> dict[str, list[tuple[str, pa.DataType]]]:
         "coverage": [
             ("class_id", s), ("session_id", s), ("room", s), ("scheduled_min", f), ("recorded_min", f),
             ("gap_min", f), ("blank_min", f), ("recordings", i),
+            ("gaps", s),  # JSON list of [start, end] ISO times of the uncovered parts
         ],
         "headcount": [
             ("class_id", s), ("session_id", s), ("camera_id", s), ("path", s), ("offset_s", f), ("ts", ts),

@@ -1,0 +1,155 @@
+"""The per-recording task: probe a file, then one decode pass feeding blank detection, fingerprints and
+the face pass. It runs in any worker (local process pool or a Dask worker): it receives paths and
+settings, never models (dlib objects do not pickle), and returns compact, picklable results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.video.blank import BlankConsumer, BlankStretch
+from pipeline.video.params import VideoParams
+from pipeline.video.probe import ProbeResult, probe_recording
+from pipeline.video.reuse import Fingerprint, FingerprintConsumer
+from pipeline.video.scan import scan_recording
+
+ANALYSIS_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class GallerySpec:
+    """Who may appear: person id -> (kind, photo paths). Built into a gallery inside the worker."""
+
+    people: tuple[tuple[str, str, tuple[str, ...]], ...]  # (person_id, "trainee"|"teacher", photos)
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for person_id, kind, photos in self.people:
+            h.update(f"{person_id}\0{kind}\0".encode())
+            for photo in photos:
+                try:
+                    h.update(Path(photo).read_bytes())
+                except OSError:
+                    h.update(b"missing:" + photo.encode())
+        return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RecordingTask:
+    class_id: str
+    path: str
+    video: VideoParams
+    faces: Any  # FaceParams
+    gallery: GallerySpec | None
+    cache_dir: str | None
+    analyse_video: bool = True
+
+
+@dataclass(frozen=True)
+class RecordingAnalysis:
+    class_id: str
+    path: str
+    probe: ProbeResult
+    samples: int = 0
+    scan_error: str | None = None
+    blanks: tuple[BlankStretch, ...] = ()
+    fingerprint: Fingerprint | None = None
+    faces: Any = None  # pipeline.faces.video.VideoFaceResult
+    enrollment_problems: tuple[str, ...] = ()
+    error: str | None = None  # the task itself failed (a bug or a resource error): reported, not raised
+    timings_s: dict = field(default_factory=dict)
+
+
+def _cache_path(task: RecordingTask, sha256: str) -> Path | None:
+    if not task.cache_dir:
+        return None
+    from pipeline.config import stable_hash
+
+    key = stable_hash([ANALYSIS_VERSION, sha256, task.video, task.faces,
+                       task.gallery.digest() if task.gallery else None, task.analyse_video])
+    return Path(task.cache_dir) / "recordings" / sha256[:2] / f"{sha256}-{key}.pkl"
+
+
+def _load_cached(path: Path | None) -> RecordingAnalysis | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as handle:
+            header = handle.readline()
+            body = handle.read()
+        expected = json.loads(header)["sha256"]
+        if hashlib.sha256(body).hexdigest() != expected:
+            raise ValueError("checksum mismatch")
+        value = pickle.loads(body)
+        if not isinstance(value, RecordingAnalysis):
+            raise ValueError("not an analysis")
+        return value
+    except Exception:  # a corrupt cache entry is rebuilt, never trusted
+        path.unlink(missing_ok=True)
+        return None
+
+
+def _store_cached(path: Path | None, value: RecordingAnalysis) -> None:
+    if path is None:
+        return
+    import os
+    import uuid
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    temp = path.with_name(f".{uuid.uuid4().hex}.tmp")
+    with open(temp, "wb") as handle:
+        handle.write(json.dumps({"sha256": hashlib.sha256(body).hexdigest()}).encode() + b"\n")
+        handle.write(body)
+    os.replace(temp, path)
+
+
+def analyse_recording(task: RecordingTask) -> RecordingAnalysis:
+    import time
+
+    started = time.perf_counter()
+    probe = probe_recording(Path(task.path), task.video.probe_timeout_s, task.video)
+    timings = {"probe_s": time.perf_counter() - started}
+    if not probe.readable or not task.analyse_video:
+        return RecordingAnalysis(task.class_id, task.path, probe, timings_s=timings)
+    cache = _cache_path(task, probe.sha256) if probe.sha256 else None
+    cached = _load_cached(cache)
+    if cached is not None:
+        return cached
+    consumers: list[Any] = [BlankConsumer(task.video), FingerprintConsumer(Path(task.path), task.video, probe.sha256)]
+    face_consumer, enrollment = _face_consumer(task)
+    if face_consumer is not None:
+        consumers.append(face_consumer)
+    interval = min(task.video.sample_interval_s, task.faces.sample_interval_s) if face_consumer else \
+        task.video.sample_interval_s
+    scan = scan_recording(Path(task.path), interval, consumers)
+    timings["scan_s"] = time.perf_counter() - started - timings["probe_s"]
+    results = list(scan.results)
+    analysis = RecordingAnalysis(
+        task.class_id, task.path, probe, scan.samples, scan.error, tuple(results[0]), results[1],
+        results[2] if face_consumer is not None else None, tuple(enrollment), None, timings)
+    _store_cached(cache, analysis)
+    return analysis
+
+
+def _face_consumer(task: RecordingTask) -> tuple[Any, list[str]]:
+    if task.gallery is None:
+        return None, []
+    from pipeline.faces.video import consumer_for_gallery
+
+    return consumer_for_gallery(task.gallery, task.faces)
+
+
+def safe_analyse(task: RecordingTask) -> RecordingAnalysis:
+    """`analyse_recording`, with any unexpected failure turned into a reported error for this file only."""
+    try:
+        return analyse_recording(task)
+    except Exception as exc:  # one bad video never aborts the audit
+        probe = ProbeResult.unreadable(Path(task.path), f"analysis failed: {type(exc).__name__}: {exc}") \
+            if hasattr(ProbeResult, "unreadable") else None
+        return RecordingAnalysis(task.class_id, task.path, probe, error=f"{type(exc).__name__}: {exc}")

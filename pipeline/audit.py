@@ -1,0 +1,256 @@
+"""The one orchestrating place: read classes, analyse recordings on an executor, apply the rules, publish.
+
+Stages are pure functions over records and DataFrames; this module does the reading, the fan-out of
+per-recording tasks (a local process pool, or a Dask cluster through the same `concurrent.futures`
+seam), and the writing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections import Counter
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pandas as pd
+
+import pipeline
+from pipeline.analysis import GallerySpec, RecordingAnalysis, RecordingTask, safe_analyse
+from pipeline.config import RulePack, RulePacks, load_pipeline_config, stable_hash
+from pipeline.evidence import assemble_evidence, base_tables, problems_frame
+from pipeline.ingest.archive import iter_classes
+from pipeline.model import ClassArchive, Finding, Problem
+from pipeline.outputs.store import Store, class_key
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3}
+
+
+@dataclass
+class ClassOutcome:
+    folder: Path
+    class_id: str | None
+    institution_id: str | None
+    status: str  # audited / failed / skipped
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    reason: str | None = None
+
+
+@dataclass
+class AuditResult:
+    run_id: str
+    out: Path
+    outcomes: list[ClassOutcome]
+    started: dt.datetime
+    finished: dt.datetime
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for o in self.outcomes for f in o.findings]
+
+    @property
+    def failed(self) -> list[ClassOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def worst_severity(self) -> str | None:
+        levels = [SEVERITY_ORDER[f.severity] for f in self.findings]
+        if not levels:
+            return None
+        return {v: k for k, v in SEVERITY_ORDER.items()}[max(levels)]
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def make_executor(workers: int, scheduler: str | None = None) -> Executor:
+    """A local process pool by default; a Dask cluster's executor when a scheduler address is given."""
+    if scheduler:
+        from distributed import Client
+
+        client = Client(scheduler)
+        return client.get_executor(pure=False, retries=2)
+    import multiprocessing
+    import os
+
+    count = workers or os.cpu_count() or 1
+    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+
+
+def gallery_spec(archive: ClassArchive) -> GallerySpec | None:
+    people = [(t.trainee_id, "trainee", tuple(str(p) for p in t.photos)) for t in archive.trainees if t.photos]
+    people += [(t.teacher_id, "teacher", tuple(str(p) for p in t.photos)) for t in archive.teachers if t.photos]
+    return GallerySpec(tuple(people)) if people else None
+
+
+def run_recordings(tasks: Sequence[RecordingTask], executor: Executor | None, progress: Progress) -> list[RecordingAnalysis]:
+    """Every task's result, in task order. One failing video never aborts the rest."""
+    if not tasks:
+        return []
+    results: list[RecordingAnalysis | None] = [None] * len(tasks)
+    progress("video", 0, len(tasks))
+    if executor is None:
+        for i, task in enumerate(tasks):
+            results[i] = safe_analyse(task)
+            progress("video", i + 1, len(tasks))
+        return results  # type: ignore[return-value]
+    from concurrent.futures import as_completed
+
+    futures = {executor.submit(safe_analyse, task): i for i, task in enumerate(tasks)}
+    done = 0
+    for future in as_completed(futures):
+        i = futures[future]
+        try:
+            results[i] = future.result()
+        except Exception as exc:  # a worker that died: the file is reported, the audit goes on
+            from pipeline.video.probe import ProbeResult
+
+            task = tasks[i]
+            results[i] = RecordingAnalysis(task.class_id, task.path, ProbeResult.unreadable(
+                Path(task.path), f"worker failed: {type(exc).__name__}: {exc}"), error=str(exc))
+        done += 1
+        progress("video", done, len(tasks))
+    return results  # type: ignore[return-value]
+
+
+def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rules_dir: Path | None = None,
+                  lang: str | None = None, analyse_video: bool | None = None, workers: int | None = None,
+                  scheduler: str | None = None, executor: Executor | None = None,
+                  progress: Progress = _noop, only: set[Path] | None = None, mode: str = "audit") -> AuditResult:
+    started = dt.datetime.now(dt.timezone.utc)
+    run_id = started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    config = load_pipeline_config(config_path)
+    packs = RulePacks(rules_dir)
+    lang = lang or config.run.lang
+    analyse = config.run.analyse_video if analyse_video is None else analyse_video
+    out = Path(out)
+    cache_dir = Path(config.run.cache_dir)
+    cache_dir = cache_dir if cache_dir.is_absolute() else out / cache_dir
+    store = Store(out)
+    outcomes: list[ClassOutcome] = []
+    loaded: list[tuple[ClassArchive, RulePack]] = []
+
+    progress("read", 0, 0)
+    for folder, archive, problems in iter_classes(Path(root), config.ingest):
+        if only is not None and folder.resolve() not in only:
+            continue
+        if archive is None:
+            outcomes.append(ClassOutcome(folder, None, None, "failed", problems=problems,
+                                         reason="; ".join(p.describe() for p in problems[:3])))
+            continue
+        try:
+            start = archive.info.start_date or (min(s.date for s in archive.sessions) if archive.sessions else None)
+            pack = packs.get(archive.info.province, start)
+        except Exception as exc:
+            problem = Problem(f"{folder.name}/class.yaml", f"no usable rule pack: {exc}", column="province",
+                              class_id=archive.info.class_id)
+            outcomes.append(ClassOutcome(folder, archive.info.class_id, archive.info.institution_id, "failed",
+                                         problems=[*problems, problem], reason=str(exc)))
+            continue
+        loaded.append((archive, pack))
+
+    tasks = []
+    for archive, _ in loaded:
+        spec = gallery_spec(archive)
+        for rec in archive.recordings:
+            tasks.append(RecordingTask(archive.info.class_id, str(rec.path), config.video, config.faces, spec,
+                                       str(cache_dir), analyse))
+    own_executor = executor is None and len(tasks) > 1 and (workers or config.run.workers) != 1
+    pool = executor or (make_executor(workers or config.run.workers, scheduler) if own_executor or scheduler else None)
+    try:
+        analyses = run_recordings(tasks, pool, progress)
+    finally:
+        if own_executor and pool is not None:
+            pool.shutdown(wait=True)
+    by_class: dict[str, list[RecordingAnalysis]] = {}
+    for analysis in analyses:
+        by_class.setdefault(analysis.class_id, []).append(analysis)
+
+    from pipeline.rules.engine import evaluate_archive, evaluate_class
+    from pipeline.video.reuse import find_reused
+
+    evidences, class_results, hours_by_class = [], {}, {}
+    for i, (archive, pack) in enumerate(loaded):
+        progress("rules", i, len(loaded))
+        snapshots = out / "evidence" / class_key(archive.info.class_id)
+        evidence = assemble_evidence(archive, by_class.get(archive.info.class_id, []), pack, config, snapshots)
+        try:
+            hours, findings = evaluate_class(evidence, pack, lang=lang)
+        except Exception as exc:  # a bug in one rule set must not lose the class's tables
+            hours, findings = pd.DataFrame(), []
+            evidence_problem = Problem(archive.info.class_id, f"rules failed: {type(exc).__name__}: {exc}",
+                                       class_id=archive.info.class_id)
+            class_results[archive.info.class_id] = [evidence_problem]
+        evidences.append(evidence)
+        class_results.setdefault(archive.info.class_id, [])
+        outcomes.append(ClassOutcome(archive.info.folder, archive.info.class_id, archive.info.institution_id,
+                                     "audited", findings=list(findings), problems=list(archive.problems)))
+        hours_by_class[archive.info.class_id] = hours
+
+    fingerprints = [a.fingerprint for a in analyses if a.fingerprint is not None]
+    reuse = find_reused(fingerprints, config.video) if len(fingerprints) > 1 else []
+    cross = evaluate_archive(evidences, {a.info.class_id: p for a, p in loaded}, _reuse_frame(reuse, analyses),
+                             lang=lang) if evidences else []
+    by_id = {o.class_id: o for o in outcomes if o.status == "audited"}
+    for finding in cross:
+        if finding.class_id in by_id:
+            by_id[finding.class_id].findings.append(finding)
+
+    for i, evidence in enumerate(evidences):
+        info = evidence.archive.info
+        outcome = by_id[info.class_id]
+        outcome.problems.extend(class_results.get(info.class_id, []))
+        tables = base_tables(evidence.archive, evidence)
+        tables["trainee_hours"] = hours_by_class[info.class_id]
+        tables["findings"] = _findings_frame(outcome.findings)
+        tables["problems"] = problems_frame(outcome.problems, info.class_id)
+        store.write_class(info.class_id, info.institution_id, info.timezone, tables)
+        progress("write", i + 1, len(evidences))
+    for outcome in outcomes:
+        if outcome.status == "failed" and outcome.class_id is None:
+            key = f"unreadable:{outcome.folder.name}"
+            store.write_class(key, "_unreadable", "Asia/Shanghai",
+                              {"problems": problems_frame(outcome.problems, None)})
+    finished = dt.datetime.now(dt.timezone.utc)
+    result = AuditResult(run_id, out, outcomes, started, finished)
+    store.write_run(run_id, _run_row(result, config, Path(root), mode))
+    store.close()
+    return result
+
+
+def _reuse_frame(matches, analyses: Sequence[RecordingAnalysis]) -> pd.DataFrame:
+    owner = {str(a.path): a.class_id for a in analyses}
+    rows = [{"path_a": str(m.path_a), "class_a": owner.get(str(m.path_a)), "path_b": str(m.path_b),
+             "class_b": owner.get(str(m.path_b)), "offset_a_s": m.offset_a_s, "offset_b_s": m.offset_b_s,
+             "duration_s": m.duration_s, "similarity": m.similarity, "method": m.method} for m in matches]
+    columns = ["path_a", "class_a", "path_b", "class_b", "offset_a_s", "offset_b_s", "duration_s", "similarity",
+               "method"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:
+    rows = [{"finding_id": f.finding_id, "class_id": f.class_id, "rule_id": f.rule_id, "severity": f.severity,
+             "trainee_id": f.trainee_id, "session_id": f.session_id, "date": f.date, "camera_id": f.camera_id,
+             "path": f.path, "start": f.start, "end": f.end, "measured": f.measured, "threshold": f.threshold,
+             "message": f.message, "evidence_path": f.evidence_path, "detail": f.detail} for f in findings]
+    return pd.DataFrame(rows)
+
+
+def _run_row(result: AuditResult, config, root: Path, mode: str) -> dict:
+    counts = Counter(o.status for o in result.outcomes)
+    detail = {"failed": [{"folder": str(o.folder), "reason": o.reason} for o in result.failed],
+              "findings_by_severity": dict(Counter(f.severity for f in result.findings))}
+    return {"run_id": result.run_id, "started": result.started, "finished": result.finished,
+            "pipeline_version": pipeline.__version__, "config_hash": stable_hash(config), "mode": mode,
+            "archive": str(root), "classes": len(result.outcomes), "audited": counts.get("audited", 0),
+            "skipped": counts.get("skipped", 0), "failed": counts.get("failed", 0),
+            "findings": len(result.findings),
+            "errors": sum(1 for o in result.outcomes for p in o.problems if p.level == "error"),
+            "duration_s": (result.finished - result.started).total_seconds(),
+            "status": "completed_with_failures" if counts.get("failed") else "completed",
+            "detail": json.dumps(detail, ensure_ascii=False)}

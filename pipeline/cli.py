@@ -1,0 +1,244 @@
+"""`trainaudit`: a thin command line over the library. Data goes to stdout, messages to stderr.
+
+Exit codes: 0 success; 1 failure (input errors, failed classes); 2 usage error; 3 finished, with findings
+at or above `--fail-on` severity (for scheduled jobs); 4 another run holds the lock (nightly).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+import pipeline
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_FINDINGS, EXIT_LOCKED = 0, 1, 2, 3, 4
+SEVERITIES = ("low", "medium", "high")
+
+
+class Progress:
+    """One progress line per stage on a terminal; nothing when stderr is not a terminal (logs stay clean)."""
+
+    LABELS = {"read": "reading classes", "video": "analysing recordings", "rules": "applying rules",
+              "write": "writing tables"}
+
+    def __init__(self, enabled: bool | None = None):
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.stage = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        label = self.LABELS.get(stage, stage)
+        if total:
+            width = 30
+            filled = int(width * done / total)
+            line = f"\r{label:<22} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        else:
+            line = f"\r{label}..."
+        click.echo(line, err=True, nl=False)
+        if total and done >= total:
+            click.echo("", err=True)
+        self.stage = stage
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(pipeline.__version__, prog_name="trainaudit")
+def main() -> None:
+    """Audit safety-training class archives: do the records match what happened in the room?
+
+    \b
+    Examples:
+      trainaudit validate sample_data/
+      trainaudit audit sample_data/ --out out/
+      trainaudit faces count photo.jpg
+      trainaudit report out/
+    """
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON lines on stdout.")
+def validate(path: Path, as_json: bool) -> None:
+    """Check a class folder or an archive root without decoding any video.
+
+    Lists every problem at once, each with its file, row and column, what was expected and what was
+    found. Exits 1 when there are errors (warnings alone exit 0).
+
+    \b
+    Examples:
+      trainaudit validate sample_data/
+      trainaudit validate /archive/2024 --json > problems.jsonl
+    """
+    from pipeline.ingest.archive import find_class_folders, iter_classes
+
+    folders = find_class_folders(path)
+    if not folders:
+        click.echo(f"No class folder (a folder holding class.yaml) found under {path}.", err=True)
+        sys.exit(EXIT_FAILURE)
+    errors = warnings = 0
+    for folder, archive, problems in iter_classes(path, read_container_tags=False):
+        name = archive.info.class_id if archive else folder.name
+        errs = [p for p in problems if p.level == "error"]
+        errors += len(errs)
+        warnings += len(problems) - len(errs)
+        if as_json:
+            for p in problems:
+                click.echo(json.dumps({"class": name, "level": p.level, "file": p.file, "row": p.row,
+                                       "column": p.column, "message": p.message, "expected": p.expected,
+                                       "found": p.found}, ensure_ascii=False))
+            continue
+        status = "ok" if not problems else f"{len(errs)} error(s), {len(problems) - len(errs)} warning(s)"
+        click.echo(f"{name}: {status}", err=True)
+        for p in problems:
+            click.echo(f"  {p.level}: {p.describe()}", err=True)
+        if archive and archive.missing_parts:
+            click.echo(f"  note: missing parts (reported as ARCHIVE_INCOMPLETE by audit): "
+                       f"{', '.join(archive.missing_parts)}", err=True)
+    click.echo(f"{len(folders)} class(es), {errors} error(s), {warnings} warning(s).", err=True)
+    sys.exit(EXIT_FAILURE if errors else EXIT_OK)
+
+
+def _audit_options(func):
+    options = [
+        click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+                     help="Output folder (Parquet tables, evidence, report)."),
+        click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Pipeline configuration (default: configs/pipeline.yaml)."),
+        click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="Folder of rule packs (default: configs/rules/)."),
+        click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of messages and report (default zh)."),
+        click.option("--workers", type=click.IntRange(0, 256), help="Worker processes (0: one per core)."),
+        click.option("--scheduler", metavar="tcp://HOST:8786", help="Run video tasks on this Dask cluster."),
+        click.option("--no-video", is_flag=True, help="List and probe recordings, but do not decode them."),
+        click.option("--fail-on", type=click.Choice(SEVERITIES),
+                     help=f"Exit {EXIT_FINDINGS} when a finding has this severity or higher."),
+        click.option("--no-report", is_flag=True, help="Do not build the HTML report and workbook."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress display."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_audit_options
+def audit(path: Path, out: Path, config_path, rules_dir, lang, workers, scheduler, no_video, fail_on, no_report,
+          quiet) -> None:
+    """Audit one class folder or a whole archive root into OUT.
+
+    Writes hive-partitioned Parquet tables (classes, trainees, sessions, checkins, recordings, coverage,
+    headcount, sightings, presence, trainee_hours, findings, problems, runs), snapshots under
+    OUT/evidence/, and the report under OUT/report/. Re-running replaces a class's rows.
+
+    \b
+    Examples:
+      trainaudit audit sample_data/ --out out/
+      trainaudit audit /archive/2024 --out /data/audit --fail-on high
+      duckdb -c "select rule_id, count(*) from read_parquet('out/findings/**/*.parquet',
+                 hive_partitioning=true) group by 1"
+    """
+    from pipeline.audit import audit_archive
+    from pipeline.ingest.archive import find_class_folders
+    from pipeline.settings import SettingsError
+
+    if not find_class_folders(path):
+        click.echo(f"No class folder (a folder holding class.yaml) found under {path}.", err=True)
+        sys.exit(EXIT_FAILURE)
+    try:
+        result = audit_archive(path, out, config_path=config_path, rules_dir=rules_dir, lang=lang,
+                               analyse_video=False if no_video else None, workers=workers, scheduler=scheduler,
+                               progress=Progress(False if quiet else None))
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_USAGE)
+    if not no_report:
+        _build_report(out, lang or "zh")
+    _summarise(result)
+    sys.exit(exit_code(result, fail_on))
+
+
+def _build_report(out: Path, lang: str) -> None:
+    try:
+        from pipeline.outputs.report import build_report
+    except ImportError:
+        return
+    try:
+        build_report(out, lang=lang)
+    except Exception as exc:  # the tables are published; a report problem must not hide them
+        click.echo(f"warning: the report could not be built ({type(exc).__name__}: {exc}); "
+                   f"the tables are complete. Retry with: trainaudit report {out}", err=True)
+
+
+def _summarise(result) -> None:
+    from collections import Counter
+
+    audited = [o for o in result.outcomes if o.status == "audited"]
+    click.echo(f"Audited {len(audited)} class(es) into {result.out} (run {result.run_id}).", err=True)
+    for outcome in result.failed:
+        click.echo(f"  FAILED {outcome.folder}: {outcome.reason}", err=True)
+    by_rule = Counter((f.severity, f.rule_id) for f in result.findings)
+    if by_rule:
+        click.echo(f"{len(result.findings)} finding(s):", err=True)
+        for (severity, rule_id), count in sorted(by_rule.items(), key=lambda kv: (-SEVERITIES.index(kv[0][0]), kv[0][1])):
+            click.echo(f"  {severity:<6} {rule_id:<26} {count}", err=True)
+    else:
+        click.echo("No findings.", err=True)
+    report = result.out / "report" / "index.html"
+    if report.exists():
+        click.echo(f"Report: {report}", err=True)
+
+
+def exit_code(result, fail_on: str | None) -> int:
+    if result.failed:
+        return EXIT_FAILURE
+    if fail_on:
+        worst = result.worst_severity()
+        if worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+@main.command("config")
+@click.option("--rules", "show_rules", is_flag=True, help="Describe the rule-pack settings instead.")
+def config_cmd(show_rules: bool) -> None:
+    """List every setting with its default, bounds and meaning.
+
+    \b
+    Examples:
+      trainaudit config
+      trainaudit config --rules
+    """
+    from pipeline.config import RulePack, _pipeline_config_class
+    from pipeline.settings import describe
+
+    for line in describe(RulePack if show_rules else _pipeline_config_class()):
+        click.echo(line)
+
+
+def _register_optional() -> None:
+    """Commands whose stages live in their own packages."""
+    try:
+        from pipeline.faces.cli import faces
+        main.add_command(faces)
+    except ImportError:
+        pass
+    try:
+        from pipeline.outputs.report.cli import report
+        main.add_command(report)
+    except ImportError:
+        pass
+    try:
+        from pipeline.nightly import nightly
+        main.add_command(nightly)
+    except ImportError:
+        pass
+
+
+_register_optional()
+
+if __name__ == "__main__":
+    main()
