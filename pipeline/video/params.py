@@ -30,16 +30,19 @@ class VideoParams:
     # A jump is a gap (or a step back) between consecutive video packet timestamps. Clean 25 fps
     # files step 0.04 s; NVR files with dropped frames step < 1 s. 2 s separates them.
     timestamp_jump_s: float = _p(2.0, 0.1, 3600.0, "gap between consecutive video packet timestamps that counts as a jump")
-    # Mean luma on 0..255. Lit classrooms measured 60-180 on the real clips in ../shared/data;
-    # a capped lens / lost signal is < 10. 24 leaves room for encoder noise on black.
-    black_luma_max: float = _p(24.0, 1.0, 128.0, "mean luma (0-255) at or below which a frame is black")
-    # Std of luma of the frame reduced to 64x36. Real clips in ../shared/data: 35-75; a taped or
-    # hand-covered lens (synthetic, tests/test_video_blank.py): < 4.
+    # Mean luma (0-255) of the frame reduced to 64x36. Real clips in ../shared/data: 17-106 (17: a
+    # dark theatre stage in short_hamilton_clip.mp4); black fades in Megamind.avi: 0; synthetic lost
+    # signal (luma 8 + noise, tests/test_video_blank.py): 5.5. 12 keeps dark scenes out.
+    black_luma_max: float = _p(12.0, 1.0, 128.0, "mean luma (0-255) at or below which a frame is black")
+    # Std of luma of the frame reduced to 64x36 (area average removes sensor noise). Real clips in
+    # ../shared/data: 19.6-56; synthetic covered lens (flat 70 + gain noise sigma 6): 0.95.
     uniform_luma_std_max: float = _p(6.0, 0.5, 64.0, "std of luma (0-255, 64x36 frame) at or below which a frame is near-uniform (lens covered)")
     # Mean absolute luma difference between consecutive samples on a 320 px wide frame. Measured on
-    # the synthetic test videos: a repeated frame re-encoded by x264 gives < 0.3; a static room with
-    # sensor noise (ffmpeg noise=alls=6) 1.5-3; any motion > 3.
-    freeze_mean_diff_max: float = _p(0.6, 0.0, 32.0, "mean abs luma difference (320 px frame) at or below which two samples are the same picture")
+    # the synthetic test videos (x264 ultrafast, crf 23): a frozen picture 0.0-1.6 (x264 refines a
+    # repeated picture over its first 3-4 GOPs, then repeats it exactly); a static empty room with
+    # sensor noise sigma 2: 2.0, sigma 4: 4.1; people moving: 5.7-7. 1.0 catches a freeze within
+    # ~3 samples of its start and leaves a 2x margin to the quietest live camera measured.
+    freeze_mean_diff_max: float = _p(1.0, 0.0, 32.0, "mean abs luma difference (320 px frame) at or below which two samples are the same picture")
     # Stretches shorter than this are not reported: a camera switching input or an auto-iris
     # adjustment blacks out for a few seconds. The pack's RECORDING_BLANK tolerance (minutes) applies on top.
     min_blank_s: float = _p(5.0, 0.0, 3600.0, "shortest blank stretch reported (seconds, sample to sample)")

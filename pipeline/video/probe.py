@@ -52,6 +52,29 @@ class ProbeResult:
     timestamp_jumps: tuple[tuple[float, float], ...]
 
 
+_MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot", b"uuid"}
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # a multi-byte character cut at the end is still text
+            return False
+    return b"\x00" not in head
+
+
+def _content_error(path: Path, stderr: str) -> str:
+    """ffprobe guesses MP4 from the name and says "moov atom not found" even for a text file:
+    look at the first bytes before calling a file an unfinished MP4."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if "moov atom not found" in stderr and head[4:8] not in _MP4_BOXES:
+        kind = "text" if _looks_like_text(head) else "unknown data"
+        return f"not a video file ffmpeg can read: its content is {kind}, not MP4/MOV boxes"
+    return _plain(stderr)
+
+
 def _plain(stderr: str) -> str:
     text = stderr.strip()
     for needle, plain in _PLAIN_ERRORS:
@@ -102,7 +125,7 @@ def _metadata(path: Path, timeout_s: float) -> tuple[dict | None, str | None]:
     cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
     proc = _run(cmd, timeout_s)
     if proc.returncode != 0:
-        return None, _plain(proc.stderr)
+        return None, _content_error(path, proc.stderr)
     try:
         return json.loads(proc.stdout or "{}"), None
     except json.JSONDecodeError:
@@ -151,6 +174,8 @@ def probe_recording(path: Path, timeout_s: float, params: VideoParams | None = N
         size = path.stat().st_size
     except OSError as exc:
         return _unreadable(path, 0, None, f"file cannot be accessed ({exc.strerror or exc})")
+    if not path.is_file():  # a FIFO or device would block the hash and ffprobe forever
+        return _unreadable(path, 0, None, "not a regular file")
     if size == 0:
         return _unreadable(path, 0, sha256_file(path), "file is empty (0 bytes)")
     try:

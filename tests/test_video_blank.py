@@ -1,0 +1,100 @@
+"""Black, frozen and covered-lens stretches found in one scan, with offsets within a few seconds;
+a static room with only sensor noise is not frozen; snapshots are written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.video.blank import BLACK, COVERED, FROZEN, BlankConsumer, write_snapshot
+from pipeline.video.params import VideoParams
+from pipeline.video.scan import scan_recording
+from test_video_media import class_video, noisy
+
+PARAMS = VideoParams(sample_interval_s=1.0)
+
+
+def _blank_segments():
+    frozen: list[np.ndarray] = []
+
+    def segment(t: float, img: np.ndarray) -> np.ndarray:
+        rng = np.random.default_rng(int(t * 10))
+        if 15 <= t < 30:  # signal lost: black with a little noise
+            return noisy(np.full_like(img, 8), rng, 3)
+        if 40 <= t < 55:  # NVR repeats the last picture
+            if not frozen:
+                frozen.append(img)
+            return frozen[0]
+        if 65 <= t < 80:  # lens taped over: flat, the camera's gain raises noise
+            return noisy(np.full_like(img, 70), rng, 6)
+        return img
+
+    return segment
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory):
+    d = tmp_path_factory.mktemp("blank")
+    blank = class_video(d / "blank.mp4", 90, segments=_blank_segments())
+    quiet = class_video(d / "empty_room.mp4", 40, people_seed=None, noise=2.0)
+    out = {}
+    for name, path in (("blank", blank), ("quiet", quiet)):
+        out[name] = (path, scan_recording(path, PARAMS.sample_interval_s, [BlankConsumer(PARAMS)]))
+    return out
+
+
+@pytest.mark.parametrize(
+    "kind, start_s, end_s",
+    [(BLACK, 15, 29), (FROZEN, 40, 54), (COVERED, 65, 79)],
+)
+def test_each_blank_stretch_is_found_with_its_offsets(scans, kind, start_s, end_s):
+    _, scan = scans["blank"]
+    assert scan.error is None and scan.samples >= 88
+    found = [s for s in scan.results[0] if s.kind == kind]
+    assert len(found) == 1, scan.results[0]
+    stretch = found[0]
+    assert stretch.start_offset_s == pytest.approx(start_s, abs=3.5)
+    assert stretch.end_offset_s == pytest.approx(end_s, abs=1.5)
+    assert stretch.start_offset_s <= stretch.snapshot_offset_s <= stretch.end_offset_s
+
+
+def test_nothing_else_is_called_blank(scans):
+    _, scan = scans["blank"]
+    assert sorted(s.kind for s in scan.results[0]) == sorted([BLACK, FROZEN, COVERED])
+
+
+def test_static_room_with_sensor_noise_is_not_frozen(scans):
+    _, scan = scans["quiet"]
+    assert scan.samples >= 39 and scan.results[0] == []
+
+
+@pytest.mark.parametrize("min_blank_s, expected", [(0.0, 2), (14.0, 2), (14.5, 0)])
+def test_min_blank_length_at_and_past_the_threshold(scans, min_blank_s, expected):
+    """Black and covered stretches are each 14 s from first to last sample."""
+    path, _ = scans["blank"]
+    params = VideoParams(sample_interval_s=1.0, min_blank_s=min_blank_s)
+    scan = scan_recording(path, 1.0, [BlankConsumer(params)], end_s=85)
+    assert len([s for s in scan.results[0] if s.kind in (BLACK, COVERED)]) == expected, scan.results[0]
+
+
+def test_snapshot_is_the_frame_at_the_offset_with_the_box(scans, tmp_path):
+    path, scan = scans["blank"]
+    black = next(s for s in scan.results[0] if s.kind == BLACK)
+    out = tmp_path / "ev" / "black.jpg"
+    assert write_snapshot(path, black.snapshot_offset_s, out) is None
+    image = cv2.imread(str(out))
+    assert image.shape == (240, 320, 3) and image[:200].mean() < 20  # black, apart from the time stamp
+    boxed = tmp_path / "boxed.jpg"
+    assert write_snapshot(path, 5.0, boxed, box=(100, 50, 60, 80)) is None
+    red = cv2.imread(str(boxed))[50:131, 100]  # left edge of the box
+    assert (red[:, 2] > 180).mean() > 0.8 and (red[:, 1] < 90).mean() > 0.8
+
+
+def test_snapshot_of_a_bad_file_says_why(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    error = write_snapshot(bad, 3.0, tmp_path / "x.jpg")
+    assert error and "bad.mp4" in error and not (tmp_path / "x.jpg").exists()
