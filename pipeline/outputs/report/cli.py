@@ -1,0 +1,29 @@
+"""`trainaudit report OUT`: the click command the main CLI registers (pipeline/cli.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipeline.outputs.report.build import build_report
+
+
+@click.command("report")
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the pages and workbook labels.")
+def report(out: Path, lang: str) -> None:
+    """Rebuild the report of output folder OUT from its Parquet tables alone.
+
+    Writes OUT/report/<class_id>.html per class, OUT/report/index.html and OUT/report/summary.xlsx (the
+    provincial 对照检查工作汇总表). Pages open offline from disk.
+
+    \b
+    Example:
+      trainaudit report out/ --lang en
+    """
+    result = build_report(out, lang=lang)
+    click.echo(str(result.index))
+    click.echo(f"{len(result.class_pages)} class pages, {result.findings} findings, workbook {result.workbook}",
+               err=True)
