@@ -135,7 +135,7 @@ def _offset_peaks(a: _Prepared, b: _Prepared, params: VideoParams) -> list[float
 
 def _runs_at(a: _Prepared, b: _Prepared, delta_s: float, params: VideoParams) -> list[ReuseMatch]:
     """Walk a's samples aligned to b at `delta_s`; a run is broken by two mismatches in a row."""
-    tol = max(a.spacing_s, b.spacing_s)
+    tol = 0.51 * max(a.spacing_s, b.spacing_s)  # the nearest sample of b, never its neighbour
     targets = a.fp.offsets_s - delta_s
     j = np.clip(np.searchsorted(b.fp.offsets_s, targets), 1, max(len(b.fp.offsets_s) - 1, 1))
     j = np.where(np.abs(b.fp.offsets_s[j - 1] - targets) <= np.abs(b.fp.offsets_s[j] - targets), j - 1, j)
