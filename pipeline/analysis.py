@@ -60,7 +60,7 @@ class RecordingAnalysis:
     blanks: tuple[BlankStretch, ...] = ()
     fingerprint: Fingerprint | None = None
     faces: Any = None  # pipeline.faces.video.VideoFaceResult
-    enrollment_problems: tuple[str, ...] = ()
+    enrollment_problems: tuple[tuple[str, str, str | None], ...] = ()  # (photo, what was found, who)
     error: str | None = None  # the task itself failed (a bug or a resource error): reported, not raised
     timings_s: dict = field(default_factory=dict)
 
@@ -137,12 +137,29 @@ def analyse_recording(task: RecordingTask) -> RecordingAnalysis:
     return analysis
 
 
-def _face_consumer(task: RecordingTask) -> tuple[Any, list[str]]:
+_GALLERIES: dict[str, Any] = {}  # per worker process: galleries by spec digest (dlib objects never pickle)
+
+
+def person_key(kind: str, person_id: str) -> str:
+    """Gallery identity of a roster person: trainee and teacher ids may collide, so the kind is kept."""
+    return f"{kind}:{person_id}"
+
+
+def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str | None]]]:
     if task.gallery is None:
         return None, []
-    from pipeline.faces.video import consumer_for_gallery
+    from pipeline.faces.gallery import Gallery
+    from pipeline.faces.video import VideoFacePass
 
-    return consumer_for_gallery(task.gallery, task.faces)
+    digest = task.gallery.digest()
+    gallery = _GALLERIES.get(digest)
+    if gallery is None:
+        photos = {person_key(kind, pid): list(paths) for pid, kind, paths in task.gallery.people}
+        gallery = Gallery.from_photos(photos, task.faces, strict=False)
+        _GALLERIES.clear()  # one class at a time per worker is the common case; bound the memory
+        _GALLERIES[digest] = gallery
+    problems = [(p.path, p.found, p.identity) for p in gallery.problems]
+    return VideoFacePass(gallery, task.faces), problems
 
 
 def safe_analyse(task: RecordingTask) -> RecordingAnalysis:

@@ -21,7 +21,7 @@ import pandas as pd
 import pipeline
 from pipeline.analysis import GallerySpec, RecordingAnalysis, RecordingTask, safe_analyse
 from pipeline.config import RulePack, RulePacks, load_pipeline_config, stable_hash
-from pipeline.evidence import assemble_evidence, base_tables, problems_frame
+from pipeline.evidence import assemble_evidence, base_tables, enrollment_problems, problems_frame
 from pipeline.ingest.archive import iter_classes
 from pipeline.model import ClassArchive, Finding, Problem
 from pipeline.outputs.store import Store, class_key
@@ -188,8 +188,9 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
             class_results[archive.info.class_id] = [evidence_problem]
         evidences.append(evidence)
         class_results.setdefault(archive.info.class_id, [])
+        problems = [*archive.problems, *enrollment_problems(archive, by_class.get(archive.info.class_id, []))]
         outcomes.append(ClassOutcome(archive.info.folder, archive.info.class_id, archive.info.institution_id,
-                                     "audited", findings=list(findings), problems=list(archive.problems)))
+                                     "audited", findings=list(findings), problems=problems))
         hours_by_class[archive.info.class_id] = hours
 
     fingerprints = [a.fingerprint for a in analyses if a.fingerprint is not None]

@@ -125,10 +125,138 @@ def blanks_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysis]) 
     return pd.DataFrame(rows, columns=BLANK_COLUMNS + ["abs_path"])
 
 
+def _split_person(key: str | None) -> tuple[str | None, str]:
+    if key is None:
+        return None, "unknown"
+    kind, _, person_id = key.partition(":")
+    return person_id, kind
+
+
+def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], faces, snapshot_dir: Path | None):
+    """headcount, sightings, presence and unknown-person frames of one class from its videos' face passes.
+
+    Unknown faces are clustered across the whole class (one cluster = one unknown person). A sighting at a
+    sample time stands for half a sampling interval either side, so presence is not undercounted by one
+    interval per stretch.
+    """
+    import cv2
+
+    from pipeline.faces.video import cluster_unknowns, presence_intervals, robust_headcount
+
+    recs = [(rec, analyses[str(rec.path)]) for rec in archive.recordings
+            if str(rec.path) in analyses and analyses[str(rec.path)].faces is not None]
+    recs = [(rec, a, recording_window(rec, a)) for rec, a in recs]
+    recs = [(rec, a, w) for rec, a, w in recs if w is not None]
+    results = [a.faces for _, a, _ in recs]
+    clusters = cluster_unknowns(results, faces.cluster_threshold)
+    cluster_of = {member: c.cluster_id for c in clusters for member in c.members}
+    headcount, sightings, presence = [], [], []
+    unknown_minutes: dict[str, float] = {}
+    unknown_sessions: dict[str, set] = {}
+    for r, (rec, analysis, window) in enumerate(recs):
+        start = window[0]
+        half_s = _interval(analysis) / 2.0
+        result = analysis.faces
+        teachers_at: dict[float, int] = {}
+        for s in result.sightings:
+            if s.person_id and s.person_id.startswith("teacher:"):
+                teachers_at[s.offset_s] = teachers_at.get(s.offset_s, 0) + 1
+        windows = robust_headcount(result.headcount, faces.headcount_window_s, faces.headcount_quantile)
+        for row in result.headcount:
+            ts = start + dt.timedelta(seconds=row.offset_s)
+            session = session_of(archive.sessions, rec.room, ts)
+            teachers = teachers_at.get(row.offset_s, 0)
+            smooth = next((w.faces for w in windows if w.start_s <= row.offset_s < w.end_s), float(row.faces))
+            headcount.append({"class_id": rec.class_id, "session_id": session.session_id if session else None,
+                              "camera_id": rec.camera_id, "path": rec.rel_path, "offset_s": row.offset_s, "ts": ts,
+                              "faces": row.faces, "identified": row.identified, "unknown": row.unknown,
+                              "teachers": teachers, "people_smoothed": max(0.0, smooth - teachers)})
+
+        def who(s, r=r):
+            if s.person_id is not None:
+                return s.person_id
+            return cluster_of.get((r, s.unknown_index)) if s.unknown_index is not None else None
+
+        for s in result.sightings:
+            ts = start + dt.timedelta(seconds=s.offset_s)
+            session = session_of(archive.sessions, rec.room, ts)
+            key = who(s)
+            person_id, kind = _split_person(key) if key and ":" in key else (key, "unknown")
+            sightings.append({"class_id": rec.class_id, "session_id": session.session_id if session else None,
+                              "camera_id": rec.camera_id, "path": rec.rel_path, "offset_s": s.offset_s, "ts": ts,
+                              "person_id": person_id, "person_kind": kind,
+                              "distance": s.distance if s.distance == s.distance and s.distance != float("inf") else None,
+                              "box": list(s.box_xywh)})
+        for key, spans in presence_intervals(result.sightings, faces.gap_tolerance_s, who).items():
+            person_id, kind = _split_person(key) if ":" in key else (key, "unknown")
+            for a_s, b_s in spans:
+                a = start + dt.timedelta(seconds=max(0.0, a_s - half_s))
+                b = start + dt.timedelta(seconds=b_s + half_s)
+                for session, lo, hi in _split_by_session(archive.sessions, rec.room, a, b):
+                    minutes = (hi - lo).total_seconds() / 60.0
+                    presence.append({"class_id": rec.class_id, "person_id": person_id, "person_kind": kind,
+                                     "session_id": session.session_id if session else None,
+                                     "camera_id": rec.camera_id, "start": lo, "end": hi, "minutes": minutes})
+                    if kind == "unknown":
+                        unknown_minutes[person_id] = unknown_minutes.get(person_id, 0.0) + minutes
+                        if session:
+                            unknown_sessions.setdefault(person_id, set()).add(session.session_id)
+    unknown_rows = []
+    for cluster in clusters:
+        snapshot = None
+        if snapshot_dir is not None:
+            r, k = cluster.representative
+            crop = results[r].unknown_snapshots[k] if k < len(results[r].unknown_snapshots) else None
+            if crop is not None:
+                snapshot_dir.mkdir(parents=True, exist_ok=True)
+                target = snapshot_dir / f"{cluster.cluster_id}.jpg"
+                cv2.imwrite(str(target), crop)
+                snapshot = target.relative_to(snapshot_dir.parent.parent).as_posix()
+        unknown_rows.append({"class_id": archive.info.class_id, "person_id": cluster.cluster_id,
+                             "minutes": unknown_minutes.get(cluster.cluster_id, 0.0), "snapshot_path": snapshot,
+                             "sessions": sorted(unknown_sessions.get(cluster.cluster_id, set()))})
+    return (_frame("headcount", headcount), _frame("sightings", sightings), _frame("presence", presence),
+            pd.DataFrame(unknown_rows, columns=UNKNOWN_COLUMNS))
+
+
+def _interval(analysis: RecordingAnalysis) -> float:
+    """Seconds between the samples of this recording's face pass."""
+    offsets = sorted({row.offset_s for row in analysis.faces.headcount})
+    if len(offsets) < 2:
+        return 0.0
+    steps = [b - a for a, b in zip(offsets, offsets[1:])]
+    return float(sorted(steps)[len(steps) // 2])
+
+
+def _split_by_session(sessions: Sequence[Session], room: str | None, start: dt.datetime, end: dt.datetime):
+    """Cut [start, end) at the boundaries of the room's offline sessions: (session or None, start, end)."""
+    cuts = sorted({start, end, *(t for s in sessions if s.mode == "offline" and (room is None or s.room in (None, room))
+                                 for t in (s.start, s.end) if start < t < end)})
+    for lo, hi in zip(cuts, cuts[1:]):
+        yield session_of(sessions, room, lo), lo, hi
+
+
+def enrollment_problems(archive: ClassArchive, analyses: Sequence[RecordingAnalysis]) -> list[Problem]:
+    seen, problems = set(), []
+    for analysis in analyses:
+        for photo, found, who in analysis.enrollment_problems:
+            if photo in seen:
+                continue
+            seen.add(photo)
+            person = who.partition(":")[2] if who else None
+            try:
+                rel = str(Path(photo).relative_to(archive.info.folder.parent))
+            except ValueError:
+                rel = photo
+            problems.append(Problem(rel, f"enrollment photo of {person} cannot be used for recognition",
+                                    expected="exactly one face", found=found, level="warning",
+                                    class_id=archive.info.class_id))
+    return problems
+
+
 def assemble_evidence(archive: ClassArchive, analyses: Sequence[RecordingAnalysis], pack: RulePack, config,
                       snapshot_dir: Path | None) -> ClassEvidence:
     from pipeline.attendance.checkin_sessions import assign_sessions
-    from pipeline.faces.evidence import face_frames
 
     by_path = {str(a.path): a for a in analyses}
     headcount, sightings, presence, unknowns = face_frames(archive, by_path, config.faces, snapshot_dir)
