@@ -131,3 +131,16 @@ def blank_spans(start: datetime, stretches: Iterable) -> list[Interval]:
         (start + timedelta(seconds=s.start_offset_s), start + timedelta(seconds=s.end_offset_s))
         for s in stretches
     ]
+
+
+def recording_spans(start: datetime | None, probe) -> list[RecordedSpan]:
+    """What a probed recording covers, from its start (sidecar, file name or tag) and its probe
+    (a ProbeResult): its real footage, holes at timestamp jumps removed. A truncated file still
+    covers the footage before the cut (the cut itself is a RECORDING_CORRUPT finding); a file that
+    cannot be decoded, or whose start is unknown, covers nothing."""
+    if start is None:
+        return []
+    if not probe.readable and not probe.truncated:
+        return [RecordedSpan(start, start, False)]
+    footage_s = probe.footage_s if probe.footage_s is not None else (probe.duration_s or 0.0)
+    return [RecordedSpan(s, e, True) for s, e in footage_spans(start, footage_s, probe.timestamp_jumps)]
