@@ -75,6 +75,15 @@ class RulePack:
         5.0, "black/frozen/covered footage shorter than this is not reported", min=0, max=240)
     unknown_person_min_minutes: float = setting(
         10.0, "an unknown face seen at least this long in a session is reported", min=0, max=600)
+    # Added by the rules stage (pipeline/rules/):
+    checkin_merge_min: float = setting(
+        10.0, "check-ins of one trainee closer than this count once for the daily frequency (a double scan at "
+        "the terminal is not an 'in' and an 'out')", min=0, max=240)
+    face_checkin_required: bool = setting(
+        True, "check-ins must be face events; card, password, fingerprint, manual or edited rows are findings")
+    teacher_mismatch_min_minutes: float = setting(
+        10.0, "a recognised teacher other than the scheduled one must be seen at least this long in a session",
+        min=0, max=600)
     retention_days: int | None = setting(
         None, "recordings must be kept this many days (None: not checked)", min=1, max=3650)
     severity: dict[str, str] = setting({}, "severity per rule_id (high, medium, low)")

@@ -1,0 +1,134 @@
+"""Time intervals on a class's clock: merging, clipping and the usable recorded time of a session.
+
+An interval is a pair of tz-aware `pandas.Timestamp` (start < end). Every comparison happens on instants,
+so frames written in another zone still line up; naive values are read as the class's local time (the
+archive contract: all local times in a class folder use its `timezone`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from pipeline.model import ClassEvidence, Session
+
+Interval = tuple[pd.Timestamp, pd.Timestamp]
+
+# Cameras whose footage does not show the room's people (entrances): not coverage of a session.
+NON_COVERAGE_ROLES = ("door",)
+
+
+def to_ts(value: object, tz: str) -> pd.Timestamp | None:
+    """A tz-aware Timestamp, or None for empty values (None, NaT, NaN)."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    ts = pd.Timestamp(value)
+    return ts.tz_localize(tz) if ts.tzinfo is None else ts
+
+
+def window(session: Session, tz: str) -> Interval:
+    return to_ts(session.start, tz), to_ts(session.end, tz)
+
+
+def minutes(intervals: Iterable[Interval]) -> float:
+    return sum((b - a).total_seconds() for a, b in intervals) / 60.0
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Union of intervals, sorted, with touching ones joined."""
+    out: list[Interval] = []
+    for a, b in sorted((a, b) for a, b in intervals if a is not None and b is not None and b > a):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def intersect(xs: Sequence[Interval], ys: Sequence[Interval]) -> list[Interval]:
+    """Intersection of two unions of intervals."""
+    xs, ys = merge(xs), merge(ys)
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(xs) and j < len(ys):
+        a, b = max(xs[i][0], ys[j][0]), min(xs[i][1], ys[j][1])
+        if b > a:
+            out.append((a, b))
+        if xs[i][1] < ys[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def subtract(xs: Sequence[Interval], ys: Sequence[Interval]) -> list[Interval]:
+    """The parts of `xs` not covered by `ys`."""
+    out: list[Interval] = []
+    holes = merge(ys)
+    for a, b in merge(xs):
+        cursor = a
+        for c, d in holes:
+            if d <= cursor or c >= b:
+                continue
+            if c > cursor:
+                out.append((cursor, c))
+            cursor = max(cursor, d)
+        if cursor < b:
+            out.append((cursor, b))
+    return out
+
+
+def frame_intervals(df: pd.DataFrame, tz: str) -> list[Interval]:
+    """The [start, end) intervals of a frame's rows; rows with an unknown time are left out."""
+    if df is None or len(df) == 0:
+        return []
+    pairs = ((to_ts(a, tz), to_ts(b, tz)) for a, b in zip(df["start"], df["end"]))
+    return [(a, b) for a, b in pairs if a is not None and b is not None and b > a]
+
+
+def room_recordings(evidence: ClassEvidence, session: Session) -> pd.DataFrame:
+    """Readable files of the session's room (any room when the schedule names none), cameras at doors
+    excluded. A file nobody could decode is not a recording of anything (it is RECORDING_CORRUPT)."""
+    rec = evidence.recordings
+    if rec is None or len(rec) == 0:
+        return rec.iloc[0:0] if rec is not None else pd.DataFrame(columns=["start", "end"])
+    keep = rec["readable"].fillna(False).astype(bool)
+    if "role" in rec:
+        keep &= ~rec["role"].isin(NON_COVERAGE_ROLES)
+    if session.room is not None:
+        keep &= rec["room"].astype("string").fillna("") == str(session.room)
+    return rec[keep]
+
+
+def recorded_intervals(evidence: ClassEvidence, session: Session) -> list[Interval]:
+    """Scheduled time of the session covered by a readable recording of its room (blank footage included:
+    blank footage is its own finding, RECORDING_BLANK)."""
+    tz = evidence.archive.info.timezone
+    return intersect(frame_intervals(room_recordings(evidence, session), tz), [window(session, tz)])
+
+
+def blank_intervals(evidence: ClassEvidence, session: Session) -> list[Interval]:
+    """Black, frozen or covered stretches of the session's room footage, as times."""
+    blanks = evidence.blanks
+    if blanks is None or len(blanks) == 0:
+        return []
+    paths = set(room_recordings(evidence, session)["path"].astype(str)) if "path" in blanks else set()
+    rows = blanks[blanks["path"].astype(str).isin(paths)] if paths else blanks.iloc[0:0]
+    tz = evidence.archive.info.timezone
+    return intersect(frame_intervals(rows, tz), [window(session, tz)])
+
+
+def usable_intervals(evidence: ClassEvidence, session: Session) -> list[Interval]:
+    """Recorded time of the session on which a person could have been seen: recorded minus blank."""
+    return subtract(recorded_intervals(evidence, session), blank_intervals(evidence, session))
+
+
+def local_date(ts: pd.Timestamp, tz: str) -> dt.date:
+    return ts.tz_convert(tz).date()
