@@ -140,7 +140,9 @@ def locate_in_video(t: ReportTables, finding: dict) -> tuple[dict, float] | None
     detail = detail_dict(finding.get("detail"))
     path, start = present(finding.get("path")), present(finding.get("start"))
     if path:
-        same = recs[recs["path"] == path]
+        # The rule may write the path as listed or with its folder: match on the trailing components.
+        same = recs[recs["path"].map(lambda p: present(p) is not None and (p == path or str(path).endswith("/" + p)
+                                                                           or str(p).endswith("/" + str(path))))]
         if not same.empty:
             rec = same.iloc[0].to_dict()
             for key in ("offset_s", "start_offset_s"):
