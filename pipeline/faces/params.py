@@ -1,7 +1,8 @@
 """Tunable parameters of the face stage, kept apart from its structure.
 
-Every field carries a description and bounds (``FIELD_BOUNDS``), checked in ``__post_init__``; the lead
-hooks this into the strict config. Defaults are justified by measurements in ``benchmarks/results/``
+Every field carries its documentation and bounds (``pipeline.settings.setting``) so the strict config
+(``pipeline/config.py``) documents and checks it; ``__post_init__`` checks them too, so a FaceParams built
+in code is as safe as one read from YAML. Defaults come from measurements in ``benchmarks/results/``
 (2-core x86 CPU, one thread), cited next to each field.
 """
 from __future__ import annotations
@@ -11,68 +12,84 @@ from dataclasses import dataclass
 import hashlib
 import json
 
+from pipeline.settings import setting
+
 DETECTORS = ("yunet", "hog")
 LANDMARK_MODES = ("dlib5_on_box", "yunet5")
-
-# field -> (min, max, description). Bounds are inclusive.
-FIELD_BOUNDS: dict[str, tuple[float, float, str]] = {
-    "score_threshold": (0.05, 0.99, "YuNet confidence below which a box is dropped"),
-    "upscale": (0.25, 4.0, "resize factor applied to the image before detection (>1 finds smaller faces)"),
-    "max_detect_side_px": (320, 8192, "after upscale, images larger than this are detected in tiles"),
-    "min_face_px": (4, 400, "boxes whose shorter side (original pixels) is below this are dropped"),
-    "hog_upsample": (0, 3, "upsampling passes of dlib's HOG detector (detector='hog' only)"),
-    "encode_jitters": (1, 20, "dlib encoder re-samples per face (more = slower, slightly steadier)"),
-    "match_threshold": (0.2, 0.9, "largest encoding distance accepted as the same person"),
-    "enroll_dominance": (1.0, 10.0, "several faces in an enrollment photo: the largest is used only if its "
-                                    "area is at least this many times the next one"),
-    "sample_interval_s": (0.5, 600.0, "seconds between frames sampled for the face pass"),
-    "track_iou": (0.0, 1.0, "a box overlapping the previous sample's box by this IoU keeps its identity "
-                            "without re-encoding (0 = always encode)"),
-    "reencode_every_s": (0.0, 3600.0, "a tracked face is re-encoded at least this often"),
-    "gap_tolerance_s": (0.0, 3600.0, "sightings of one person closer than this join into one presence interval"),
-    "cluster_threshold": (0.2, 0.9, "largest encoding distance joining two unknown faces into one cluster"),
-    "headcount_window_s": (1.0, 7200.0, "window over which the robust headcount is taken"),
-    "headcount_quantile": (0.0, 1.0, "quantile of per-frame counts in a window (people look down)"),
-}
 
 
 @dataclass(frozen=True)
 class FaceParams:
-    # YuNet (libfacedetection, via `yuface`): 155/156 labelled faces at 0.08 s/image vs HOG upsample 1
-    # 137/156 at 0.24 s (benchmarks/results/faces_detection.md).
-    detector: str = "yunet"
-    # See faces_detection.md: the threshold sweep, recall vs. false boxes.
-    score_threshold: float = 0.5
-    upscale: float = 1.0
-    max_detect_side_px: int = 8192
-    min_face_px: int = 8
-    hog_upsample: int = 1
-    # How the dlib encoder gets its 5-point shape: dlib's 5-point predictor run on the detector box, or
-    # a shape built from YuNet's own 5 landmarks (faces_recognition.md compares them).
-    landmark_mode: str = "dlib5_on_box"
-    encode_jitters: int = 1
-    # Calibrated on the identity sets (faces_recognition.md): the largest threshold at which held-out
-    # non-enrolled people are accepted at most 2% of the time.
-    match_threshold: float = 0.5
-    enroll_dominance: float = 2.0
-    sample_interval_s: float = 20.0
-    track_iou: float = 0.5
-    reencode_every_s: float = 300.0
-    gap_tolerance_s: float = 120.0
-    cluster_threshold: float = 0.5
-    headcount_window_s: float = 300.0
-    headcount_quantile: float = 0.75
+    # faces_detection.md: YuNet (libfacedetection via `yuface`, weights inside the wheel) finds 155/156
+    # labelled faces at 0.05 s/image; dlib HOG upsample 1 finds 137/156 at 0.18 s, upsample 2 145 at 0.63 s.
+    detector: str = setting("yunet", "face detector", choices=DETECTORS)
+    # faces_detection.md sweep: 0.5 -> 163 boxes for 155 faces, 0.6 -> 161 with the WIDER meeting still
+    # 16/17; 0.7 loses 3 real faces (meeting 14/17).
+    score_threshold: float = setting(0.6, "YuNet confidence below which a box is dropped", min=0.05, max=0.99)
+    # faces_detection.md: x1.5 / x2 finds no more faces here and adds false boxes at 2-6x the cost.
+    upscale: float = setting(1.0, "resize factor applied before detection (>1 finds smaller faces, slower)",
+                             min=0.25, max=4.0)
+    max_detect_side_px: int = setting(8192, "after upscale, images wider or taller than this are detected "
+                                            "in overlapping tiles", min=320, max=8192)
+    # YuNet misses faces over ~450 px (4 deepface portraits of 2400 px scored 0.70-0.76 as 500 px boxes):
+    # a second, cheap pass on the image shrunk to this side finds them (faces_recognition.md).
+    coarse_side_px: int = setting(640, "images larger than this get a second detection pass shrunk to this "
+                                       "longer side, for very large faces (0: off)", min=0, max=4096)
+    # The full pass finds faces up to ~400 px (deepface img22, 273x385, at 0.94); coarse boxes smaller than
+    # this are dropped, as the coarse pass scored the dog of dogs.jpg (173 px) 0.85.
+    coarse_min_face_px: int = setting(300, "coarse-pass boxes whose shorter side (original pixels) is below "
+                                           "this are dropped (the full pass covers them)", min=16, max=4096)
+    # Classroom faces are 20-50 px; the 10-12 px boxes in the VOC photos were all false.
+    min_face_px: int = setting(14, "boxes whose shorter side (original pixels) is below this are dropped",
+                               min=4, max=400)
+    # Every real labelled face over 60 px scored >= 0.89, while the two dog faces of dogs.jpg (196 and
+    # 354 px) scored 0.77 and 0.66: large boxes must be confident.
+    large_face_px: int = setting(80, "boxes whose shorter side reaches this must score large_face_min_score",
+                                 min=16, max=4096)
+    large_face_min_score: float = setting(0.85, "score a large box needs (a well-resolved real face scores "
+                                                "high, a face-like object such as a dog does not)",
+                                          min=0.05, max=0.99)
+    hog_upsample: int = setting(1, "upsampling passes of dlib's HOG detector (detector=hog only)", min=0, max=3)
+    # faces_recognition.md compares the two on the identity sets.
+    landmark_mode: str = setting("dlib5_on_box", "5-point shape for the dlib encoder: dlib's predictor on "
+                                                 "the box, or built from YuNet's landmarks",
+                                 choices=LANDMARK_MODES)
+    encode_jitters: int = setting(1, "dlib encoder re-samples per face (more: slower, slightly steadier)",
+                                  min=1, max=20)
+    # faces_recognition.md (24 people, 106 photos): top-1 0.981 at 0.5, 1.000 at 0.55, non-enrolled
+    # accepted 0.000 up to 0.55 and 0.038 at 0.6: 0.55 is the largest measured threshold within 2%.
+    # (Hamilton clip, one enrollment photo: Miranda's close-ups sit at 0.32-0.56.)
+    match_threshold: float = setting(0.55, "largest encoding distance accepted as the same person",
+                                     min=0.2, max=0.9)
+    enroll_dominance: float = setting(2.0, "several faces in an enrollment photo: the largest is used only if "
+                                           "its area is at least this many times the next one's",
+                                      min=1.0, max=100.0)
+    # faces_speed.md: the whole face pass must run at >= 100x real time on 2 cores.
+    sample_interval_s: float = setting(30.0, "seconds between frames sampled for the face pass",
+                                       min=0.5, max=600.0)
+    # Trainees sit still: a box overlapping last sample's box keeps its identity without re-encoding
+    # (faces_speed.md: encoding every face of every sample dominates otherwise).
+    track_iou: float = setting(0.5, "IoU with the previous sample's box above which a face keeps its "
+                                    "identity without re-encoding (1: always encode)", min=0.0, max=1.0)
+    reencode_every_s: float = setting(300.0, "a tracked face is re-encoded at least this often",
+                                      min=0.0, max=3600.0)
+    gap_tolerance_s: float = setting(120.0, "sightings of one person closer than this join into one "
+                                            "presence interval", min=0.0, max=3600.0)
+    cluster_threshold: float = setting(0.5, "largest encoding distance joining unknown faces into one "
+                                            "cluster (one cluster = one unknown person)", min=0.2, max=0.9)
+    headcount_window_s: float = setting(300.0, "window over which the robust headcount is taken",
+                                        min=1.0, max=7200.0)
+    headcount_quantile: float = setting(0.75, "quantile of the per-frame counts in a window (people look "
+                                              "down: one frame's count is noise)", min=0.0, max=1.0)
 
     def __post_init__(self) -> None:
-        if self.detector not in DETECTORS:
-            raise ValueError(f"FaceParams.detector: expected one of {DETECTORS}, found {self.detector!r}")
-        if self.landmark_mode not in LANDMARK_MODES:
-            raise ValueError(f"FaceParams.landmark_mode: expected one of {LANDMARK_MODES}, "
-                             f"found {self.landmark_mode!r}")
-        for name, (lo, hi, _) in FIELD_BOUNDS.items():
-            value = getattr(self, name)
-            if not lo <= value <= hi:
-                raise ValueError(f"FaceParams.{name}: expected a value in [{lo}, {hi}], found {value!r}")
+        for f in dataclasses.fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if meta.get("choices") and value not in meta["choices"]:
+                raise ValueError(f"FaceParams.{f.name}: expected one of {meta['choices']}, found {value!r}")
+            lo, hi = meta.get("min"), meta.get("max")
+            if lo is not None and not lo <= value <= hi:
+                raise ValueError(f"FaceParams.{f.name}: expected a value in [{lo}, {hi}], found {value!r}")
 
     def replace(self, **changes) -> FaceParams:
         return dataclasses.replace(self, **changes)

@@ -1,0 +1,171 @@
+"""The only module that imports face libraries (yuface, dlib, face_recognition_models).
+
+Models load lazily, once per process, on first use (``_models()``), never at import time, so importing
+the pipeline stays cheap and worker processes each load their own copy. Swapping the detector touches
+this file only: everything it returns is a ``FaceDetections`` or a plain numpy array.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+import warnings
+
+import numpy as np
+
+from pipeline.faces.detections import FaceDetections, nms
+from pipeline.faces.params import FaceParams
+
+ENCODING_DIM = 128
+# Overlapping tiles and scales see the same face twice; boxes overlapping this much are one face.
+_MERGE_IOU = 0.4
+# Tiles overlap by this share of a tile side so a face on a seam is whole in one of them.
+_TILE_OVERLAP = 0.15
+
+
+class _Models:
+    def __init__(self) -> None:
+        import dlib
+        import yuface
+
+        with warnings.catch_warnings():  # the models package still imports pkg_resources
+            warnings.simplefilter("ignore", UserWarning)
+            import face_recognition_models as frm
+
+        # yuface warns on every image over 960 px; we tile or accept the cost knowingly.
+        warnings.filterwarnings("ignore", message="Image size", module="yuface")
+        self.yuface = yuface
+        self.dlib = dlib
+        self.hog = dlib.get_frontal_face_detector()
+        self.shape5 = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+        self.encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+
+
+@lru_cache(maxsize=1)
+def _models() -> _Models:
+    return _Models()
+
+
+def _resize(image_bgr: np.ndarray, factor: float) -> np.ndarray:
+    import cv2  # opencv is not a face library; imported here to keep module import light
+
+    if factor == 1.0:
+        return image_bgr
+    interp = cv2.INTER_LINEAR if factor > 1 else cv2.INTER_AREA
+    return cv2.resize(image_bgr, None, fx=factor, fy=factor, interpolation=interp)
+
+
+def _yunet_rows(models: _Models, image_bgr: np.ndarray, min_score_100: float) -> np.ndarray:
+    """yuface's raw (N, 16) int16 rows; the public wrapper's docstring says uint16 but rows are signed
+    (boxes may start left of the image), so we filter the rows ourselves."""
+    from yuface.yuface import detect as c_detect  # noqa: PLC0415 - same library, raw rows
+
+    rows = c_detect(np.ascontiguousarray(image_bgr))
+    return rows[rows[:, 0] > min_score_100] if len(rows) else rows.reshape(0, 16)
+
+
+def _detect_yunet(models: _Models, image_bgr: np.ndarray, params: FaceParams) -> FaceDetections:
+    scaled = _resize(image_bgr, params.upscale)
+    h, w = scaled.shape[:2]
+    tile = params.max_detect_side_px
+    parts = []
+    step = max(1, int(tile * (1 - _TILE_OVERLAP)))
+    for y0 in range(0, max(1, h - int(tile * _TILE_OVERLAP)), step) if h > tile else [0]:
+        for x0 in range(0, max(1, w - int(tile * _TILE_OVERLAP)), step) if w > tile else [0]:
+            crop = scaled[y0:y0 + tile, x0:x0 + tile]
+            rows = _yunet_rows(models, crop, params.score_threshold * 100)
+            # offset is applied in scaled pixels, then the scale is undone
+            parts.append(FaceDetections.from_yuface(rows, 1.0, (x0, y0)))
+    dets = FaceDetections.concat(parts)
+    if params.upscale != 1.0 and len(dets):
+        dets = FaceDetections(np.rint(dets.boxes_xywh / params.upscale).astype(np.int32), dets.scores,
+                              dets.landmarks / params.upscale)
+    longest = max(image_bgr.shape[:2])
+    if params.coarse_side_px and longest > params.coarse_side_px:
+        factor = params.coarse_side_px / longest
+        rows = _yunet_rows(models, _resize(image_bgr, factor), params.score_threshold * 100)
+        coarse = FaceDetections.from_yuface(rows, factor)
+        parts.append(coarse.filter(coarse.boxes_xywh[:, 2:].min(axis=1) >= params.coarse_min_face_px))
+        dets = FaceDetections.concat([dets, parts[-1]])
+    return nms(dets, _MERGE_IOU) if len(parts) > 1 else dets
+
+
+def _detect_hog(models: _Models, image_bgr: np.ndarray, params: FaceParams) -> FaceDetections:
+    rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
+    rects, scores, _ = models.hog.run(rgb, params.hog_upsample, 0.0)
+    # HOG scores are SVM margins (about 0-3); squash to (0, 1) so thresholds read alike
+    return FaceDetections.from_dlib(list(rects), 1 - np.exp(-np.asarray(scores, np.float64)))
+
+
+def detect_faces(image_bgr: np.ndarray, params: FaceParams) -> FaceDetections:
+    """Faces in one BGR image, boxes in its pixel coordinates, smallest ones (min_face_px) dropped."""
+    if image_bgr is None or image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
+        found = None if image_bgr is None else (image_bgr.shape, image_bgr.dtype)
+        raise ValueError(f"detect_faces: expected an HxWx3 uint8 BGR image, found {found}")
+    models = _models()
+    if params.detector == "yunet":
+        dets = _detect_yunet(models, image_bgr, params)
+    else:
+        dets = _detect_hog(models, image_bgr, params)
+    h, w = image_bgr.shape[:2]
+    dets = dets.clip(w, h)
+    if not len(dets):
+        return dets
+    side_px = dets.boxes_xywh[:, 2:].min(axis=1)
+    large_ok = (side_px < params.large_face_px) | (dets.scores >= params.large_face_min_score)
+    return dets.filter((side_px >= params.min_face_px) & large_ok)
+
+
+# dlib's 5-point shape (outer/inner corner of the image-right eye, outer/inner corner of the image-left
+# eye, base of the nose) expressed in a frame fixed by YuNet's eye centres and mouth centre. Fitted by
+# `benchmarks/bench_faces_recognition.py --fit-shape` on the identity photos (dlib predictor on 100
+# single-face photos, median; spread about 0.07 of the eye distance); used by landmark_mode="yunet5".
+_YUNET_TO_DLIB5 = np.array([[1.11, 0.0], [0.761, 0.012], [-0.159, 0.004], [0.181, 0.015], [0.477, 0.734]],
+                           np.float32)
+
+
+def _shape_from_yunet(models: _Models, marks: np.ndarray):
+    """A dlib 5-point shape built from YuNet's landmarks: x axis eye-to-eye, y axis eyes-to-mouth."""
+    left_eye, right_eye = marks[0], marks[1]
+    mouth = (marks[3] + marks[4]) / 2
+    ex = right_eye - left_eye
+    eye_mid = (left_eye + right_eye) / 2
+    ey = mouth - eye_mid
+    pts = left_eye + _YUNET_TO_DLIB5[:, :1] * ex + _YUNET_TO_DLIB5[:, 1:] * ey
+    xs, ys = pts[:, 0], pts[:, 1]
+    rect = models.dlib.rectangle(int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+    parts = [models.dlib.point(int(round(x)), int(round(y))) for x, y in pts]
+    return models.dlib.full_object_detection(rect, parts)
+
+
+def face_shapes(image_rgb: np.ndarray, detections: FaceDetections, params: FaceParams) -> list:
+    models = _models()
+    shapes = []
+    for i, (x, y, w, h) in enumerate(detections.boxes_xywh):
+        if params.landmark_mode == "yunet5" and detections.landmarks is not None:
+            shapes.append(_shape_from_yunet(models, detections.landmarks[i]))
+        else:
+            rect = models.dlib.rectangle(int(x), int(y), int(x + w), int(y + h))
+            shapes.append(models.shape5(image_rgb, rect))
+    return shapes
+
+
+def encode_faces(image_bgr: np.ndarray, detections: FaceDetections, params: FaceParams) -> np.ndarray:
+    """(N, 128) float32 dlib face encodings, one per detection, in the detections' order."""
+    if len(detections) == 0:
+        return np.zeros((0, ENCODING_DIM), np.float32)
+    models = _models()
+    rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
+    shapes = models.dlib.full_object_detections()
+    shapes.extend(face_shapes(rgb, detections, params))
+    enc = models.encoder.compute_face_descriptor(rgb, shapes, params.encode_jitters)
+    return np.asarray([np.asarray(e) for e in enc], np.float32).reshape(-1, ENCODING_DIM)
+
+
+def dlib_shape_points(image_bgr: np.ndarray, detections: FaceDetections) -> np.ndarray:
+    """(N, 5, 2) points of dlib's 5-point predictor on each box (used to fit ``_YUNET_TO_DLIB5``)."""
+    models = _models()
+    rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
+    out = []
+    for x, y, w, h in detections.boxes_xywh:
+        s = models.shape5(rgb, models.dlib.rectangle(int(x), int(y), int(x + w), int(y + h)))
+        out.append([(s.part(k).x, s.part(k).y) for k in range(5)])
+    return np.asarray(out, np.float32).reshape(-1, 5, 2)

@@ -1,0 +1,142 @@
+"""Enrolled people (trainees, teachers) as face encodings, and nearest-neighbour matching.
+
+"Unknown" is a normal answer: a probe farther than ``match_threshold`` from everyone enrolled gets
+``Match(None, distance)``. The threshold is calibrated in benchmarks/bench_faces_recognition.py.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.faces import adapter
+from pipeline.faces.detections import FaceDetections
+from pipeline.faces.errors import EnrollmentError
+from pipeline.faces.images import ImageReadError, read_image
+from pipeline.faces.params import FaceParams
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class Match:
+    identity: str | None  # None: nobody enrolled is close enough (unknown)
+    distance: float  # to the nearest enrolled encoding (of anyone), inf for an empty gallery
+
+
+def dominant_face(dets: FaceDetections, dominance: float) -> int | None:
+    """Index of the face to enroll: the only one, or the largest if its area is at least ``dominance``
+    times the next one's (a bystander in the background of an ID photo); None if ambiguous."""
+    if len(dets) == 1:
+        return 0
+    areas = dets.boxes_xywh[:, 2].astype(float) * dets.boxes_xywh[:, 3]
+    order = np.argsort(-areas)
+    return int(order[0]) if areas[order[0]] >= dominance * areas[order[1]] else None
+
+
+def encode_photo(path: str | Path, params: FaceParams, identity: str | None = None) -> np.ndarray:
+    """One (128,) encoding from an enrollment photo; EnrollmentError names the file and what was found."""
+    try:
+        image = read_image(path)
+    except ImageReadError as exc:
+        raise EnrollmentError(str(path), exc.found, identity) from exc
+    dets = adapter.detect_faces(image, params)
+    if len(dets) == 0:
+        raise EnrollmentError(str(path), "no face", identity)
+    pick = dominant_face(dets, params.enroll_dominance)
+    if pick is None:
+        sizes = ", ".join(f"{w}x{h} px" for _, _, w, h in dets.boxes_xywh)
+        raise EnrollmentError(str(path), f"{len(dets)} faces of similar size ({sizes}), none dominant", identity)
+    return adapter.encode_faces(image, dets.filter(np.arange(len(dets)) == pick), params)[0]
+
+
+@dataclass(frozen=True)
+class Gallery:
+    identities: tuple[str, ...]  # one entry per distinct person
+    encodings: np.ndarray  # (M, 128) float32, several rows per person allowed
+    owner: np.ndarray  # (M,) int index into identities
+    threshold: float
+    problems: tuple[EnrollmentError, ...] = ()  # photos skipped when built with strict=False
+
+    def __post_init__(self) -> None:
+        enc = np.asarray(self.encodings, np.float32).reshape(-1, adapter.ENCODING_DIM)
+        owner = np.asarray(self.owner, np.int64).reshape(-1)
+        if len(owner) != len(enc):
+            raise ValueError(f"Gallery: expected one owner per encoding ({len(enc)}), found {len(owner)}")
+        if len(owner) and (owner.min() < 0 or owner.max() >= len(self.identities)):
+            raise ValueError("Gallery: owner index outside identities")
+        object.__setattr__(self, "encodings", enc)
+        object.__setattr__(self, "owner", owner)
+
+    def __len__(self) -> int:
+        return len(self.identities)
+
+    @classmethod
+    def from_photos(cls, photos: Mapping[str, Sequence[str | Path]], params: FaceParams,
+                    strict: bool = True) -> Gallery:
+        """``{identity: [photo paths]}``. strict: the first bad photo raises EnrollmentError; otherwise bad
+        photos are kept in ``problems`` and the person is enrolled from the good ones (if any)."""
+        identities, encodings, owner, problems = [], [], [], []
+        for identity, paths in photos.items():
+            rows = []
+            for path in paths:
+                try:
+                    rows.append(encode_photo(path, params, identity))
+                except EnrollmentError as exc:
+                    if strict:
+                        raise
+                    problems.append(exc)
+            if rows:
+                encodings.extend(rows)
+                owner.extend([len(identities)] * len(rows))
+                identities.append(identity)
+        return cls(tuple(identities), np.asarray(encodings, np.float32), np.asarray(owner), params.match_threshold,
+                   tuple(problems))
+
+    @classmethod
+    def from_dir(cls, root: str | Path, params: FaceParams, strict: bool = True) -> Gallery:
+        """``root/<identity>/<photos>``; files with other suffixes are ignored."""
+        root = Path(root)
+        if not root.is_dir():
+            raise EnrollmentError(str(root), "no such folder (expected DIR/<identity>/<photos>)")
+        photos = {d.name: sorted(p for p in d.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+                  for d in sorted(root.iterdir()) if d.is_dir()}
+        empty = [name for name, paths in photos.items() if not paths]
+        if strict and empty:
+            raise EnrollmentError(str(root / empty[0]), "a folder without photos", empty[0])
+        return cls.from_photos({k: v for k, v in photos.items() if v}, params, strict)
+
+    @classmethod
+    def combine(cls, *galleries: Gallery) -> Gallery:
+        """One gallery from several (trainees and teachers); identity names must not collide."""
+        names = [n for g in galleries for n in g.identities]
+        if len(set(names)) != len(names):
+            raise ValueError("Gallery.combine: an identity appears in two galleries")
+        offsets = np.cumsum([0] + [len(g) for g in galleries[:-1]])
+        return cls(tuple(names), np.concatenate([g.encodings for g in galleries]),
+                   np.concatenate([g.owner + off for g, off in zip(galleries, offsets)]),
+                   galleries[0].threshold, tuple(p for g in galleries for p in g.problems))
+
+    def distances(self, encodings: np.ndarray) -> np.ndarray:
+        """(N, len(identities)): each probe's distance to the nearest photo of each person."""
+        probes = np.asarray(encodings, np.float32).reshape(-1, adapter.ENCODING_DIM)
+        d = np.linalg.norm(probes[:, None, :] - self.encodings[None, :, :], axis=2)
+        per_person = np.full((len(probes), len(self.identities)), np.inf, np.float32)
+        for k in range(len(self.identities)):
+            cols = self.owner == k
+            if cols.any():
+                per_person[:, k] = d[:, cols].min(axis=1)
+        return per_person
+
+    def match(self, encodings: np.ndarray) -> list[Match]:
+        if not len(self.identities):
+            return [Match(None, float("inf")) for _ in range(len(np.asarray(encodings).reshape(-1, 128)))]
+        per_person = self.distances(encodings)
+        best = per_person.argmin(axis=1)
+        out = []
+        for i, k in enumerate(best):
+            dist = float(per_person[i, k])
+            out.append(Match(self.identities[k] if dist <= self.threshold else None, dist))
+        return out

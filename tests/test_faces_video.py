@@ -1,0 +1,99 @@
+"""The per-video face pass on a real clip, the face cache, clustering, presence and headcount."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.faces.cache import FaceCache, file_sha256
+from pipeline.faces.gallery import Gallery
+from pipeline.faces.params import FaceParams
+from pipeline.faces.video import (HeadcountRow, Sighting, VideoFaceResult, cluster_unknowns, presence_intervals,
+                                  robust_headcount, run_face_pass)
+from pipeline.video.sample import sample_frames
+
+PARAMS = FaceParams(sample_interval_s=0.5)
+
+
+@pytest.fixture(scope="module")
+def hamilton(shared_data):
+    ex = shared_data / "face_recognition/examples"
+    gallery = Gallery.from_photos({"lin-manuel-miranda": [ex / "lin-manuel-miranda.png"]}, PARAMS)
+    clip = ex / "short_hamilton_clip.mp4"
+    return clip, gallery, run_face_pass(sample_frames(clip, PARAMS.sample_interval_s), gallery, PARAMS)
+
+
+def test_miranda_found_in_most_sampled_frames(hamilton):
+    _, _, result = hamilton
+    assert len(result.headcount) >= 15, "expected about 20 samples of the 10 s clip"
+    seen = {s.offset_s for s in result.sightings if s.person_id == "lin-manuel-miranda"}
+    # 3-7.5 s is his close-up (one face on screen); 1-2.5 s and 7.5-10 s show other people.
+    close_up = [r.offset_s for r in result.headcount if 3.0 <= r.offset_s < 7.5]
+    assert len(close_up) >= 7
+    assert sum(t in seen for t in close_up) >= 0.75 * len(close_up), (sorted(seen), close_up)
+    assert len(seen) >= 0.4 * len(result.headcount)
+    for row in result.headcount:
+        assert row.identified + row.unknown == row.faces and row.identified <= 1
+    # tracking reuses identities: fewer encodings than sightings
+    assert result.encoded_faces < len(result.sightings)
+
+
+def test_presence_of_miranda_is_one_interval(hamilton):
+    _, _, result = hamilton
+    spans = presence_intervals(result.sightings, gap_tolerance_s=3.0)
+    longest = max(end - start for start, end in spans["lin-manuel-miranda"])
+    assert longest >= 3.5, spans  # the close-up, joined across samples where he is missed
+
+
+def test_cache_round_trip(hamilton, tmp_path):
+    clip, gallery, result = hamilton
+    cache = FaceCache(tmp_path)
+    key = cache.key(file_sha256(clip), PARAMS, gallery)
+    assert cache.get(key) is None
+    cache.put(key, result)
+    back = cache.get(key)
+    assert back.headcount == result.headcount and back.sightings == result.sightings
+    assert np.array_equal(back.unknown_encodings, result.unknown_encodings)
+    assert len(back.unknown_snapshots) == len(result.unknown_snapshots)
+    assert key != cache.key(file_sha256(clip), PARAMS.replace(match_threshold=0.45), gallery)
+    cache.path(key).write_bytes(b"damaged")
+    assert cache.get(key) is None  # a damaged entry is recomputed, not trusted
+
+
+def _sighting(t, who):
+    return Sighting(t, who, 0.4, (0, 0, 10, 10))
+
+
+@pytest.mark.parametrize("times, gap, expected", [
+    ([], 60, []),
+    ([0, 30, 60], 30, [(0, 60)]),  # at the tolerance: joined
+    ([0, 30, 61], 30, [(0, 30), (61, 61)]),  # just past it: split
+    ([60, 0, 30, 30], 30, [(0, 60)]),  # order and duplicates do not matter
+])
+def test_presence_intervals(times, gap, expected):
+    spans = presence_intervals([_sighting(t, "S1") for t in times] + [_sighting(5, None)], gap)
+    assert spans.get("S1", []) == expected and None not in spans
+
+
+def test_robust_headcount_ignores_a_look_down_frame():
+    counts = [30, 30, 12, 30, 29, 30]  # one frame where most people look down
+    rows = [HeadcountRow(i * 30.0, c, c - 2, 2) for i, c in enumerate(counts)]
+    (window,) = robust_headcount(rows, window_s=300, quantile=0.75)
+    assert window.faces == 30 and window.samples == 6 and window.peak_offset_s == 0.0
+    assert robust_headcount([], 300, 0.75) == []
+
+
+def test_cluster_unknowns_across_videos():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=128), rng.normal(size=128)
+    a, b = a / np.linalg.norm(a) * 0.6, b / np.linalg.norm(b) * 0.6  # two people far apart
+
+    def result(*encs):
+        enc = np.asarray(encs, np.float32).reshape(-1, 128)
+        return VideoFaceResult((), (), enc, tuple(np.zeros((96, 96, 3), np.uint8) for _ in encs))
+
+    noise = lambda: rng.normal(scale=0.01, size=128)  # noqa: E731
+    clusters = cluster_unknowns([result(a + noise(), b + noise()), result(), result(a + noise())], threshold=0.5)
+    assert len(clusters) == 2
+    assert clusters[0].members == ((0, 0), (2, 0)) and clusters[1].members == ((0, 1),)
+    assert clusters[0].representative in clusters[0].members
+    assert cluster_unknowns([result()], 0.5) == []
