@@ -1,0 +1,194 @@
+"""Attendance rules: check-ins against the people seen on each session's video, and check-in habits.
+
+Video-based rules judge only sessions with usable recording that the face stage analysed
+(`observed_min` not null in trainee_hours); uncovered time is RECORDING_MISSING / RECORDING_GAP.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.attendance.timeline import intersect, merge, minutes, to_ts, window
+from pipeline.model import Finding
+from pipeline.rules.context import RuleContext, Snapshot
+from pipeline.rules.evidence import best_sighting, checkin_rows, frame_near, trainee_checkins
+from pipeline.rules.registry import rule
+
+EPS = 1e-9
+
+
+def video_rows(ctx: RuleContext) -> pd.DataFrame:
+    """trainee_hours rows of offline sessions judged on video."""
+    h = ctx.hours
+    return h[(h["mode"] == "offline") & h["observed_min"].notna() & (h["recorded_min"].fillna(0) > 0)]
+
+
+def is_proxy(row: pd.Series, ctx: RuleContext) -> bool:
+    return bool(row["checked_in"]) and row["observed_min"] <= ctx.pack.proxy_max_seen_min + EPS
+
+
+@rule("ATTENDANCE_PROXY")
+def attendance_proxy(ctx: RuleContext) -> list[Finding]:
+    """Checked in for a session, but seen for at most `proxy_max_seen_min` of its recorded part."""
+    out = []
+    for _, row in video_rows(ctx).iterrows():
+        if not is_proxy(row, ctx):
+            continue
+        tid, sid = row["trainee_id"], row["session_id"]
+        events = trainee_checkins(ctx, tid, sid)
+        st = ctx.times[sid]
+        seen = best_sighting(ctx, tid, sid)
+        first = to_ts(events["ts"].min(), ctx.tz) if len(events) else None
+        shot = frame_near(ctx, sid, first) if first is not None else None
+        out.append(ctx.finding(
+            "ATTENDANCE_PROXY", trainee_id=tid, session_id=sid, date=row["date"],
+            start=st.window[0], end=st.window[1], measured=row["observed_min"],
+            threshold=ctx.pack.proxy_max_seen_min, snapshot=shot,
+            fields={"name": ctx.trainees[tid].name if tid in ctx.trainees else tid,
+                    "events": len(events), "recorded_min": row["recorded_min"]},
+            detail={"checkins": checkin_rows(events), "recorded_min": row["recorded_min"],
+                    "searched": [[a.isoformat(), b.isoformat()] for a, b in st.usable],
+                    "best_distance": None if seen is None else seen.get("distance"),
+                    "best_sighting": seen},
+        ))
+    return out
+
+
+@rule("ATTENDANCE_ABSENT")
+def attendance_absent(ctx: RuleContext) -> list[Finding]:
+    """Credited for a session (every rostered trainee is, by the schedule) but seen for less than
+    `min_presence_ratio` of its recorded minutes; check-ins without any sighting are ATTENDANCE_PROXY."""
+    out = []
+    ratio = ctx.pack.min_presence_ratio
+    for _, row in video_rows(ctx).iterrows():
+        if is_proxy(row, ctx):
+            continue
+        need = ratio * row["recorded_min"]
+        if row["observed_min"] >= need - EPS:
+            continue
+        tid, sid = row["trainee_id"], row["session_id"]
+        st = ctx.times[sid]
+        out.append(ctx.finding(
+            "ATTENDANCE_ABSENT", trainee_id=tid, session_id=sid, date=row["date"],
+            start=st.window[0], end=st.window[1], measured=row["observed_min"], threshold=need,
+            fields={"name": ctx.trainees[tid].name if tid in ctx.trainees else tid,
+                    "recorded_min": row["recorded_min"], "ratio": ratio},
+            detail={"observed_min": row["observed_min"], "recorded_min": row["recorded_min"],
+                    "scheduled_min": row["scheduled_min"], "min_presence_ratio": ratio,
+                    "checked_in": bool(row["checked_in"]), "checkin_method": row["checkin_method"]},
+        ))
+    return out
+
+
+def _events_by_trainee_day(ctx: RuleContext) -> dict[tuple[str, object], pd.DataFrame]:
+    c = ctx.evidence.checkin_sessions
+    if c is None or len(c) == 0:
+        return {}
+    c = c.dropna(subset=["trainee_id", "ts"]).copy()
+    c["_day"] = [to_ts(t, ctx.tz).tz_convert(ctx.tz).date() for t in c["ts"]]
+    return {(str(t), d): g.sort_values("ts") for (t, d), g in c.groupby(["trainee_id", "_day"])}
+
+
+def distinct_events(events: pd.DataFrame, merge_min: float) -> int:
+    """Events closer than `merge_min` to the previous counted one are one event (a double scan)."""
+    count, last = 0, None
+    for ts in events["ts"]:
+        if last is None or (ts - last).total_seconds() / 60.0 >= merge_min:
+            count, last = count + 1, ts
+    return count
+
+
+@rule("ATTENDANCE_SPARSE_CHECKIN")
+def attendance_sparse_checkin(ctx: RuleContext) -> list[Finding]:
+    """Fewer than `min_checkins_per_day` distinct check-ins by a trainee on a day with offline sessions."""
+    days = sorted({s.date for s in ctx.offline_sessions()})
+    by_day = _events_by_trainee_day(ctx)
+    need = ctx.pack.min_checkins_per_day
+    out = []
+    for t in ctx.archive.trainees:
+        for day in days:
+            events = by_day.get((t.trainee_id, day), pd.DataFrame(columns=["ts"]))
+            n = distinct_events(events, ctx.pack.checkin_merge_min)
+            if n >= need:
+                continue
+            out.append(ctx.finding(
+                "ATTENDANCE_SPARSE_CHECKIN", trainee_id=t.trainee_id, date=day, measured=n, threshold=need,
+                fields={"name": t.name, "events": n, "need": need},
+                detail={"checkins": checkin_rows(events), "distinct_events": n,
+                        "merge_min": ctx.pack.checkin_merge_min}))
+    return out
+
+
+@rule("ATTENDANCE_NON_FACE")
+def attendance_non_face(ctx: RuleContext) -> list[Finding]:
+    """Check-ins by card, password, fingerprint, manual entry or an administrator's edit, where the pack
+    requires face check-in: one finding per trainee per day, listing the rows."""
+    if not ctx.pack.face_checkin_required:
+        return []
+    out = []
+    for (tid, day), events in sorted(_events_by_trainee_day(ctx).items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        weak = events[~events["is_face"].fillna(False).astype(bool)]
+        if len(weak) == 0:
+            continue
+        methods = sorted({("edited" if e else str(m)) for m, e in zip(weak["method"], weak["edited"].fillna(False))})
+        out.append(ctx.finding(
+            "ATTENDANCE_NON_FACE", trainee_id=tid, date=day, measured=len(weak), threshold=0,
+            fields={"name": ctx.trainees[tid].name if tid in ctx.trainees else tid, "events": len(weak),
+                    "methods": ", ".join(methods)},
+            detail={"checkins": checkin_rows(weak), "methods": methods}))
+    return out
+
+
+@rule("UNKNOWN_PERSON")
+def unknown_person(ctx: RuleContext) -> list[Finding]:
+    """A face on neither the roster nor the teacher list, seen at least `unknown_person_min_minutes` in a
+    session (recorded time): one finding per unknown person per session, with the trainees missing from
+    that session (possible substitutes)."""
+    p = ctx.evidence.presence
+    if p is None or len(p) == 0:
+        return []
+    p = p[p["person_kind"] == "unknown"].copy()
+    # An interval the face stage left without a session goes to the session its time falls in.
+    p["session_id"] = [sid if isinstance(sid, str) and sid else ctx.session_at(a, b)
+                       for sid, a, b in zip(p["session_id"], p["start"], p["end"])]
+    out = []
+    missing = _missing_by_session(ctx)
+    for (pid, sid), rows in p.groupby(["person_id", "session_id"], dropna=True):
+        sid = str(sid)
+        if sid not in ctx.sessions:
+            continue
+        st = ctx.times[sid]
+        spans = merge(intersect(list(zip((to_ts(x, ctx.tz) for x in rows["start"]),
+                                         (to_ts(x, ctx.tz) for x in rows["end"]))), [window(ctx.sessions[sid], ctx.tz)]))
+        if st.known:
+            spans = intersect(spans, st.usable)
+        seen_min = minutes(spans)
+        if seen_min < ctx.pack.unknown_person_min_minutes - EPS:
+            continue
+        seen = best_sighting(ctx, str(pid), sid)
+        shot = Snapshot(seen["path"], seen["offset_s"], seen.get("box")) if seen and seen.get("path") else None
+        out.append(ctx.finding(
+            "UNKNOWN_PERSON", session_id=sid, other=str(pid), camera_id=seen.get("camera_id") if seen else None,
+            id_keys=("session_id", "other"), start=spans[0][0] if spans else None,
+            end=spans[-1][1] if spans else None, measured=seen_min, threshold=ctx.pack.unknown_person_min_minutes,
+            snapshot=shot, fields={"person": pid, "missing": len(missing.get(sid, []))},
+            detail={"person_id": str(pid), "minutes": seen_min, "missing_trainees": missing.get(sid, []),
+                    "best_sighting": seen, "cluster_snapshot": _cluster_snapshot(ctx, str(pid))}))
+    return out
+
+
+def _missing_by_session(ctx: RuleContext) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    ratio = ctx.pack.min_presence_ratio
+    for _, row in video_rows(ctx).iterrows():
+        if row["observed_min"] < ratio * row["recorded_min"] - EPS:
+            out.setdefault(str(row["session_id"]), []).append(str(row["trainee_id"]))
+    return out
+
+
+def _cluster_snapshot(ctx: RuleContext, person_id: str) -> str | None:
+    u = ctx.evidence.unknowns
+    if u is None or len(u) == 0 or "snapshot_path" not in u:
+        return None
+    rows = u[u["person_id"].astype(str) == person_id]["snapshot_path"].dropna()
+    return str(rows.iloc[0]) if len(rows) else None

@@ -1,0 +1,94 @@
+"""Run the rule catalogue: per class (`evaluate_class`), then across the classes of a run
+(`evaluate_archive`). A rule that raises is recorded as an error (a Problem naming the rule) and the
+other rules still run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from pipeline.attendance.hours import HOURS_COLUMNS, trainee_hours
+from pipeline.config import RulePack
+from pipeline.model import ClassEvidence, Finding, Problem
+from pipeline.rules.context import ArchiveContext, RuleContext
+from pipeline.rules.registry import all_rules
+
+log = logging.getLogger(__name__)
+
+LANGS = ("zh", "en")
+
+
+def _run(spec, arg, where: str, class_id: str | None, errors: list[Problem] | None) -> list[Finding]:
+    try:
+        return list(spec.func(arg))
+    except Exception as exc:  # one broken rule must not cost the class its other findings
+        log.error("rule %s failed on %s: %s", spec.rule_id, where, exc)
+        if errors is not None:
+            errors.append(Problem(
+                file=where, message=f"rule {spec.rule_id} failed: {type(exc).__name__}: {exc}",
+                expected="the rule to evaluate", found=traceback.format_exc(limit=3)[-500:], class_id=class_id))
+        return []
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LANGS:
+        raise ValueError(f"lang: expected one of {', '.join(LANGS)}, found {lang!r}")
+
+
+def class_context(evidence: ClassEvidence, pack: RulePack, lang: str = "zh", hours: pd.DataFrame | None = None,
+                  audit_date: dt.date | None = None) -> RuleContext:
+    hours = hours if hours is not None else pd.DataFrame(columns=list(HOURS_COLUMNS))
+    return RuleContext(evidence, pack, hours, lang, audit_date or dt.date.today())
+
+
+def evaluate_class(evidence: ClassEvidence, pack: RulePack, lang: str = "zh", *, errors: list[Problem] | None = None,
+                   audit_date: dt.date | None = None,
+                   only: Callable[[str], bool] | None = None) -> tuple[pd.DataFrame, list[Finding]]:
+    """The class's trainee_hours table and its class-scope findings (sorted by rule, then keys).
+
+    `errors` collects a Problem per rule that raised; `audit_date` (default today) is the date retention
+    periods are measured to; `only` selects rule ids (tests, debugging)."""
+    _check_lang(lang)
+    info = evidence.archive.info
+    hours = trainee_hours(evidence, pack)
+    ctx = class_context(evidence, pack, lang, hours, audit_date)
+    findings: list[Finding] = []
+    for spec in all_rules("class"):
+        if only is None or only(spec.rule_id):
+            findings += _run(spec, ctx, str(info.folder), info.class_id, errors)
+    if ctx.snapshot_errors and errors is not None:
+        errors += [Problem(file=str(info.folder), message=f"snapshot not written: {e}", level="warning",
+                           class_id=info.class_id) for e in ctx.snapshot_errors]
+    return hours, _dedupe(findings)
+
+
+def evaluate_archive(evidences: Sequence[ClassEvidence], packs: dict[str, RulePack], reuse: pd.DataFrame | None,
+                     lang: str = "zh", *, errors: list[Problem] | None = None,
+                     only: Callable[[str], bool] | None = None) -> list[Finding]:
+    """Cross-class findings (TEACHER_CONFLICT, CLASS_MERGED, RECORDING_REUSED, IDENTITY_SHARED), one in each
+    class involved. `packs` maps class_id to the class's pack (severity, tolerances); `reuse` holds the
+    video stage's footage matches (columns class_id_a, path_a, offset_a_s, class_id_b, path_b, offset_b_s,
+    similarity, optional duration_s), or None."""
+    _check_lang(lang)
+    classes = {}
+    for ev in evidences:
+        cid = ev.archive.info.class_id
+        classes[cid] = class_context(ev, packs[cid], lang)
+    actx = ArchiveContext(classes, reuse if reuse is not None else pd.DataFrame())
+    findings: list[Finding] = []
+    for spec in all_rules("archive"):
+        if only is None or only(spec.rule_id):
+            findings += _run(spec, actx, "archive", None, errors)
+    return _dedupe(findings)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: dict[str, Finding] = {}
+    for f in findings:
+        seen.setdefault(f.finding_id, f)
+    return sorted(seen.values(), key=lambda f: (f.class_id, f.rule_id, f.trainee_id or "", f.session_id or "",
+                                                str(f.date or ""), f.path or "", f.finding_id))

@@ -1,0 +1,86 @@
+"""Evidence lookups shared by rules: the check-in rows behind a finding, the best frame of a person,
+the sampled frame nearest a time. Each returns plain values ready for a finding's JSON `detail`."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from pipeline.attendance.timeline import to_ts
+from pipeline.rules.context import RuleContext, Snapshot
+
+
+def trainee_checkins(ctx: RuleContext, trainee_id: str, session_id: str | None = None) -> pd.DataFrame:
+    c = ctx.evidence.checkin_sessions
+    if c is None or len(c) == 0:
+        return pd.DataFrame(columns=["ts", "source_file", "source_row", "method", "is_face", "edited"])
+    keep = c["trainee_id"].astype("string") == trainee_id
+    if session_id is not None:
+        keep &= c["session_id"].astype("string") == session_id
+    return c[keep.fillna(False)].sort_values("ts")
+
+
+def checkin_rows(events: pd.DataFrame) -> list[dict]:
+    """Where each event comes from, so an inspector can open the export at the row."""
+    cols = ("ts", "source_file", "source_row", "device_id", "method", "method_raw", "edited")
+    out = []
+    for rec in events.to_dict("records"):
+        item = {}
+        for k in cols:
+            v = rec.get(k)
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                continue
+            item[k] = v.isoformat() if hasattr(v, "isoformat") else (v.item() if hasattr(v, "item") else v)
+        out.append(item)
+    return out
+
+
+def _box(value: object) -> tuple[int, int, int, int] | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    try:
+        items = [int(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+    return tuple(items[:4]) if len(items) >= 4 else None
+
+
+def best_sighting(ctx: RuleContext, person_id: str, session_id: str) -> dict | None:
+    """The most certain sighting (smallest distance, then largest face) of a person in a session."""
+    s = ctx.evidence.sightings
+    if s is None or len(s) == 0:
+        return None
+    rows = s[(s["person_id"].astype("string") == person_id).fillna(False)]
+    if "session_id" in rows:
+        sid = rows["session_id"]
+        rows = rows[sid.isna() | (sid.astype("string") == session_id)]
+    if len(rows) == 0:
+        return None
+    area = [(b[2] * b[3]) if b else 0 for b in map(_box, rows["box"])] if "box" in rows else [0] * len(rows)
+    rows = rows.assign(_area=area, _dist=rows["distance"].fillna(math.inf))
+    best = rows.sort_values(["_dist", "_area"], ascending=[True, False]).iloc[0]
+    dist = best["distance"]
+    return {
+        "path": None if pd.isna(best.get("path")) else str(best["path"]),
+        "offset_s": None if pd.isna(best.get("offset_s")) else float(best["offset_s"]),
+        "ts": None if pd.isna(best.get("ts")) else to_ts(best["ts"], ctx.tz).isoformat(),
+        "camera_id": None if pd.isna(best.get("camera_id")) else str(best["camera_id"]),
+        "distance": None if pd.isna(dist) else float(dist),
+        "box": _box(best.get("box")),
+    }
+
+
+def frame_near(ctx: RuleContext, session_id: str, ts: pd.Timestamp) -> Snapshot | None:
+    """The sampled frame of a session nearest a time (headcount samples, else sightings)."""
+    for frame in (ctx.evidence.headcount, ctx.evidence.sightings):
+        if frame is None or len(frame) == 0 or "path" not in frame:
+            continue
+        rows = frame[(frame["session_id"].astype("string") == session_id).fillna(False)]
+        rows = rows.dropna(subset=["path", "offset_s", "ts"])
+        if len(rows) == 0:
+            continue
+        gap = [abs((to_ts(t, ctx.tz) - ts).total_seconds()) for t in rows["ts"]]
+        best = rows.iloc[min(range(len(gap)), key=gap.__getitem__)]
+        return Snapshot(str(best["path"]), float(best["offset_s"]))
+    return None

@@ -1,0 +1,96 @@
+"""IDENTITY_SHARED: one face behind two roster entries, across every class of the run.
+
+The face stage assigns each face on video to at most one identity, and check-in snapshots are not
+compared with faces, so the rule reads the evidence the archive itself carries:
+- enrollment photos: two roster entries whose photos are the same image (same bytes); across classes
+  not when they are the same person enrolled twice (same id number, or same name without id numbers);
+- check-in snapshots: two different trainees' check-in events that carry the same snapshot (file or URL),
+  as when one person checks in for another with a stored picture.
+One finding per class involved and pair, on the class's own trainee, with the other party in `detail`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from pathlib import Path
+
+from pipeline.model import Finding, Trainee
+from pipeline.rules.context import ArchiveContext, RuleContext
+from pipeline.rules.registry import rule
+
+_HASHES: dict[tuple[str, float, int], str | None] = {}
+
+
+def photo_digest(path: Path) -> str | None:
+    """sha256 of a photo file (cached by path, mtime and size); None when it cannot be read."""
+    try:
+        st = path.stat()
+        key = (str(path), st.st_mtime, st.st_size)
+        if key not in _HASHES:
+            _HASHES[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return _HASHES[key]
+    except OSError:
+        return None
+
+
+def _same_person(a: Trainee, b: Trainee) -> bool:
+    """The same person legitimately enrolled in two classes; within one class two entries never are."""
+    if a.class_id == b.class_id:
+        return False
+    if a.id_number and b.id_number:
+        return a.id_number.strip().upper() == b.id_number.strip().upper()
+    return a.name.strip() == b.name.strip()
+
+
+def _photo_file(ctx: RuleContext, p: Path) -> Path:
+    return p if p.is_absolute() else ctx.info.folder / p
+
+
+def _finding(ctx: RuleContext, own: Trainee, octx: RuleContext, oth: Trainee, basis: str, evidence: dict) -> Finding:
+    other = oth.trainee_id if octx is ctx else f"{octx.info.class_id}/{oth.trainee_id}"
+    return ctx.finding(
+        "IDENTITY_SHARED", trainee_id=own.trainee_id, other=other, part=basis,
+        fields={"name": own.name, "other": other, "other_name": oth.name, "basis": basis},
+        detail={"trainee_id": own.trainee_id, "other_class_id": octx.info.class_id,
+                "other_trainee_id": oth.trainee_id, "basis": basis, **evidence})
+
+
+def _emit(a: tuple, b: tuple, basis: str, evidence: dict) -> list[Finding]:
+    (ca, ta), (cb, tb) = sorted([a, b], key=lambda x: (x[0].info.class_id, x[1].trainee_id))
+    if ca is cb:
+        return [_finding(ca, ta, cb, tb, basis, evidence)]
+    return [_finding(ca, ta, cb, tb, basis, evidence), _finding(cb, tb, ca, ta, basis, evidence)]
+
+
+@rule("IDENTITY_SHARED", scope="archive")
+def identity_shared(actx: ArchiveContext) -> list[Finding]:
+    out: list[Finding] = []
+    done: set[tuple] = set()
+    by_photo: dict[str, list[tuple]] = {}
+    for ctx in actx.contexts():
+        for t in ctx.archive.trainees:
+            for digest in {photo_digest(_photo_file(ctx, p)) for p in t.photos} - {None}:
+                by_photo.setdefault(digest, []).append((ctx, t))
+    for digest, people in sorted(by_photo.items()):
+        for a, b in itertools.combinations(people, 2):
+            key = frozenset([(a[0].info.class_id, a[1].trainee_id), (b[0].info.class_id, b[1].trainee_id)])
+            if len(key) < 2 or _same_person(a[1], b[1]) or ("photo", key) in done:
+                continue
+            done.add(("photo", key))
+            out += _emit(a, b, "enrollment_photo", {"photo_sha256": digest})
+    by_snapshot: dict[str, list[tuple]] = {}
+    for ctx in actx.contexts():
+        for e in ctx.archive.checkins:
+            if e.photo and e.trainee_id in ctx.trainees:
+                by_snapshot.setdefault(e.photo.strip(), []).append((ctx, ctx.trainees[e.trainee_id], e))
+    for photo, events in sorted(by_snapshot.items()):
+        for (ca, ta, ea), (cb, tb, eb) in itertools.combinations(events, 2):
+            key = frozenset([(ca.info.class_id, ta.trainee_id), (cb.info.class_id, tb.trainee_id)])
+            if len(key) < 2 or ("checkin", key) in done:
+                continue
+            done.add(("checkin", key))
+            rows = [{"class_id": c.info.class_id, "trainee_id": t.trainee_id, "ts": e.ts,
+                     "source_file": e.source_file, "source_row": e.source_row} for c, t, e in ((ca, ta, ea), (cb, tb, eb))]
+            out += _emit((ca, ta), (cb, tb), "checkin_photo", {"checkin_photo": photo, "checkins": rows})
+    return out

@@ -1,0 +1,262 @@
+"""Recording rules: is every offline session on video, is the video usable, was it kept, is it reused.
+
+Coverage is judged from the evidence's `recordings` frame (readable files of the session's room, door
+cameras excluded; see pipeline/attendance/timeline.py), falling back to the `coverage` table when no file
+of the room has a known time. Full recording is required for sessions on or after the pack's
+`full_recording_from`; before it only retention rules apply (RECORDING_RETENTION).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+
+from pipeline.attendance.timeline import (
+    frame_intervals, intersect, minutes, recorded_intervals, room_recordings, subtract, to_ts, window,
+)
+from pipeline.model import Finding, Session
+from pipeline.rules.context import ArchiveContext, RuleContext, Snapshot
+from pipeline.rules.registry import rule
+
+EPS = 1e-9
+
+
+def recorded(ctx: RuleContext, s: Session) -> tuple[list, float | None]:
+    """(covered intervals, covered minutes); intervals empty and minutes from `coverage` when files have no time."""
+    if frame_intervals(room_recordings(ctx.evidence, s), ctx.tz):
+        spans = recorded_intervals(ctx.evidence, s)
+        return spans, minutes(spans)
+    cov = ctx.evidence.coverage
+    if cov is None or len(cov) == 0:
+        return [], 0.0
+    rows = cov[(cov["session_id"].astype("string") == s.session_id).fillna(False)]
+    if s.room is not None:
+        rows = rows[(rows["room"].astype("string") == str(s.room)).fillna(False)]
+    return [], float(rows["recorded_min"].fillna(0).sum()) if len(rows) else 0.0
+
+
+def _full_required(ctx: RuleContext) -> list[Session]:
+    return [s for s in ctx.offline_sessions() if s.date >= ctx.pack.full_recording_from]
+
+
+@rule("RECORDING_MISSING")
+def recording_missing(ctx: RuleContext) -> list[Finding]:
+    """An offline session (on or after `full_recording_from`) with no readable recording of its room."""
+    out = []
+    for s in _full_required(ctx):
+        _, covered = recorded(ctx, s)
+        if covered and covered > EPS:
+            continue
+        out.append(ctx.finding(
+            "RECORDING_MISSING", session_id=s.session_id, start=s.start, end=s.end, measured=0.0,
+            threshold=s.scheduled_min, fields={"room": s.room or "?", "scheduled_min": s.scheduled_min},
+            detail={"room": s.room, "scheduled_min": s.scheduled_min,
+                    "files_of_room": int(len(room_recordings(ctx.evidence, s)))}))
+    return out
+
+
+@rule("RECORDING_GAP")
+def recording_gap(ctx: RuleContext) -> list[Finding]:
+    """Scheduled time of a recorded offline session not covered by its room's recordings, in stretches
+    longer than `gap_tolerance_min`: one finding per session listing the stretches."""
+    tol = ctx.pack.gap_tolerance_min
+    out = []
+    for s in _full_required(ctx):
+        spans, covered = recorded(ctx, s)
+        if not covered:
+            continue  # RECORDING_MISSING
+        if spans:
+            gaps = [g for g in subtract([window(s, ctx.tz)], spans) if minutes([g]) > tol + EPS]
+            total = minutes(gaps)
+        else:  # only the coverage table's minutes are known
+            gaps, total = [], max(0.0, s.scheduled_min - covered)
+            if total <= tol + EPS:
+                continue
+        if spans and not gaps:
+            continue
+        longest = max(gaps, key=lambda g: g[1] - g[0]) if gaps else (None, None)
+        out.append(ctx.finding(
+            "RECORDING_GAP", session_id=s.session_id, start=longest[0], end=longest[1], measured=total,
+            threshold=tol, fields={"room": s.room or "?", "gaps": len(gaps) or 1, "gap_min": total},
+            detail={"room": s.room, "covered_min": covered, "scheduled_min": s.scheduled_min,
+                    "gaps": [{"start": a.isoformat(), "end": b.isoformat(), "minutes": minutes([(a, b)])}
+                             for a, b in gaps]}))
+    return out
+
+
+def _blank_rows(ctx: RuleContext) -> list[dict]:
+    b = ctx.evidence.blanks
+    if b is None or len(b) == 0:
+        return []
+    rows = []
+    for rec in b.to_dict("records"):
+        a, z = to_ts(rec.get("start"), ctx.tz), to_ts(rec.get("end"), ctx.tz)
+        sid = rec.get("session_id")
+        sid = sid if isinstance(sid, str) and sid in ctx.sessions else ctx.session_at(a, z)
+        if a is None or z is None or sid is None or ctx.sessions[sid].mode != "offline":
+            continue
+        inside = intersect([(a, z)], [window(ctx.sessions[sid], ctx.tz)])
+        if inside:
+            rows.append({**rec, "session_id": sid, "start": inside[0][0], "end": inside[0][1],
+                         "minutes": minutes(inside), "clip_s": (inside[0][0] - a).total_seconds()})
+    return rows
+
+
+@rule("RECORDING_BLANK")
+def recording_blank(ctx: RuleContext) -> list[Finding]:
+    """Black, frozen or covered footage longer than `blank_tolerance_min` inside an offline session: one
+    finding per file and session, listing the stretches; the snapshot is the middle of the longest."""
+    tol = ctx.pack.blank_tolerance_min
+    long = [r for r in _blank_rows(ctx) if r["minutes"] > tol + EPS]
+    out = []
+    for (path, sid), group in itertools.groupby(sorted(long, key=lambda r: (str(r["path"]), r["session_id"], r["start"])),
+                                               key=lambda r: (str(r["path"]), r["session_id"])):
+        group = list(group)
+        top = max(group, key=lambda r: r["minutes"])
+        mid_s = float(top.get("start_offset_s") or 0.0) + top["clip_s"] + top["minutes"] * 30.0
+        out.append(ctx.finding(
+            "RECORDING_BLANK", path=path, session_id=sid, camera_id=_text(top.get("camera_id")),
+            start=top["start"], end=top["end"], measured=top["minutes"], threshold=tol,
+            snapshot=Snapshot(path, mid_s),
+            fields={"kind": _text(top.get("kind")) or "?", "minutes": top["minutes"]},
+            detail={"stretches": [{"kind": _text(r.get("kind")), "start": r["start"].isoformat(),
+                                   "end": r["end"].isoformat(), "minutes": r["minutes"],
+                                   "start_offset_s": _num(r.get("start_offset_s")),
+                                   "end_offset_s": _num(r.get("end_offset_s"))} for r in group],
+                    "offset_s": _num(top.get("start_offset_s"))}))
+    return out
+
+
+def _text(v: object) -> str | None:
+    return None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def _num(v: object) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
+
+
+@rule("RECORDING_CORRUPT")
+def recording_corrupt(ctx: RuleContext) -> list[Finding]:
+    """A file that cannot be decoded or is truncated (readable false), or whose timestamps jump (error
+    text on a readable file)."""
+    rec = ctx.evidence.recordings
+    if rec is None or len(rec) == 0:
+        return []
+    out = []
+    for r in rec.to_dict("records"):
+        error = _text(r.get("error"))
+        readable = r.get("readable")
+        unreadable = readable is not None and not pd.isna(readable) and not bool(readable)
+        if not unreadable and not error:
+            continue
+        out.append(ctx.finding(
+            "RECORDING_CORRUPT", path=str(r["path"]), session_id=ctx.session_at(r.get("start"), r.get("end")),
+            camera_id=_text(r.get("camera_id")), start=to_ts(r.get("start"), ctx.tz), end=to_ts(r.get("end"), ctx.tz),
+            fields={"error": error or "unreadable"},
+            detail={"error": error, "readable": None if readable is None or pd.isna(readable) else bool(readable),
+                    "size_bytes": _num(r.get("size_bytes")), "start_source": _text(r.get("start_source"))}))
+    return out
+
+
+@rule("RECORDING_RETENTION")
+def recording_retention(ctx: RuleContext) -> list[Finding]:
+    """Retention rules: before `full_recording_from`, at least `retention_share_before_full` of offline time
+    kept (Shandong 20%); with `retention_days`, sessions before that date still inside the retention period
+    on the audit date must have some recording kept."""
+    before = [s for s in ctx.offline_sessions() if s.date < ctx.pack.full_recording_from]
+    out = []
+    if before and ctx.pack.retention_share_before_full is not None:
+        scheduled = sum(s.scheduled_min for s in before)
+        kept = sum(recorded(ctx, s)[1] or 0.0 for s in before)
+        share = kept / scheduled if scheduled > 0 else 1.0
+        need = ctx.pack.retention_share_before_full
+        if share < need - EPS:
+            out.append(ctx.finding(
+                "RECORDING_RETENTION", part="share_before_full", measured=share, threshold=need,
+                fields={"share": share * 100, "need": need * 100},
+                detail={"kept_min": kept, "scheduled_min": scheduled, "sessions": len(before),
+                        "before": ctx.pack.full_recording_from}))
+    if before and ctx.pack.retention_days is not None:
+        horizon = ctx.audit_date.toordinal() - ctx.pack.retention_days
+        due = [s for s in before if s.end.date().toordinal() >= horizon]
+        lost = [s.session_id for s in due if not recorded(ctx, s)[1]]
+        if lost:
+            out.append(ctx.finding(
+                "RECORDING_RETENTION", part="retention_days", measured=len(lost), threshold=0,
+                fields={"days": ctx.pack.retention_days, "sessions": len(lost)},
+                detail={"sessions_without_recording": lost, "retention_days": ctx.pack.retention_days,
+                        "audit_date": ctx.audit_date}))
+    return out
+
+
+REUSE_ALIASES = {"class_a": "class_id_a", "class_b": "class_id_b", "start_offset_a_s": "offset_a_s",
+                 "start_offset_b_s": "offset_b_s"}
+
+
+def _pairs(actx: ArchiveContext) -> list[dict]:
+    """Footage pairs: byte-identical files (sha256) anywhere in the run, plus the video stage's matches."""
+    pairs = []
+    files = []
+    for cid, ctx in actx.classes.items():
+        rec = ctx.evidence.recordings
+        if rec is None or len(rec) == 0 or "sha256" not in rec:
+            continue
+        for r in rec.dropna(subset=["sha256"]).to_dict("records"):
+            files.append((str(r["sha256"]), cid, str(r["path"])))
+    files.sort()
+    for _, group in itertools.groupby(files, key=lambda f: f[0]):
+        for (_, ca, pa), (_, cb, pb) in itertools.combinations(list(group), 2):
+            pairs.append({"class_id_a": ca, "path_a": pa, "offset_a_s": 0.0, "class_id_b": cb, "path_b": pb,
+                          "offset_b_s": 0.0, "similarity": 1.0, "method": "sha256"})
+    reuse = actx.reuse
+    if reuse is not None and len(reuse):
+        for r in reuse.rename(columns=REUSE_ALIASES).to_dict("records"):
+            pairs.append({**r, "method": r.get("method") or "video"})
+    return pairs
+
+
+def _file_times(ctx: RuleContext, path: str) -> tuple[object, object, str | None]:
+    rec = ctx.evidence.recordings
+    if rec is not None and len(rec):
+        rows = rec[rec["path"].astype(str) == path]
+        if len(rows):
+            r = rows.iloc[0]
+            return to_ts(r.get("start"), ctx.tz), to_ts(r.get("end"), ctx.tz), _text(r.get("camera_id"))
+    return None, None, None
+
+
+@rule("RECORDING_REUSED", scope="archive")
+def recording_reused(actx: ArchiveContext) -> list[Finding]:
+    """The same footage for two sessions or classes: one finding per class involved (within a class, one per
+    pair, on the first file by path). Copies of a file that fall in the same session are not reuse."""
+    out, seen = [], set()
+    for p in _pairs(actx):
+        ca, cb, pa, pb = str(p["class_id_a"]), str(p["class_id_b"]), str(p["path_a"]), str(p["path_b"])
+        if ca not in actx.classes or cb not in actx.classes or (ca, pa) == (cb, pb):
+            continue
+        sides = [(ca, pa, p.get("offset_a_s"), cb, pb, p.get("offset_b_s")),
+                 (cb, pb, p.get("offset_b_s"), ca, pa, p.get("offset_a_s"))]
+        if ca == cb:
+            ctx = actx.classes[ca]
+            sa, sb = (ctx.session_at(*_file_times(ctx, x)[:2]) for x in (pa, pb))
+            if sa == sb and _file_times(ctx, pa)[0] == _file_times(ctx, pb)[0]:
+                continue
+            sides = [min(sides, key=lambda x: x[1])]
+        for cid, path, off, other_cid, other_path, other_off in sides:
+            ctx = actx.classes[cid]
+            other = other_path if other_cid == cid else f"{other_cid}/{other_path}"
+            if (cid, path, other) in seen:
+                continue
+            seen.add((cid, path, other))
+            start, end, camera = _file_times(ctx, path)
+            off_s = _num(off) or 0.0
+            out.append(ctx.finding(
+                "RECORDING_REUSED", path=path, other=other, session_id=ctx.session_at(start, end),
+                camera_id=camera, start=start, end=end, measured=_num(p.get("similarity")),
+                snapshot=Snapshot(path, off_s),
+                fields={"other": other, "similarity": _num(p.get("similarity"))},
+                detail={"file": path, "offset_s": off_s, "other_class_id": other_cid, "other_file": other_path,
+                        "other_offset_s": _num(other_off), "similarity": _num(p.get("similarity")),
+                        "duration_s": _num(p.get("duration_s")), "method": p.get("method")}))
+    return out

@@ -1,0 +1,141 @@
+"""Schedule rules: sessions too short for their 学时, the teacher seen on video vs. the plan, and the
+cross-class checks on teachers and rooms (teacher_id and room are unique within an institution)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pandas as pd
+
+from pipeline.attendance.timeline import intersect, merge, minutes, to_ts, window
+from pipeline.model import Finding, Session
+from pipeline.rules.context import ArchiveContext, RuleContext, Snapshot
+from pipeline.rules.evidence import best_sighting
+from pipeline.rules.registry import rule
+
+EPS = 1e-9
+
+
+@rule("SESSION_TOO_SHORT")
+def session_too_short(ctx: RuleContext) -> list[Finding]:
+    """An offline session credits more 学时 than its length allows: hours x `offline_min_per_hour` >
+    scheduled minutes (45 minutes per 学时 nationally)."""
+    out = []
+    per_hour = ctx.pack.offline_min_per_hour
+    for s in ctx.offline_sessions():
+        if not s.hours or s.hours * per_hour <= s.scheduled_min + EPS:
+            continue
+        out.append(ctx.finding(
+            "SESSION_TOO_SHORT", session_id=s.session_id, start=s.start, end=s.end, measured=s.scheduled_min,
+            threshold=s.hours * per_hour, fields={"hours": s.hours, "minutes": s.scheduled_min, "per_hour": per_hour},
+            detail={"hours": s.hours, "scheduled_min": s.scheduled_min, "min_per_hour": per_hour,
+                    "source_row": s.source_row}))
+    return out
+
+
+def _teacher_minutes(ctx: RuleContext, session: Session) -> dict[str, float]:
+    p = ctx.evidence.presence
+    if p is None or len(p) == 0:
+        return {}
+    p = p[(p["person_kind"] == "teacher") & (p["session_id"].isna() | (p["session_id"].astype("string") == session.session_id))]
+    st = ctx.times[session.session_id]
+    out = {}
+    for pid, rows in p.groupby("person_id"):
+        spans = intersect(merge(zip((to_ts(a, ctx.tz) for a in rows["start"]), (to_ts(b, ctx.tz) for b in rows["end"]))),
+                          [window(session, ctx.tz)])
+        if st.known:
+            spans = intersect(spans, st.usable)
+        out[str(pid)] = minutes(spans)
+    return out
+
+
+@rule("TEACHER_MISMATCH")
+def teacher_mismatch(ctx: RuleContext) -> list[Finding]:
+    """The teacher recognised longest on a session's video is not the scheduled one, was seen at least
+    `teacher_mismatch_min_minutes`, and the scheduled teacher was seen less. Judged only when the scheduled
+    teacher has photos (otherwise the face stage could not have recognised them)."""
+    with_photos = {t.teacher_id for t in ctx.archive.teachers if t.photos}
+    need = ctx.pack.teacher_mismatch_min_minutes
+    out = []
+    for s in ctx.offline_sessions():
+        if not s.teacher_id or s.teacher_id not in with_photos:
+            continue
+        seen = _teacher_minutes(ctx, s)
+        if not seen:
+            continue
+        top, top_min = max(sorted(seen.items()), key=lambda kv: kv[1])
+        scheduled_min = seen.get(s.teacher_id, 0.0)
+        if top == s.teacher_id or top_min < need - EPS or scheduled_min >= top_min:
+            continue
+        sight = best_sighting(ctx, top, s.session_id)
+        shot = Snapshot(sight["path"], sight["offset_s"], sight.get("box")) if sight and sight.get("path") else None
+        out.append(ctx.finding(
+            "TEACHER_MISMATCH", session_id=s.session_id, id_keys=("session_id",),
+            camera_id=sight.get("camera_id") if sight else None, start=s.start, end=s.end, measured=top_min,
+            threshold=need, snapshot=shot,
+            fields={"scheduled": s.teacher_id, "seen": top, "minutes": top_min},
+            detail={"scheduled_teacher": s.teacher_id, "seen_teacher": top, "seen_minutes": seen,
+                    "best_sighting": sight}))
+    return out
+
+
+def _offline(actx: ArchiveContext) -> list[tuple[RuleContext, Session]]:
+    return [(ctx, s) for ctx in actx.contexts() for s in ctx.offline_sessions()]
+
+
+def _overlapping(items: list[tuple[RuleContext, Session]]) -> Iterator[tuple]:
+    """Pairs of sessions whose scheduled times overlap (a sweep over start times)."""
+    items = sorted(items, key=lambda cs: (to_ts(cs[1].start, cs[0].tz), cs[0].info.class_id, cs[1].session_id))
+    for i, (ca, sa) in enumerate(items):
+        end_a = to_ts(sa.end, ca.tz)
+        for cb, sb in items[i + 1:]:
+            if to_ts(sb.start, cb.tz) >= end_a:
+                break
+            yield (ca, sa), (cb, sb)
+
+
+def _pair_findings(rule_id: str, a: tuple, b: tuple, fields: dict, detail: dict) -> list[Finding]:
+    """One finding in each class involved; within one class, one on the earlier session."""
+    (ca, sa), (cb, sb) = a, b
+    sides = [(ca, sa, cb, sb), (cb, sb, ca, sa)] if ca is not cb else [(ca, sa, cb, sb)]
+    out = []
+    for ctx, own, octx, oth in sides:
+        other = oth.session_id if octx is ctx else f"{octx.info.class_id}/{oth.session_id}"
+        overlap = intersect([window(own, ctx.tz)], [window(oth, octx.tz)])
+        out.append(ctx.finding(
+            rule_id, session_id=own.session_id, other=other, start=overlap[0][0], end=overlap[0][1],
+            measured=minutes(overlap), threshold=0,
+            fields={**fields, "other": other, "other_room": oth.room or "?", "room": own.room or "?"},
+            detail={**detail, "session": own.session_id, "room": own.room, "teacher_id": own.teacher_id,
+                    "other_class_id": octx.info.class_id, "other_session": oth.session_id, "other_room": oth.room,
+                    "other_teacher_id": oth.teacher_id, "other_start": oth.start, "other_end": oth.end,
+                    "overlap_min": minutes(overlap)}))
+    return out
+
+
+@rule("TEACHER_CONFLICT", scope="archive")
+def teacher_conflict(actx: ArchiveContext) -> list[Finding]:
+    """One teacher (same institution) scheduled in overlapping offline sessions of different classes, or of
+    one class in different rooms."""
+    out = []
+    for a, b in _overlapping(_offline(actx)):
+        (ca, sa), (cb, sb) = a, b
+        if not sa.teacher_id or sa.teacher_id != sb.teacher_id or ca.info.institution_id != cb.info.institution_id:
+            continue
+        if ca is cb and sa.room == sb.room:
+            continue
+        out += _pair_findings("TEACHER_CONFLICT", a, b, {"teacher": sa.teacher_id}, {})
+    return out
+
+
+@rule("CLASS_MERGED", scope="archive")
+def class_merged(actx: ArchiveContext) -> list[Finding]:
+    """Two classes (same institution) scheduled in the same room at overlapping times."""
+    out = []
+    for a, b in _overlapping(_offline(actx)):
+        (ca, sa), (cb, sb) = a, b
+        if ca is cb or not sa.room or sa.room != sb.room or ca.info.institution_id != cb.info.institution_id:
+            continue
+        out += _pair_findings("CLASS_MERGED", a, b, {}, {})
+    return out
