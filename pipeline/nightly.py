@@ -1,0 +1,474 @@
+"""`trainaudit nightly`: the scheduled, incremental audit of a growing archive.
+
+A run takes the output folder's lock, stamps every input file (SHA-256, reused while a file's stat is
+unchanged), and compares each class with the manifest of the last completed run. Unchanged classes are
+skipped. When any class is new, changed, removed, or its published files do not match the manifest (a
+run died while publishing), the rules are re-evaluated for every class, because the cross-class rules
+(TEACHER_CONFLICT, CLASS_MERGED, RECORDING_REUSED, IDENTITY_SHARED) read all of them; the per-recording
+analysis cache keeps unchanged videos from being decoded again, so the expensive work is only the new
+work. The manifest is published last, the run's row in `runs` after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import socket
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import click
+
+import pipeline
+from pipeline.config import CONFIG_DIR, load_pipeline_config, stable_hash
+from pipeline.ops.disk import Eviction, evict_cache, prune_logs, prune_staging
+from pipeline.ops.lock import LockHeld, RunLock
+from pipeline.ops.manifest import (ClassEntry, ClassInputs, Manifest, fingerprint_outputs, hash_class_inputs,
+                                   published_files)
+from pipeline.ops.runlog import JsonLog
+
+Progress = Callable[[str, int, int], None]
+SEVERITY_ORDER = ("low", "medium", "high")
+PAUSE_ENV = "TRAINAUDIT_TEST_PAUSE_AT"  # test hook: stop at a named point (see _pause)
+
+
+class EmptyArchive(Exception):
+    """No class folder under the archive root: refuse rather than treat every class as removed."""
+
+
+@dataclass(frozen=True)
+class NightlyOptions:
+    config_path: Path | None = None
+    rules_dir: Path | None = None
+    lang: str | None = None
+    analyse_video: bool | None = None
+    workers: int | None = None
+    scheduler: str | None = None
+    force: bool = False  # redo every class (the analysis cache still spares unchanged videos)
+    rehash: bool = False  # read every input file again instead of trusting unchanged stats
+    wait: bool = False
+    wait_timeout_s: float | None = None
+    log_file: Path | None = None
+    staging_max_age_h: float = 24.0  # staging folders with no checkable owner: pruned after this long
+    keep_logs_days: float = 30.0
+
+
+@dataclass
+class Plan:
+    changed: dict[str, str]  # class folder (relative to the root) -> why it is redone
+    unchanged: list[str]
+    vanished: list[str]
+
+    @property
+    def needs_audit(self) -> bool:
+        return bool(self.changed or self.vanished)
+
+
+@dataclass
+class NightlyResult:
+    run_id: str
+    out: Path
+    log_path: Path
+    started: dt.datetime
+    finished: dt.datetime | None = None
+    plan: Plan | None = None
+    manifest: Manifest | None = None
+    audited: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # folder -> reason, failed in this run
+    timings_s: dict[str, float] = field(default_factory=dict)
+    hashed_bytes: int = 0
+    eviction: Eviction | None = None
+    took_over_from: dict | None = None
+    settings_hash: str | None = None
+    error: str | None = None
+
+    def failing(self) -> dict[str, str]:
+        """Every class whose current state is failed: this run's failures and unchanged broken classes."""
+        entries = self.manifest.classes if self.manifest else {}
+        return {rel: e.reason or "failed" for rel, e in entries.items() if e.status == "failed"}
+
+    def findings_by_severity(self) -> Counter:
+        total: Counter = Counter()
+        for entry in (self.manifest.classes.values() if self.manifest else ()):
+            total.update(entry.findings_by_severity)
+        return total
+
+    def worst_severity(self) -> str | None:
+        present = [s for s in SEVERITY_ORDER if self.findings_by_severity().get(s)]
+        return present[-1] if present else None
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "failed"
+        return "completed_with_failures" if self.failing() else "completed"
+
+
+def _pause(point: str) -> None:
+    """Test hook: when TRAINAUDIT_TEST_PAUSE_AT names this point, announce it and wait (to be killed, or
+    for TRAINAUDIT_TEST_PAUSE_S seconds). Makes crash and concurrency tests deterministic."""
+    if os.environ.get(PAUSE_ENV) != point:
+        return
+    marker = os.environ.get("TRAINAUDIT_TEST_PAUSE_FILE")
+    if marker:
+        Path(marker).write_text(f"{os.getpid()} {point}\n", encoding="utf-8")
+    print(f"PAUSED {point}", file=sys.stderr, flush=True)
+    time.sleep(float(os.environ.get("TRAINAUDIT_TEST_PAUSE_S", "3600")))
+
+
+def _folder_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    if folder.is_dir():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            h.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def settings_hash(config, rules_dir: Path | None, analyse_video: bool, lang: str) -> str:
+    """Everything besides the inputs that changes the outputs: a change redoes every class."""
+    return stable_hash({"config": config, "rules": _folder_digest(rules_dir or CONFIG_DIR / "rules"),
+                        "checkin_formats": _folder_digest(CONFIG_DIR / "checkin_formats"),
+                        "analyse_video": analyse_video, "lang": lang, "pipeline_version": pipeline.__version__})
+
+
+def relative_folder(folder: Path, root: Path) -> str:
+    return Path(os.path.relpath(Path(folder).resolve(), Path(root).resolve())).as_posix()
+
+
+def plan_run(inputs: dict[str, ClassInputs], previous: Manifest, settings: str,
+             published: dict[str, dict[str, Path]], force: bool) -> Plan:
+    changed, unchanged = {}, []
+    for rel, stamped in sorted(inputs.items()):
+        entry = previous.classes.get(rel)
+        if force:
+            changed[rel] = "forced"
+        elif entry is None:
+            changed[rel] = "new class"
+        elif previous.settings_hash != settings:
+            changed[rel] = "configuration, rule packs or pipeline version changed"
+        elif entry.inputs_sha256 != stamped.digest:
+            names = sorted(set(entry.inputs) ^ set(stamped.files) | {
+                name for name in set(entry.inputs) & set(stamped.files)
+                if entry.inputs[name].sha256 != stamped.files[name].sha256})
+            changed[rel] = "inputs changed: " + ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+        elif not _outputs_match(entry, published):
+            changed[rel] = "published files do not match the manifest (an earlier run was interrupted)"
+        else:
+            unchanged.append(rel)
+    vanished = sorted(set(previous.classes) - set(inputs))
+    return Plan(changed, unchanged, vanished)
+
+
+def _outputs_match(entry: ClassEntry, published: dict[str, dict[str, Path]]) -> bool:
+    files = published.get(entry.output_key, {}) if entry.output_key else {}
+    if set(files) != set(entry.outputs):
+        return False
+    return fingerprint_outputs(files) == entry.outputs
+
+
+def _output_key(outcome) -> str | None:
+    """Where audit_archive publishes a class's rows (None: nothing is published for it)."""
+    from pipeline.outputs.store import class_key
+
+    if outcome.class_id is None:
+        return class_key(f"unreadable:{outcome.folder.name}")
+    return class_key(outcome.class_id) if outcome.status == "audited" else None
+
+
+def _publish_state(result, root: Path, out: Path, inputs: dict[str, ClassInputs], previous: Manifest,
+                   settings: str, run_id: str) -> Manifest:
+    """Remove rows no class produces any more, then describe what is published now."""
+    from pipeline.outputs.store import class_key
+
+    outcomes = {relative_folder(o.folder, root): o for o in result.outcomes}
+    keys = {rel: _output_key(o) for rel, o in outcomes.items()}
+    published = published_files(out)
+    candidates = {e.output_key for e in previous.classes.values() if e.output_key}
+    candidates |= {class_key(o.class_id) for o in outcomes.values() if o.class_id is not None}
+    for stale in candidates - {k for k in keys.values() if k}:
+        for path in published.get(stale, {}).values():
+            path.unlink(missing_ok=True)
+    published = published_files(out)
+    manifest = Manifest(settings, pipeline.__version__, run_id)
+    for rel, stamped in inputs.items():
+        outcome = outcomes.get(rel)
+        if outcome is None:  # found by find_class_folders but not by the audit: redone next time
+            continue
+        key = keys[rel]
+        manifest.classes[rel] = ClassEntry(
+            outcome.class_id, outcome.institution_id, outcome.status, outcome.reason, stamped.digest,
+            stamped.files, key, fingerprint_outputs(published.get(key, {})) if key else {},
+            dict(Counter(f.severity for f in outcome.findings)))
+    return manifest
+
+
+def _stamp_inputs(folders: list[Path], root: Path, previous: Manifest, rehash: bool,
+                  progress: Progress) -> dict[str, ClassInputs]:
+    inputs = {}
+    for i, folder in enumerate(folders):
+        rel = relative_folder(folder, root)
+        entry = previous.classes.get(rel)
+        inputs[rel] = hash_class_inputs(folder, root, entry.inputs if entry else None, rehash=rehash)
+        progress("hash", i + 1, len(folders))
+    return inputs
+
+
+def run_nightly(root: Path, out: Path, options: NightlyOptions = NightlyOptions(),
+                progress: Progress | None = None) -> NightlyResult:
+    """One nightly run. Raises LockHeld when another run holds OUT's lock (and --wait was not given or
+    timed out), EmptyArchive when the root holds no class, SettingsError for a bad configuration."""
+    from pipeline.audit import new_run_id
+
+    root, out = Path(root), Path(out)
+    started = dt.datetime.now(dt.timezone.utc)
+    run_id = new_run_id(started)
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = options.log_file or out / "logs" / f"nightly-{run_id}.jsonl"
+    log = JsonLog(log_path, run_id)
+    result = NightlyResult(run_id, out, log_path, started)
+    log.event("run_requested", archive=str(root), out=str(out), host=socket.gethostname(),
+              pipeline_version=pipeline.__version__)
+    lock = RunLock(out)
+    try:
+        acquired = lock.acquire(run_id, wait=options.wait, timeout_s=options.wait_timeout_s)
+    except LockHeld as exc:
+        log.event("lock_held", level="warning", lock=str(exc.path), holder=exc.holder)
+        log.close()
+        raise
+    try:
+        result.timings_s["lock_wait_s"] = acquired.waited_s
+        if acquired.took_over:
+            result.took_over_from = acquired.previous
+            log.event("lock_taken_over", level="warning", previous=acquired.previous,
+                      message="the previous run ended without releasing the lock (crash or kill); its "
+                              "unpublished work is redone")
+        _pause("locked")
+        _run_locked(root, out, options, progress or (lambda *a: None), log, result)
+    except BaseException as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+        log.event("run_failed", level="error", error=result.error)
+        if isinstance(exc, Exception):
+            _record_run(result, root, log)
+        raise
+    finally:
+        lock.release()
+        log.close()
+    return result
+
+
+def _run_locked(root: Path, out: Path, options: NightlyOptions, progress: Progress, log: JsonLog,
+                result: NightlyResult) -> None:
+    from pipeline.ingest.archive import find_class_folders
+
+    clock = time.perf_counter()
+    for folder in prune_staging(out, options.staging_max_age_h * 3600):
+        log.event("staging_pruned", folder=str(folder))
+    for path in prune_logs(out / "logs", options.keep_logs_days):
+        log.event("log_pruned", path=str(path))
+    config = load_pipeline_config(options.config_path)
+    analyse = config.run.analyse_video if options.analyse_video is None else options.analyse_video
+    result.settings_hash = settings = settings_hash(config, options.rules_dir, analyse,
+                                                    options.lang or config.run.lang)
+    folders = find_class_folders(root)
+    if not folders:
+        raise EmptyArchive(f"no class folder (a folder holding class.yaml) under {root}; is the archive "
+                           f"mounted? Nothing was changed in {out}.")
+    previous = Manifest.load(out)
+    if previous.problem:
+        log.event("manifest_unusable", level="warning", problem=previous.problem)
+    inputs = _stamp_inputs(folders, root, previous, options.rehash, progress)
+    result.hashed_bytes = sum(i.hashed_bytes for i in inputs.values())
+    for rel, stamped in inputs.items():
+        for name, target in stamped.refused:
+            log.event("symlink_refused", level="warning", folder=rel, file=name, target=target)
+    result.timings_s["stamp_s"] = time.perf_counter() - clock
+    plan = result.plan = plan_run(inputs, previous, settings, published_files(out), options.force)
+    result.timings_s["plan_s"] = time.perf_counter() - clock - result.timings_s["stamp_s"]
+    log.event("planned", classes=len(inputs), changed=plan.changed, unchanged=len(plan.unchanged),
+              vanished=plan.vanished, hashed_bytes=result.hashed_bytes)
+    _pause("planned")
+    if plan.needs_audit:
+        result.manifest = _audit(root, out, options, progress, log, result, inputs, previous, settings)
+    else:
+        result.manifest = previous
+    _pause("tables-published")
+    if plan.needs_audit:
+        result.manifest.save(out)
+        log.event("manifest_written", classes=len(result.manifest.classes))
+    _pause("manifest-written")
+    clock = time.perf_counter()
+    cache_dir = Path(config.run.cache_dir)
+    cache_dir = cache_dir if cache_dir.is_absolute() else out / cache_dir
+    in_use = {s.sha256 for i in inputs.values() for s in i.files.values()}
+    result.eviction = evict_cache(cache_dir, int(config.run.cache_max_gb * 1e9), in_use)
+    result.timings_s["evict_s"] = time.perf_counter() - clock
+    log.event("cache", level="warning" if result.eviction.over_limit_in_use else "info",
+              **vars(result.eviction))
+    _record_run(result, root, log)
+
+
+def _audit(root: Path, out: Path, options: NightlyOptions, progress: Progress, log: JsonLog,
+           result: NightlyResult, inputs: dict[str, ClassInputs], previous: Manifest, settings: str) -> Manifest:
+    from pipeline.audit import audit_archive
+
+    def hook(stage: str, done: int, total: int) -> None:
+        progress(stage, done, total)
+        if total and done in (0, total) or stage in ("write", "rules"):
+            log.event("progress", stage=stage, done=done, total=total)
+        if stage == "write":
+            _pause(f"write:{done}")
+
+    clock = time.perf_counter()
+    audited = audit_archive(root, out, config_path=options.config_path, rules_dir=options.rules_dir,
+                            lang=options.lang, analyse_video=options.analyse_video, workers=options.workers,
+                            scheduler=options.scheduler, progress=hook, mode="nightly", run_id=result.run_id,
+                            record_run=False)
+    result.timings_s["audit_s"] = time.perf_counter() - clock
+    changed = set(result.plan.changed)
+    for outcome in audited.outcomes:
+        rel = relative_folder(outcome.folder, root)
+        if outcome.status == "failed":
+            result.failed[rel] = outcome.reason or "failed"
+            log.event("class_failed", level="error", folder=rel, class_id=outcome.class_id, reason=outcome.reason)
+        elif rel in changed:
+            result.audited.append(rel)
+            log.event("class_audited", folder=rel, class_id=outcome.class_id, why=result.plan.changed[rel],
+                      findings=len(outcome.findings))
+    clock = time.perf_counter()
+    manifest = _publish_state(audited, root, out, inputs, previous, settings, result.run_id)
+    result.timings_s["fingerprint_s"] = time.perf_counter() - clock
+    return manifest
+
+
+def _record_run(result: NightlyResult, root: Path, log: JsonLog) -> None:
+    """The run's row in `runs`: what was audited, skipped, failed, and how long each part took."""
+    import json
+
+    from pipeline.outputs.store import Store
+
+    result.finished = dt.datetime.now(dt.timezone.utc)
+    plan = result.plan
+    classes = len(plan.changed) + len(plan.unchanged) if plan else 0
+    detail = {"audited": result.audited, "skipped": plan.unchanged if plan else [],
+              "why": plan.changed if plan else {}, "vanished": plan.vanished if plan else [],
+              "failed": result.failed, "still_failing": {k: v for k, v in result.failing().items()
+                                                         if k not in result.failed},
+              "rules_rerun_for_all_classes": bool(plan and plan.needs_audit),
+              "timings_s": result.timings_s, "hashed_bytes": result.hashed_bytes,
+              "findings_by_severity": dict(result.findings_by_severity()),
+              "took_over_lock_from": result.took_over_from, "error": result.error, "log": str(result.log_path),
+              "cache": vars(result.eviction) if result.eviction else None}
+    row = {"run_id": result.run_id, "started": result.started, "finished": result.finished,
+           "pipeline_version": pipeline.__version__, "config_hash": result.settings_hash, "mode": "nightly",
+           "archive": str(root), "classes": classes, "audited": len(result.audited),
+           "skipped": len(plan.unchanged) if plan else 0, "failed": len(result.failed),
+           "findings": sum(result.findings_by_severity().values()), "errors": len(result.failing()),
+           "duration_s": (result.finished - result.started).total_seconds(), "status": result.status,
+           "detail": json.dumps(detail, ensure_ascii=False, default=str)}
+    store = Store(result.out)
+    try:
+        store.write_run(result.run_id, row)
+    finally:
+        store.close()
+    log.event("run_finished", status=result.status, classes=classes, audited=len(result.audited),
+              skipped=row["skipped"], failed=len(result.failed), still_failing=len(detail["still_failing"]),
+              findings=row["findings"], duration_s=row["duration_s"], timings_s=result.timings_s)
+
+
+@click.command()
+@click.argument("archive_root", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (tables, manifest, lock, logs, cache).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Pipeline configuration (default: configs/pipeline.yaml).")
+@click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of rule packs (default: configs/rules/).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of messages and report (default zh).")
+@click.option("--workers", type=click.IntRange(0, 256), help="Worker processes (0: one per core).")
+@click.option("--scheduler", metavar="tcp://HOST:8786", help="Run video tasks on this Dask cluster.")
+@click.option("--no-video", is_flag=True, help="List and probe recordings, but do not decode them.")
+@click.option("--fail-on", type=click.Choice(SEVERITY_ORDER),
+              help="Exit 3 when a published finding has this severity or higher.")
+@click.option("--wait", is_flag=True, help="Wait for a running nightly job instead of exiting with code 4.")
+@click.option("--wait-timeout", type=click.FloatRange(0), help="With --wait: give up (exit 4) after this many seconds.")
+@click.option("--force", is_flag=True, help="Redo every class (cached video analyses are still used).")
+@click.option("--rehash", is_flag=True, help="Read every input file again instead of trusting unchanged file stats.")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON-lines log (default: OUT/logs/nightly-<run_id>.jsonl).")
+@click.option("--keep-logs-days", type=click.FloatRange(0), default=30.0, show_default=True,
+              help="Delete nightly logs in OUT/logs older than this.")
+@click.option("--no-report", is_flag=True, help="Do not rebuild the HTML report and workbook.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+def nightly(archive_root: Path, out: Path, config_path, rules_dir, lang, workers, scheduler, no_video, fail_on,
+            wait, wait_timeout, force, rehash, log_file, keep_logs_days, no_report, quiet) -> None:
+    """Audit only what changed in ARCHIVE_ROOT since the last run; safe to run twice at once or after a crash.
+
+    Unchanged classes are skipped; a changed class is re-audited and its rows replaced, and the
+    cross-class rules are re-evaluated over every class (cached video analyses make that cheap). One run
+    at a time per OUT (lock file OUT/.trainaudit.lock); a lock left by a killed run is taken over. Each
+    run is a row in OUT/runs and a JSON-lines log in OUT/logs.
+
+    \b
+    Exit codes: 0 completed; 1 completed with failed classes (or the run failed); 2 usage error;
+    3 findings at or above --fail-on; 4 another run holds the lock.
+
+    \b
+    Examples:
+      trainaudit nightly /archive --out /data/audit --fail-on high
+      flock -n /data/audit/.cron.lock trainaudit nightly /archive --out /data/audit --quiet
+    """
+    from pipeline import cli
+    from pipeline.settings import SettingsError
+
+    options = NightlyOptions(config_path=config_path, rules_dir=rules_dir, lang=lang,
+                             analyse_video=False if no_video else None, workers=workers, scheduler=scheduler,
+                             force=force, rehash=rehash, wait=wait, wait_timeout_s=wait_timeout,
+                             log_file=log_file, keep_logs_days=keep_logs_days)
+    try:
+        result = run_nightly(archive_root, out, options, cli.Progress(False if quiet else None))
+    except LockHeld as exc:
+        click.echo(f"{exc}. Exiting without changes (exit {cli.EXIT_LOCKED}); use --wait to queue.", err=True)
+        sys.exit(cli.EXIT_LOCKED)
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(cli.EXIT_USAGE)
+    except EmptyArchive as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(cli.EXIT_FAILURE)
+    if result.plan and result.plan.needs_audit and not no_report:
+        cli._build_report(out, lang or "zh")
+    _summarise(result)
+    sys.exit(exit_code(result, fail_on))
+
+
+def _summarise(result: NightlyResult) -> None:
+    plan = result.plan
+    click.echo(f"Run {result.run_id}: {len(result.audited)} class(es) audited, "
+               f"{len(plan.unchanged) if plan else 0} unchanged and skipped"
+               + (f", {len(plan.vanished)} removed" if plan and plan.vanished else "")
+               + f" ({(result.finished - result.started).total_seconds():.1f} s). Log: {result.log_path}", err=True)
+    if result.took_over_from:
+        click.echo(f"  note: took over the lock of a run that did not finish: {result.took_over_from}", err=True)
+    for rel, why in (plan.changed.items() if plan else ()):
+        click.echo(f"  redone {rel}: {why}", err=True)
+    for rel, reason in result.failing().items():
+        click.echo(f"  FAILED {rel}: {reason}", err=True)
+    counts = result.findings_by_severity()
+    if counts:
+        click.echo("Findings published: " + ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITY_ORDER)
+                                                       if counts.get(s)), err=True)
+
+
+def exit_code(result: NightlyResult, fail_on: str | None) -> int:
+    """The state of the published outputs: failed classes (this run's or still broken) first, then findings."""
+    if result.failing():
+        return 1
+    worst = result.worst_severity()
+    if fail_on and worst and SEVERITY_ORDER.index(worst) >= SEVERITY_ORDER.index(fail_on):
+        return 3
+    return 0

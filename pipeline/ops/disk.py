@@ -1,0 +1,148 @@
+"""Bounded disk: LRU eviction of the face/video cache, pruning of dead runs' staging folders and old logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+OWNER_FILE = "owner.json"  # written by pipeline.outputs.store.Store into its staging folder
+SHA_PREFIX_CHARS = 32  # cache entries are named after the video's SHA-256 (analysis: 64 chars, faces: 32)
+
+
+@dataclass(frozen=True)
+class Eviction:
+    entries: int
+    bytes_before: int
+    bytes_after: int
+    evicted: int
+    evicted_bytes: int
+    touched: int
+    over_limit_in_use: bool  # the entries of the current archive alone exceed the limit
+
+
+def _cache_entries(cache_dir: Path) -> list[tuple[Path, os.stat_result]]:
+    entries = []
+    for dirpath, _, filenames in os.walk(cache_dir):
+        for name in filenames:
+            path = Path(dirpath) / name
+            try:
+                entries.append((path, path.stat()))
+            except OSError:
+                continue
+    return entries
+
+
+def evict_cache(cache_dir: Path, max_bytes: int, in_use_sha256: Iterable[str] = ()) -> Eviction:
+    """Keep the cache under max_bytes, evicting least recently used entries first.
+
+    "Recently used" is max(atime, mtime): atime is not updated on noatime mounts, so entries of videos
+    still in the archive (in_use_sha256) are touched first and are the last to go."""
+    cache_dir = Path(cache_dir)
+    if not cache_dir.is_dir():
+        return Eviction(0, 0, 0, 0, 0, 0, False)
+    in_use = {sha[:SHA_PREFIX_CHARS] for sha in in_use_sha256}
+    now = time.time()
+    touched = 0
+    entries = []
+    for path, st in _cache_entries(cache_dir):
+        if path.name.endswith(".tmp") and now - st.st_mtime > 3600:  # a writer killed mid-write
+            path.unlink(missing_ok=True)
+            continue
+        if path.name[:SHA_PREFIX_CHARS] in in_use:
+            try:
+                os.utime(path, (now, now))
+                touched += 1
+                st = path.stat()
+            except OSError:
+                pass
+        entries.append((max(st.st_atime, st.st_mtime), st.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    before, evicted, evicted_bytes = total, 0, 0
+    for _, size, path in sorted(entries, key=lambda e: (e[0], str(e[2]))):
+        if total <= max_bytes:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+        evicted += 1
+        evicted_bytes += size
+    _remove_empty_dirs(cache_dir)
+    over = total > max_bytes
+    return Eviction(len(entries), before, total, evicted, evicted_bytes, touched, over)
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+        if Path(dirpath) != root and not dirnames and not filenames:
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def prune_staging(out: Path, max_age_s: float) -> list[Path]:
+    """Remove staging folders of runs that are gone: their owner process is dead (same host), or, with no
+    owner this host can check, nothing in them changed for max_age_s. A live run's folder is kept."""
+    staging = Path(out) / ".staging"
+    if not staging.is_dir():
+        return []
+    removed, host, now = [], socket.gethostname(), time.time()
+    for folder in staging.iterdir():
+        if not folder.is_dir():
+            continue
+        owner = _read_owner(folder / OWNER_FILE)
+        if owner and owner.get("host") == host and isinstance(owner.get("pid"), int):
+            dead = not pid_alive(owner["pid"])  # a live run may spend hours on video before writing
+        else:
+            dead = now - _newest_mtime(folder) > max_age_s
+        if dead:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _read_owner(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _newest_mtime(folder: Path) -> float:
+    newest = folder.stat().st_mtime
+    for path in folder.rglob("*"):
+        try:
+            newest = max(newest, path.stat().st_mtime)
+        except OSError:
+            continue
+    return newest
+
+
+def prune_logs(folder: Path, keep_days: float, pattern: str = "nightly-*.jsonl") -> list[Path]:
+    if not Path(folder).is_dir():
+        return []
+    cutoff = time.time() - keep_days * 86400
+    removed = []
+    for path in Path(folder).glob(pattern):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed

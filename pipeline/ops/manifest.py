@@ -1,0 +1,202 @@
+"""What each class looked like when its rows were last published, to decide what a nightly run must redo.
+
+Per class folder (keyed by its path relative to the archive root) the manifest keeps the SHA-256 of every
+input file, the digest over them, and the SHA-256 of every Parquet file published for the class. A file's
+hash is reused while its (size, mtime, ctime, inode) stamp is unchanged, so an unchanged archive is
+checked without reading its videos; ctime cannot be set from user space, so a rewrite that restores
+size and mtime is still seen. The manifest is written atomically and LAST in a run: if a run dies
+earlier, the published files of the classes it touched no longer match the manifest and the next run
+redoes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pipeline.outputs.schemas import PARTITION_KEY, TABLES, UNPARTITIONED
+
+MANIFEST_FILE = ".trainaudit-manifest.json"
+FORMAT = 1
+CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    sha256: str
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+
+    def same_file(self, st: os.stat_result) -> bool:
+        return (self.size, self.mtime_ns, self.ctime_ns, self.ino) == (
+            st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+@dataclass(frozen=True)
+class ClassInputs:
+    files: dict[str, FileStamp]
+    refused: tuple[tuple[str, str], ...]  # (path in the class folder, where the link points): never read
+    hashed_bytes: int  # bytes actually read this time (0 when every stamp was reused)
+
+    @property
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for rel in sorted(self.files):
+            h.update(f"{rel}\0{self.files[rel].sha256}\n".encode("utf-8"))
+        return h.hexdigest()
+
+
+@dataclass
+class ClassEntry:
+    class_id: str | None
+    institution_id: str | None
+    status: str  # audited / failed
+    reason: str | None
+    inputs_sha256: str
+    inputs: dict[str, FileStamp]
+    output_key: str | None  # the class key its Parquet files are published under (None: nothing published)
+    outputs: dict[str, str]  # published file (relative to OUT) -> sha256
+    findings_by_severity: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["inputs"] = {k: asdict(v) for k, v in self.inputs.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ClassEntry":
+        data = dict(data)
+        data["inputs"] = {k: FileStamp(**v) for k, v in data["inputs"].items()}
+        return cls(**data)
+
+
+@dataclass
+class Manifest:
+    settings_hash: str | None = None
+    pipeline_version: str | None = None
+    run_id: str | None = None
+    classes: dict[str, ClassEntry] = field(default_factory=dict)
+    problem: str | None = None  # why a manifest on disk could not be used (everything is redone)
+
+    @classmethod
+    def load(cls, out: Path) -> "Manifest":
+        path = Path(out) / MANIFEST_FILE
+        if not path.exists():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT:
+                return cls(problem=f"{path}: format {data.get('format')!r}, expected {FORMAT}")
+            return cls(data["settings_hash"], data["pipeline_version"], data["run_id"],
+                       {k: ClassEntry.from_json(v) for k, v in data["classes"].items()})
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return cls(problem=f"{path} is unreadable ({type(exc).__name__}: {exc}); every class is redone")
+
+    def save(self, out: Path) -> Path:
+        path = Path(out) / MANIFEST_FILE
+        data = {"format": FORMAT, "settings_hash": self.settings_hash, "pipeline_version": self.pipeline_version,
+                "run_id": self.run_id, "classes": {k: v.to_json() for k, v in sorted(self.classes.items())}}
+        write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+        return path
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(temp, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(CHUNK_BYTES):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+        return True
+    except (ValueError, OSError, RuntimeError):
+        return False
+
+
+def hash_class_inputs(folder: Path, archive_root: Path, previous: dict[str, FileStamp] | None = None,
+                      *, rehash: bool = False) -> ClassInputs:
+    """Stamp every file of a class folder. Links leaving the archive are refused: recorded by their
+    target, never read (the archive is the unit of trust). Unreadable files are recorded as such."""
+    folder, root = Path(folder), Path(archive_root).resolve()
+    previous = previous or {}
+    files: dict[str, FileStamp] = {}
+    refused: list[tuple[str, str]] = []
+    read_bytes = 0
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            path = Path(dirpath) / name
+            rel = path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                target = os.readlink(path)
+                if not _inside(path, root):
+                    refused.append((rel, str(path.resolve())))
+                files[rel] = FileStamp(_text_sha(f"symlink:{target}"), 0, 0, 0, 0)
+                if not path.is_file() or not _inside(path, root):
+                    continue
+            try:
+                st = path.stat()
+            except OSError as exc:
+                files[rel] = FileStamp(_text_sha(f"unreadable:{exc.errno}"), 0, 0, 0, 0)
+                continue
+            if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block a read forever
+                files[rel] = FileStamp(_text_sha(f"not-a-file:{stat.S_IFMT(st.st_mode)}"), 0, 0, 0, 0)
+                continue
+            old = previous.get(rel)
+            if old is not None and not rehash and old.same_file(st):
+                files[rel] = old
+                continue
+            try:
+                digest = sha256_file(path)
+                read_bytes += st.st_size
+            except OSError as exc:
+                digest = _text_sha(f"unreadable:{exc.errno}")
+            files[rel] = FileStamp(digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return ClassInputs(files, tuple(refused), read_bytes)
+
+
+def _text_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def published_files(out: Path) -> dict[str, dict[str, Path]]:
+    """Per class key, every per-class Parquet file published under OUT (relative path -> path)."""
+    out = Path(out)
+    found: dict[str, dict[str, Path]] = {}
+    for table in TABLES:
+        if table in UNPARTITIONED:
+            continue
+        folder = out / table
+        if not folder.is_dir():
+            continue
+        for path in folder.glob(f"{PARTITION_KEY}=*/*.parquet"):
+            found.setdefault(path.stem, {})[path.relative_to(out).as_posix()] = path
+    return found
+
+
+def fingerprint_outputs(files: dict[str, Path]) -> dict[str, str]:
+    return {rel: sha256_file(path) for rel, path in sorted(files.items())}
