@@ -121,9 +121,11 @@ def run_recordings(tasks: Sequence[RecordingTask], executor: Executor | None, pr
 def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rules_dir: Path | None = None,
                   lang: str | None = None, analyse_video: bool | None = None, workers: int | None = None,
                   scheduler: str | None = None, executor: Executor | None = None,
-                  progress: Progress = _noop, only: set[Path] | None = None, mode: str = "audit") -> AuditResult:
+                  progress: Progress = _noop, only: set[Path] | None = None, mode: str = "audit",
+                  run_id: str | None = None, record_run: bool = True) -> AuditResult:
+    """`run_id` and `record_run=False` let a caller that records the run itself (nightly) own its row."""
     started = dt.datetime.now(dt.timezone.utc)
-    run_id = started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    run_id = run_id or new_run_id(started)
     config = load_pipeline_config(config_path)
     packs = RulePacks(rules_dir)
     lang = lang or config.run.lang
@@ -219,9 +221,14 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
                               {"problems": problems_frame(outcome.problems, None)})
     finished = dt.datetime.now(dt.timezone.utc)
     result = AuditResult(run_id, out, outcomes, started, finished)
-    store.write_run(run_id, _run_row(result, config, Path(root), mode))
+    if record_run:
+        store.write_run(run_id, _run_row(result, config, Path(root), mode))
     store.close()
     return result
+
+
+def new_run_id(started: dt.datetime) -> str:
+    return started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
 def _reuse_frame(matches, analyses: Sequence[RecordingAnalysis]) -> pd.DataFrame:

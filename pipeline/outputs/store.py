@@ -8,9 +8,11 @@ tables where the class now has no rows), so rows are never duplicated.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import socket
 import uuid
 from pathlib import Path
 from typing import Iterable
@@ -98,6 +100,10 @@ class Store:
         self.out = Path(out)
         self.staging = self.out / STAGING / uuid.uuid4().hex
         self.staging.mkdir(parents=True, exist_ok=True)
+        # Who owns this folder, so a later run can prune the folders of dead runs and only those
+        # (pipeline/ops/disk.py: prune_staging).
+        owner = {"pid": os.getpid(), "host": socket.gethostname()}
+        (self.staging / "owner.json").write_text(json.dumps(owner), encoding="utf-8")
 
     def _publish(self, table: pa.Table, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
