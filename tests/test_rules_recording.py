@@ -1,0 +1,193 @@
+"""RECORDING_MISSING, RECORDING_GAP, RECORDING_BLANK, RECORDING_CORRUPT, RECORDING_RETENTION,
+RECORDING_REUSED."""
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from rules_factories import (
+    NATIONAL, SHANDONG, blank, evidence, info, pack, recording, run, run_archive, session, trainee,
+)
+
+S = session()  # 2024-10-08 08:30-11:30, room R1
+
+
+# --- RECORDING_MISSING -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("recs, fires", [
+    ([], True),
+    ([recording(readable=False)], True),           # an unreadable file is no recording
+    ([recording(room="R2")], True),                # another room's camera
+    ([recording(start="11:29", end="12:00")], False),
+    ([recording()], False),
+])
+def test_missing(recs, fires):
+    found = run(evidence(sessions=[S], recordings=recs), "RECORDING_MISSING")
+    assert [f.session_id for f in found] == (["S01"] if fires else [])
+
+
+def test_missing_only_offline_and_from_the_full_recording_date():
+    old = session("OLD", year=2024, month=6, day=28)
+    online = session("ON", mode="online", room=None)
+    assert run(evidence(sessions=[old, online]), "RECORDING_MISSING") == []
+    assert run(evidence(), "RECORDING_MISSING") == []
+
+
+def test_missing_pack_override():
+    early = session("E", month=5, day=6)
+    assert run(evidence(sessions=[early]), "RECORDING_MISSING") == []
+    assert len(run(evidence(sessions=[early]), "RECORDING_MISSING", pack(full_recording_from=dt.date(2024, 1, 1)))) == 1
+
+
+# --- RECORDING_GAP: uncovered stretches longer than gap_tolerance_min (5) ----------------------------
+
+@pytest.mark.parametrize("files, gap_min", [
+    ([("08:30", "11:30")], None),
+    ([("08:35", "11:30")], None),                        # 5 min uncovered: exactly the tolerance
+    ([("08:36", "11:30")], 6.0),                         # 6 min
+    ([("08:30", "09:30"), ("09:34", "11:30")], None),    # NVR segment switch of 4 min
+    ([("08:30", "09:30"), ("09:40", "11:20")], 20.0),    # two stretches of 10 min, one finding
+])
+def test_gap_threshold(files, gap_min):
+    recs = [recording(path=f"f{i}.mp4", start=a, end=b) for i, (a, b) in enumerate(files)]
+    found = run(evidence(sessions=[S], recordings=recs), "RECORDING_GAP")
+    if gap_min is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and found[0].measured == pytest.approx(gap_min)
+        assert found[0].start is not None and json.loads(found[0].detail)["gaps"]
+
+
+def test_gap_is_not_reported_for_a_missing_session_nor_with_no_data():
+    assert run(evidence(sessions=[S]), "RECORDING_GAP") == []
+    assert run(evidence(), "RECORDING_GAP") == []
+
+
+def test_gap_pack_override():
+    ev = evidence(sessions=[S], recordings=[recording(start="08:40", end="11:30")])
+    assert len(run(ev, "RECORDING_GAP")) == 1
+    assert run(ev, "RECORDING_GAP", pack(SHANDONG, gap_tolerance_min=15)) == []
+
+
+# --- RECORDING_BLANK: blank stretches longer than blank_tolerance_min (5) -----------------------------
+
+@pytest.mark.parametrize("stretch, fires", [(("09:00", "09:05"), False), (("09:00", "09:06"), True),
+                                            (("11:28", "11:40"), False)])   # only 2 min inside the session
+def test_blank_threshold(stretch, fires):
+    ev = evidence(sessions=[S], recordings=[recording()], blanks=[blank(start=stretch[0], end=stretch[1])])
+    found = run(ev, "RECORDING_BLANK")
+    assert len(found) == int(fires)
+    if fires:
+        f = found[0]
+        assert (f.path, f.session_id, f.measured) == ("recordings/R1-A_20241008082000.mp4", "S01", pytest.approx(6.0))
+        assert json.loads(f.detail)["stretches"][0]["start_offset_s"] == 2400.0
+
+
+def test_blank_one_finding_per_file_and_session():
+    ev = evidence(sessions=[S], recordings=[recording()],
+                  blanks=[blank(start="09:00", end="09:10"), blank(start="10:00", end="10:30", kind="covered")])
+    found = run(ev, "RECORDING_BLANK")
+    assert len(found) == 1 and found[0].measured == pytest.approx(30.0)
+    assert len(json.loads(found[0].detail)["stretches"]) == 2
+    assert run(evidence(), "RECORDING_BLANK") == []
+
+
+def test_blank_pack_override():
+    ev = evidence(sessions=[S], recordings=[recording()], blanks=[blank(start="09:00", end="09:04")])
+    assert run(ev, "RECORDING_BLANK") == []
+    assert len(run(ev, "RECORDING_BLANK", pack(blank_tolerance_min=3))) == 1
+
+
+# --- RECORDING_CORRUPT --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("readable, error, fires", [
+    (True, None, False), (False, "moov atom not found", True), (True, "timestamp jump of 3600 s at 00:41:13", True),
+])
+def test_corrupt(readable, error, fires):
+    ev = evidence(sessions=[S], recordings=[recording(readable=readable, error=error)])
+    found = run(ev, "RECORDING_CORRUPT")
+    assert len(found) == int(fires)
+    if fires:
+        assert found[0].path == "recordings/R1-A_20241008082000.mp4" and found[0].session_id == "S01"
+        assert error in found[0].message
+    assert run(evidence(), "RECORDING_CORRUPT") == []
+
+
+def test_corrupt_file_outside_sessions_has_no_session():
+    ev = evidence(sessions=[S], recordings=[recording(start="18:00", end="19:00", readable=False)])
+    assert run(ev, "RECORDING_CORRUPT")[0].session_id is None
+    assert run(ev, "RECORDING_CORRUPT", SHANDONG)[0].severity == SHANDONG.severity["RECORDING_CORRUPT"]
+
+
+# --- RECORDING_RETENTION: Shandong 20% before 2024-07-01 ----------------------------------------------
+
+OLD = [session("O1", "08:00", "10:00", month=5, day=6), session("O2", "08:00", "10:00", month=5, day=7),
+       session("O3", "08:00", "10:00", month=5, day=8), session("O4", "08:00", "10:00", month=5, day=9),
+       session("O5", "08:00", "10:00", month=5, day=10)]
+
+
+def _old_recording(minutes):
+    start = dt.datetime(2024, 5, 6, 8, 0, tzinfo=OLD[0].start.tzinfo)
+    return dict(recording(), path="old.mp4", start=start, end=start + dt.timedelta(minutes=minutes))
+
+
+@pytest.mark.parametrize("kept_min, fires", [(120, False), (119, True), (0, True)])   # 20% of 600 min = 120
+def test_retention_share(kept_min, fires):
+    recs = [_old_recording(kept_min)] if kept_min else []
+    found = run(evidence(sessions=OLD, recordings=recs), "RECORDING_RETENTION", SHANDONG)
+    assert len(found) == int(fires)
+    if fires:
+        assert found[0].threshold == 0.2 and found[0].measured == pytest.approx(kept_min / 600)
+
+
+def test_retention_national_has_no_share_rule_and_no_data_is_fine():
+    assert run(evidence(sessions=OLD), "RECORDING_RETENTION", NATIONAL) == []
+    assert run(evidence(sessions=[S]), "RECORDING_RETENTION", SHANDONG) == []
+    assert run(evidence(), "RECORDING_RETENTION", SHANDONG) == []
+
+
+def test_retention_days():
+    keep_90 = pack(retention_days=90)
+    assert len(run(evidence(sessions=OLD), "RECORDING_RETENTION", keep_90, audit_date=dt.date(2024, 8, 1))) == 1
+    assert run(evidence(sessions=OLD), "RECORDING_RETENTION", keep_90, audit_date=dt.date(2024, 8, 9)) == []
+
+
+# --- RECORDING_REUSED (archive) -----------------------------------------------------------------------
+
+def _ev(cid, path, sha, start="08:20", sessions=None, day=8):
+    return evidence(cls=info(cid), sessions=sessions or [session(class_id=cid, day=day)],
+                    recordings=[recording(path=path, sha=sha, class_id=cid, start=start, day=day)])
+
+
+def test_reused_identical_file_in_two_classes_one_finding_each():
+    found = run_archive([_ev("C1", "a.mp4", "x"), _ev("C2", "b.mp4", "x")], "RECORDING_REUSED")
+    assert sorted((f.class_id, f.path) for f in found) == [("C1", "a.mp4"), ("C2", "b.mp4")]
+    assert all(f.session_id == "S01" for f in found)
+    assert json.loads(found[0].detail)["other_file"] == "b.mp4"
+
+
+def test_reused_no_data_and_different_files():
+    assert run_archive([_ev("C1", "a.mp4", "x"), _ev("C2", "b.mp4", "y")], "RECORDING_REUSED") == []
+    assert run_archive([], "RECORDING_REUSED") == []
+
+
+def test_reused_within_a_class_for_two_sessions():
+    sessions = [session("S01"), session("S02", day=9)]
+    ev = evidence(sessions=sessions, recordings=[recording(path="a.mp4", sha="x"),
+                                                 recording(path="b.mp4", sha="x", day=9)])
+    found = run_archive([ev], "RECORDING_REUSED")
+    assert [(f.path, f.session_id) for f in found] == [("a.mp4", "S01")]
+    # the same file copied twice for the same session is not reuse
+    ev = evidence(sessions=sessions, recordings=[recording(path="a.mp4", sha="x"), recording(path="copy/a.mp4", sha="x")])
+    assert run_archive([ev], "RECORDING_REUSED") == []
+
+
+def test_reused_from_the_video_stage_matches():
+    reuse = pd.DataFrame([dict(class_id_a="C1", path_a="a.mp4", offset_a_s=60.0, class_id_b="C2", path_b="b.mp4",
+                               offset_b_s=0.0, similarity=0.97, duration_s=600.0)])
+    found = run_archive([_ev("C1", "a.mp4", "x"), _ev("C2", "b.mp4", "y")], "RECORDING_REUSED", reuse=reuse)
+    assert len(found) == 2 and {f.measured for f in found} == {0.97}
+    d = {f.class_id: json.loads(f.detail) for f in found}
+    assert d["C1"]["offset_s"] == 60.0 and d["C2"]["other_offset_s"] == 60.0
