@@ -3,12 +3,14 @@ video links, language, the command."""
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import lxml.html
 import openpyxl
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -168,3 +170,41 @@ def test_report_command(tmp_path, args, code):
 def test_report_help_has_an_example():
     help_text = CliRunner().invoke(report, ["--help"]).output
     assert "trainaudit report out/ --lang en" in help_text and "--lang [zh|en]" in help_text
+
+
+@pytest.mark.parametrize("finding, expected", [
+    # the snapshot's own frame wins, so the link opens on the picture shown
+    ({"path": REC_1, "detail": f'{{"snapshot_file": "{REC_2}", "snapshot_offset_s": 61.5}}'}, (REC_2, 61.5)),
+    ({"path": REC_1, "start": "2024-10-08 09:11:10"}, (REC_1, 2473.0)),
+    ({"path": "TA2024-DG-017/" + REC_1, "start": "2024-10-08 08:29:57"}, (REC_1, 0.0)),  # longer path form
+    ({"path": REC_2, "detail": '{"start_offset_s": 1800}'}, (REC_2, 1800.0)),
+    ({"camera_id": "R201-A", "start": "2024-10-08 13:31:00"}, (REC_2, 60.0)),
+    ({"session_id": "S1", "start": "2024-10-08 09:00:00"}, (REC_1, 1803.0)),  # via the session's room
+    ({"session_id": "S1", "start": "2024-10-08 11:00:00"}, None),  # inside the gap
+    ({"camera_id": "R999", "start": "2024-10-08 09:00:00"}, None),
+    ({"trainee_id": "S001"}, None),
+])
+def test_locate_in_video(built, finding, expected):
+    from pipeline.outputs.report.data import ReportTables, locate_in_video
+
+    out, _ = built
+    t = ReportTables.load(out).for_class(CLASS_A)
+    if "start" in finding:
+        finding = {**finding, "start": pd.Timestamp(finding["start"], tz="Asia/Shanghai")}
+    found = locate_in_video(t, finding)
+    assert (None if found is None else (found[0]["path"], found[1])) == expected
+
+
+def test_required_hours_fall_back_to_what_the_rules_judged(built):
+    from pipeline.outputs.report.class_page import _required_hours
+    from pipeline.outputs.report.data import ReportTables
+
+    out, _ = built
+    t = ReportTables.load(out).for_class(CLASS_A)
+    assert _required_hours(t, t.info()) == {"theory": 88.0, "practical": 60.0, "total": 148.0}
+    blank = {"training_kind": "initial"}
+    shortfall = pd.DataFrame([{"rule_id": "HOURS_SHORTFALL", "detail": d} for d in (
+        '{"part": "theory", "required_hours": 88.0, "trainee_kind": "initial"}',
+        '{"part": "total", "required_hours": 8.0, "trainee_kind": "refresher"}')])
+    t2 = dataclasses.replace(t, findings=shortfall)
+    assert _required_hours(t2, blank) == {"theory": 88.0, "practical": None, "total": None}

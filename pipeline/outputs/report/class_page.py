@@ -39,11 +39,23 @@ def _trainee_hours(t: ReportTables) -> pd.DataFrame:
     return rows.reset_index()
 
 
+def _required_hours(t: ReportTables, info: dict) -> dict[str, float | None]:
+    """学时 required (theory, practical, total): the class row's, else what the rules judged against
+    (`HOURS_SHORTFALL` detail: part, required_hours) for trainees of the class's own kind."""
+    required = {part: present(info.get(f"required_{part}_hours")) for part in ("theory", "practical", "total")}
+    for _, f in t.findings[t.findings["rule_id"] == "HOURS_SHORTFALL"].iterrows():
+        d = detail_dict(f["detail"])
+        part, hours = d.get("part"), d.get("required_hours")
+        if part in required and required[part] is None and isinstance(hours, (int, float)) \
+                and d.get("trainee_kind", info.get("training_kind")) == info.get("training_kind"):
+            required[part] = float(hours)
+    return required
+
+
 def _glance(t: ReportTables, info: dict, words: Words) -> str:
     hours = _trainee_hours(t)
     observed = hours["observed_total"].dropna()
-    required = " / ".join(num(info.get(k)) or "–" for k in
-                          ("required_theory_hours", "required_practical_hours", "required_total_hours"))
+    required = " / ".join(num(v) or "–" for v in _required_hours(t, info).values())
     short = t.findings.loc[t.findings["rule_id"] == "HOURS_SHORTFALL", "trainee_id"].dropna().nunique()
     items = [
         ("institution", f'{present(info.get("institution_name")) or ""} ({present(info.get("institution_id")) or ""})'),

@@ -128,10 +128,18 @@ def video_link(out_dir: Path, rec: dict, offset_s: float, folder: object) -> Vid
     return VideoLink(href=f"{href}#t={int(offset_s)}", offset_s=offset_s, path=str(rec["path"]))
 
 
+def _same_file(recs: pd.DataFrame, path: str) -> pd.DataFrame:
+    """Recordings listed under `path`; the rules may write it as listed or with more of its folders."""
+    def same(p: object) -> bool:
+        return present(p) is not None and (p == path or path.endswith("/" + str(p)) or str(p).endswith("/" + path))
+    return recs[recs["path"].map(same)]
+
+
 def locate_in_video(t: ReportTables, finding: dict) -> tuple[dict, float] | None:
     """The recording row and offset (s) where a finding can be seen, or None.
 
-    Order of trust: an offset the rule wrote into `detail` for the finding's file; the finding's file and
+    Order of trust: the frame its snapshot was taken from (`detail.snapshot_file`/`snapshot_offset_s`, so the
+    link opens on the picture shown); an offset the rule wrote for the finding's file; the finding's file and
     start time; any readable recording of the finding's camera (else its session's room) covering its start.
     """
     recs = t.recordings
@@ -139,10 +147,13 @@ def locate_in_video(t: ReportTables, finding: dict) -> tuple[dict, float] | None
         return None
     detail = detail_dict(finding.get("detail"))
     path, start = present(finding.get("path")), present(finding.get("start"))
+    snap_file, snap_offset = detail.get("snapshot_file"), detail.get("snapshot_offset_s")
+    if isinstance(snap_file, str) and isinstance(snap_offset, (int, float)):
+        same = _same_file(recs, snap_file)
+        if not same.empty:
+            return same.iloc[0].to_dict(), max(0.0, float(snap_offset))
     if path:
-        # The rule may write the path as listed or with its folder: match on the trailing components.
-        same = recs[recs["path"].map(lambda p: present(p) is not None and (p == path or str(path).endswith("/" + p)
-                                                                           or str(p).endswith("/" + str(path))))]
+        same = _same_file(recs, str(path))
         if not same.empty:
             rec = same.iloc[0].to_dict()
             for key in ("offset_s", "start_offset_s"):

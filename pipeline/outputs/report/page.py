@@ -23,7 +23,7 @@ h1 { font-size: 22px; margin: 8px 0 4px; } h2 { font-size: 18px; margin: 28px 0 
 a { color: #1f5fbf; } .muted { color: #667085; font-size: 12px; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; }
 th, td { border: 1px solid #d8dde6; padding: 3px 6px; text-align: left; vertical-align: top; }
-th { background: #f2f4f8; font-weight: 600; } td.num, th.num { text-align: right; }
+th { background: #f2f4f8; font-weight: 600; } table.sortable td:not(:last-child) { white-space: nowrap; } td.num, th.num { text-align: right; }
 table.sortable th { cursor: pointer; user-select: none; }
 table.sortable th[aria-sort=ascending]::after { content: " ▲"; }
 table.sortable th[aria-sort=descending]::after { content: " ▼"; }
