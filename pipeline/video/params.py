@@ -58,8 +58,10 @@ class VideoParams:
     # noise sigma 3-4 and a lighting change: 0.019-0.028; seven people moving: 0.34-0.68.
     reuse_min_motion_rms: float = _p(0.1, 0.0, 2.0, "motion energy below which a sample cannot prove reuse")
     # Cosine similarity of aligned motion signatures (tests/test_video_reuse.py): the same footage
-    # trimmed, rescaled 1.5x, re-encoded at crf 30 and brightened: mean 0.96; the best pair of samples
-    # between different footage of the same room: 0.36 (99th percentile 0.19).
+    # trimmed, rescaled 1.5x, re-encoded at crf 30 with a 1.7 s GOP and brightened: mean 0.96 when
+    # sampled at the same instants, 0.85 with keyframe sampling (samples up to 0.85 s apart, people
+    # moving fast); the best pair of samples between different footage of the same room: 0.36
+    # (99th percentile 0.19).
     reuse_min_similarity: float = _p(0.6, 0.0, 1.0, "motion-signature similarity at or above which two samples show the same moment")
     # Cosine similarity of the recordings' median images: the cheap filter that keeps only pairs
     # of recordings showing the same view (the same camera) for the expensive comparison. Same

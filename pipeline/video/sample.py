@@ -137,12 +137,16 @@ def sample_frames(
     end_s: float | None = None,
     *,
     width_px: int | None = None,
+    max_keyframe_lag_s: float | None = None,
     report: SampleReport | None = None,
 ) -> Iterator[SampledFrame]:
     """Yield one frame per `interval_s` between `start_s` and `end_s` (file offsets, seconds).
 
     `width_px` asks for frames reduced (area average, aspect kept) to that width, done inside the
     colour conversion at almost no cost; None keeps full resolution (faces need it).
+    A request whose keyframe lies more than `max_keyframe_lag_s` (default 1.5 intervals) before it
+    is served by decoding on from that keyframe: only files whose GOP is much longer than the
+    interval pay for it (short clips with a single keyframe); an NVR GOP of 2-12 s never does.
     A file that cannot be opened or that fails mid-way ends the iteration; `report.error` says why.
     """
     if interval_s <= 0:
@@ -158,11 +162,12 @@ def sample_frames(
         if end_s is None:
             duration = container.duration  # microseconds, may be None for raw streams
             end_s = duration / 1e6 if duration else float("inf")
+        max_lag_s = 1.5 * interval_s if max_keyframe_lag_s is None else max_keyframe_lag_s
         last_offset = -1.0
         target = start_s
         while target <= end_s:
             try:
-                found = _decode_at(container, stream, target, file_start_s, interval_s / 2)
+                found = _decode_at(container, stream, target, file_start_s, max_lag_s)
             except (av.FFmpegError, OSError, ValueError) as exc:
                 if report.samples == 0:
                     # Raw elementary streams (.h264 NVR dumps) have no index to seek in.
