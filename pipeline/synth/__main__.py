@@ -1,0 +1,5 @@
+import sys
+
+from pipeline.synth.generate import main
+
+sys.exit(main())

@@ -1,0 +1,95 @@
+"""Generate class folders and their truth files from a folder of identity photos.
+
+    python -m pipeline.synth IDENTITIES OUT --seed 7 [--session-min 45] [--suite full|video]
+
+`IDENTITIES/<identity>/<photos>`; OUT/archive/<class_id>/ are the class folders (audit OUT/archive) and
+OUT/truth/<class_id>.json their truth (outside the archive: it is not part of ARCHIVE.md).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.synth import scenarios
+from pipeline.synth.oracle import truth
+from pipeline.synth.scene import VideoParams, encode
+from pipeline.synth.tables import write_tables
+from pipeline.synth.world import ClassWorld
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+
+
+def load_identities(root: Path) -> list[scenarios.Identity]:
+    """`root/<identity>/<photos>`, sorted; identities with no photo are skipped."""
+    out = []
+    for d in sorted(p for p in Path(root).iterdir() if p.is_dir()):
+        photos = tuple(sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()))
+        if photos:
+            out.append(scenarios.Identity(d.name, photos))
+    if not out:
+        raise ValueError(f"{root}: expected <identity>/<photos> folders, found none")
+    return out
+
+
+def write_class(world: ClassWorld, out: Path, seed: int, video: VideoParams) -> Path:
+    folder = out / "archive" / world.class_id
+    if folder.exists():
+        shutil.rmtree(folder)
+    write_tables(world, folder)
+    rec_dir = folder / "recordings"
+    for r in world.recordings:
+        path = rec_dir / r.file_name
+        if r.copy_of:
+            shutil.copyfile(rec_dir / r.copy_of, path)
+        elif r.corrupt:
+            src = next(rec_dir / q.file_name for q in world.recordings if not q.corrupt and not q.copy_of)
+            junk = np.random.default_rng(seed).integers(0, 256, 200_000, dtype=np.uint8).tobytes()
+            path.write_bytes(src.read_bytes()[:1024] + junk)
+        else:
+            encode(world, r, path, video, seed)
+    tdir = out / "truth"
+    tdir.mkdir(parents=True, exist_ok=True)
+    (tdir / f"{world.class_id}.json").write_text(
+        json.dumps(truth(world, seed), ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+    return folder
+
+
+def build_suite(identities: list[scenarios.Identity], seed: int, session_min: float = 45,
+                suite: str = "full", n_trainees: int = 12) -> list[ClassWorld]:
+    """'video': the class with recordings alone; 'full': plus the schedule and retention classes."""
+    v = scenarios.video_class(identities, seed, session_min, n_trainees)
+    if suite == "video":
+        return [v]
+    x = scenarios.schedule_class(identities, seed, session_min)
+    r = scenarios.retention_class(identities, seed)
+    scenarios.link_cross_class(v, x)
+    return [v, x, r]
+
+
+def generate(identities_dir: Path, out: Path, seed: int = 7, session_min: float = 45, suite: str = "full",
+             n_trainees: int = 12, video: VideoParams | None = None) -> list[Path]:
+    worlds = build_suite(load_identities(identities_dir), seed, session_min, suite, n_trainees)
+    return [write_class(w, Path(out), seed, video or VideoParams()) for w in worlds]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m pipeline.synth", description=__doc__.split("\n")[0])
+    ap.add_argument("identities", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--session-min", type=float, default=45)
+    ap.add_argument("--suite", choices=("full", "video"), default="full")
+    ap.add_argument("--trainees", type=int, default=12)
+    ap.add_argument("--fps", type=float, default=1.0)
+    ap.add_argument("--row-face-px", default="30,38,48,60", help="face widths per seat row, back to front")
+    a = ap.parse_args(argv)
+    vp = replace(VideoParams(), fps=a.fps, row_face_px=tuple(int(v) for v in a.row_face_px.split(",")))
+    for f in generate(a.identities, a.out, a.seed, a.session_min, a.suite, a.trainees, vp):
+        print(f)
+    return 0

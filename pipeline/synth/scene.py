@@ -1,0 +1,178 @@
+"""Classroom footage: a drawn room, pasted face photos, H.264 through ffmpeg.
+
+The camera hangs above the board and looks at the trainees: back rows at the top of the frame with small
+faces, front rows larger, the teacher standing at the front left. Frames are drawn at a low rate (the
+auditor samples every few seconds) with real timestamps; ffmpeg is run single-threaded with bit-exact
+flags so that the same world gives the same bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.synth.world import ClassWorld, RecordingPlan
+
+
+@dataclass(frozen=True)
+class VideoParams:
+    width_px: int = 1280
+    height_px: int = 720
+    fps: float = 1.0
+    gop_frames: int = 60
+    crf: int = 30
+    # face widths per seat row, back to front; RULES/issue: classroom faces are 25-80 px
+    row_face_px: tuple[int, ...] = (30, 38, 48, 60)
+    seats_per_row: int = 4
+    teacher_face_px: int = 76
+
+
+@lru_cache(maxsize=256)
+def face_chip(path: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The photo cropped around its largest face (box expanded), and the face box inside the crop."""
+    from pipeline.faces.adapter import detect_faces
+    from pipeline.faces.params import FaceParams
+
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError(f"{path}: not an image")
+    dets = detect_faces(img, FaceParams(min_face_px=20))
+    if len(dets):
+        x, y, w, h = (int(v) for v in dets.boxes_xywh[np.argmax(dets.boxes_xywh[:, 2] * dets.boxes_xywh[:, 3])])
+    else:  # aligned face chips: the face fills the middle of the image
+        H, W = img.shape[:2]
+        x, y, w, h = int(W * 0.2), int(H * 0.2), int(W * 0.6), int(H * 0.65)
+    pad = int(0.6 * max(w, h))
+    big = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    cx, cy = x + w // 2 + pad, y + h // 2 + pad
+    half = int(0.5 * max(w, h) + 0.55 * max(w, h))
+    crop = big[cy - half:cy + half, cx - half:cx + half]
+    return crop, (half - w // 2, half - h // 2, w, h)
+
+
+@lru_cache(maxsize=512)
+def _scaled(path: str, face_px: int) -> tuple[np.ndarray, np.ndarray]:
+    crop, (_, _, w, _) = face_chip(path)
+    k = face_px / w
+    side = max(8, int(round(crop.shape[0] * k)))
+    img = cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32) / side - 0.5
+    mask = np.clip((0.5 - np.sqrt((xx / 0.62) ** 2 + (yy / 0.8) ** 2)) * 10, 0, 1)[..., None]
+    return img.astype(np.float32), mask.astype(np.float32)
+
+
+def _background(p: VideoParams, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    h, w = p.height_px, p.width_px
+    bg = np.zeros((h, w, 3), np.uint8)
+    bg[:] = (196, 206, 214)  # wall
+    bg[int(h * 0.38):] = (120, 130, 140)  # floor
+    cv2.rectangle(bg, (0, int(h * 0.36)), (w, int(h * 0.38)), (90, 100, 110), -1)
+    for i in range(3):  # windows on the back wall
+        x0 = int(w * (0.12 + 0.3 * i))
+        cv2.rectangle(bg, (x0, int(h * 0.05)), (x0 + int(w * 0.16), int(h * 0.22)), (235, 225, 200), -1)
+        cv2.rectangle(bg, (x0, int(h * 0.05)), (x0 + int(w * 0.16), int(h * 0.22)), (80, 80, 80), 3)
+    # a fixed plaster texture: static, so it costs nothing after the first key frame
+    noise = cv2.GaussianBlur(rng.normal(0, 6, bg.shape[:2]).astype(np.float32), (0, 0), 3)[..., None]
+    return np.clip(bg + noise, 0, 255).astype(np.uint8)
+
+
+def seat_xy(p: VideoParams, seat: int) -> tuple[int, int, int]:
+    """Face centre and face width of a seat (row 0 is the back row)."""
+    row, col = divmod(seat, p.seats_per_row)
+    row = min(row, len(p.row_face_px) - 1)
+    face = p.row_face_px[row]
+    y = int(p.height_px * (0.22 + 0.2 * row))
+    span = p.width_px * (0.5 + 0.12 * row)
+    x = int(p.width_px * 0.58 - span / 2 + span * (col + 0.5) / p.seats_per_row)
+    return x, y, face
+
+
+def _paste(frame: np.ndarray, img: np.ndarray, mask: np.ndarray, cx: int, cy: int) -> None:
+    s = img.shape[0]
+    x0, y0 = cx - s // 2, cy - s // 2
+    fx0, fy0, fx1, fy1 = max(0, x0), max(0, y0), min(frame.shape[1], x0 + s), min(frame.shape[0], y0 + s)
+    if fx1 <= fx0 or fy1 <= fy0:
+        return
+    sub = frame[fy0:fy1, fx0:fx1].astype(np.float32)
+    a = mask[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0]
+    frame[fy0:fy1, fx0:fx1] = (sub * (1 - a) + img[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0] * a).astype(np.uint8)
+
+
+def _colour(key: str) -> tuple[int, int, int]:
+    d = hashlib.sha256(key.encode()).digest()
+    return (40 + d[0] % 160, 40 + d[1] % 160, 40 + d[2] % 160)
+
+
+def _person(frame, key: str, photo: str, cx: int, cy: int, face: int, down: bool) -> None:
+    cv2.ellipse(frame, (cx, cy + int(1.6 * face)), (int(0.95 * face), int(0.9 * face)), 0, 180, 360,
+                _colour(key), -1)  # shoulders
+    if down:  # looking down: the top of the head, no face
+        cv2.ellipse(frame, (cx, cy + face // 6), (int(0.5 * face), int(0.45 * face)), 0, 0, 360, (40, 45, 55), -1)
+    else:
+        img, mask = _scaled(photo, face)
+        _paste(frame, img, mask, cx, cy)
+
+
+def _desks(frame, p: VideoParams) -> None:
+    for row, face in enumerate(p.row_face_px):
+        y = int(p.height_px * (0.22 + 0.2 * row)) + int(1.5 * face)
+        span = p.width_px * (0.5 + 0.12 * row)
+        x0 = int(p.width_px * 0.58 - span / 2)
+        cv2.rectangle(frame, (x0, y), (int(x0 + span), y + int(0.5 * face)), (60, 90, 130), -1)
+
+
+def _photo_for(world: ClassWorld, key: str, session_id: str) -> str:
+    person = world.person(key)
+    photos = person.video_photos or ((person.enroll_photo,) if person.enroll_photo else ())
+    k = int(hashlib.sha256(f"{key}/{session_id}".encode()).hexdigest(), 16) % len(photos)
+    return str(photos[k])
+
+
+def render_frame(world: ClassWorld, rec: RecordingPlan, base: np.ndarray, t_s: float, p: VideoParams) -> np.ndarray:
+    frame = base.copy()
+    if any(a <= t_s < b for a, b in rec.blanks):
+        frame[:] = 8  # lens covered
+        return frame
+    s = world.session(rec.session_id)
+    x = (rec.start - s.start_dt()).total_seconds() + t_s
+    present = {k for (k, sid), iv in world.presence.items() if sid == s.session_id and any(a <= x < b for a, b in iv)}
+    order = sorted(((world.seats[k], k) for k in present if k in world.seats))
+    for seat, k in order:
+        cx, cy, face = seat_xy(p, seat)
+        down = any(a <= x < b for a, b in world.look_down.get((k, s.session_id), []))
+        _person(frame, k, _photo_for(world, k, s.session_id), cx, cy, face, down)
+    _desks(frame, p)
+    if rec.teacher_on_video and rec.teacher_on_video in present:
+        tx = int(p.width_px * (0.1 + 0.04 * math.sin(x / 90)))
+        _person(frame, rec.teacher_on_video, _photo_for(world, rec.teacher_on_video, s.session_id), tx,
+                int(p.height_px * 0.5), p.teacher_face_px, False)
+    # slow lighting drift (clouds, lamps): +-12% over tens of minutes
+    # stepped once a minute: a gain change re-codes the whole frame, so it must not happen every frame
+    xm = 60.0 * math.floor(x / 60.0)
+    gain = 1.0 + 0.12 * math.sin(2 * math.pi * xm / 1500.0) - 0.05 * math.cos(2 * math.pi * xm / 4100.0)
+    return cv2.convertScaleAbs(frame, alpha=gain)
+
+
+def encode(world: ClassWorld, rec: RecordingPlan, out: Path, p: VideoParams, seed: int) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    base = _background(p, seed)
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24",
+           "-s", f"{p.width_px}x{p.height_px}", "-r", f"{p.fps:g}", "-i", "-", "-c:v", "libx264",
+           "-preset", "ultrafast", "-crf", str(p.crf), "-g", str(p.gop_frames), "-pix_fmt", "yuv420p",
+           "-threads", "1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1",
+           "-movflags", "+faststart", str(out)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+    try:
+        for i in range(int(rec.duration_s * p.fps)):
+            proc.stdin.write(render_frame(world, rec, base, i / p.fps, p).tobytes())
+    finally:
+        proc.stdin.close()
+        if proc.wait() != 0:
+            raise RuntimeError(f"ffmpeg failed writing {out}")
