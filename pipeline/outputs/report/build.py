@@ -38,9 +38,9 @@ def build_report(out_dir: Path, lang: str = "zh") -> ReportResult:
     report_dir.mkdir(parents=True, exist_ok=True)
     generated = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     pages = {}
-    for class_id in tables.class_ids():
+    for class_id, class_tables in tables.by_class().items():
         path = report_dir / page_name(class_id)
-        _publish(path, class_page(class_id, tables.for_class(class_id), out_dir, words, generated))
+        _publish(path, class_page(class_id, class_tables, out_dir, words, generated))
         pages[class_id] = path
     index = report_dir / "index.html"
     _publish(index, index_page(tables, read_table(out_dir, "runs"), words, generated))

@@ -52,8 +52,7 @@ def _required_hours(t: ReportTables, info: dict) -> dict[str, float | None]:
     return required
 
 
-def _glance(t: ReportTables, info: dict, words: Words) -> str:
-    hours = _trainee_hours(t)
+def _glance(t: ReportTables, info: dict, hours: pd.DataFrame, words: Words) -> str:
     observed = hours["observed_total"].dropna()
     required = " / ".join(num(v) or "–" for v in _required_hours(t, info).values())
     short = t.findings.loc[t.findings["rule_id"] == "HOURS_SHORTFALL", "trainee_id"].dropna().nunique()
@@ -148,8 +147,7 @@ def _flags(trainee_id: str, findings: pd.DataFrame) -> str:
     return " ".join(links)
 
 
-def _trainee_table(t: ReportTables, words: Words) -> str:
-    rows = _trainee_hours(t)
+def _trainee_table(t: ReportTables, rows: pd.DataFrame, words: Words) -> str:
     cols = ["trainee_id", "name", "training_kind", "credited_theory", "observed_theory", "credited_practical",
             "observed_practical", "checkins", "sessions_checked_in", "flags"]
     head = "".join(f"<th>{esc(words(c))}</th>" for c in cols)
@@ -182,10 +180,11 @@ def class_page(class_id: str, t: ReportTables, out_dir: Path, words: Words, gene
     if not info.get("institution_id") and not t.findings.empty:
         info["institution_id"] = present(t.findings["institution_id"].iloc[0])
     tz = class_tz(info)
+    hours = _trainee_hours(t)
     body = (f'<p><a href="index.html">← {esc(words("back_to_index"))}</a></p>'
             f'<h1>{esc(words("report"))}: {esc(class_id)}</h1>'
             f'<p class="muted">{esc(info.get("institution_name"))} · {esc(words("generated"))} {esc(generated)}</p>'
-            + _glance(t, info, words) + _findings(t, info, out_dir, words, tz)
+            + _glance(t, info, hours, words) + _findings(t, info, out_dir, words, tz)
             + f'<section id="timeline"><h2>{esc(words("timeline"))}</h2>{timelines_html(t, words, tz)}</section>'
-            + _sessions_table(t, words, tz) + _trainee_table(t, words) + _problems(t, words))
+            + _sessions_table(t, words, tz) + _trainee_table(t, hours, words) + _problems(t, words))
     return page(f"{words('report')} {class_id}", words.lang, body)

@@ -45,6 +45,14 @@ class ReportTables:
         extra = sorted(set(self.findings["class_id"].dropna().astype(str)) - set(ids))
         return ids + extra
 
+    def by_class(self) -> dict[str, ReportTables]:
+        """Every class's slice, each table grouped once (a city-wide run has thousands of classes)."""
+        groups = {f.name: dict(tuple(getattr(self, f.name).groupby("class_id", sort=False))) for f in fields(self)}
+        empty = {f.name: getattr(self, f.name).iloc[0:0] for f in fields(self)}
+        return {cid: replace(self, **{name: groups[name].get(cid, empty[name]).reset_index(drop=True)
+                                      for name in groups})
+                for cid in self.class_ids()}
+
     def for_class(self, class_id: str) -> ReportTables:
         return replace(self, **{
             f.name: getattr(self, f.name)[getattr(self, f.name)["class_id"] == class_id].reset_index(drop=True)
