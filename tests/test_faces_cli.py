@@ -1,0 +1,43 @@
+"""The `faces` click group: JSON on stdout, errors naming the file, exit codes."""
+from __future__ import annotations
+
+import json
+import shutil
+
+from click.testing import CliRunner
+
+from pipeline.faces.cli import faces
+
+
+def test_count_prints_json(shared_data, tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"junk")
+    photo = shared_data / "face_recognition/examples/two_people.jpg"
+    res = CliRunner().invoke(faces, ["count", str(photo), str(bad)])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert rows[0]["image"] == str(photo) and rows[0]["faces"] == 2 and len(rows[0]["boxes"]) == 2
+    assert rows[1]["image"] == str(bad) and "error" in rows[1]
+
+
+def test_match_with_bad_enrollment_photo_exits_1(shared_data, tmp_path):
+    (tmp_path / "g/T001").mkdir(parents=True)
+    shutil.copy(shared_data / "dlib/examples/faces/dogs.jpg", tmp_path / "g/T001/dogs.jpg")
+    res = CliRunner().invoke(faces, ["match", "--gallery", str(tmp_path / "g"),
+                                     str(shared_data / "face_recognition/examples/obama_small.jpg")])
+    assert res.exit_code == 1 and "dogs.jpg" in res.stderr and "no face" in res.stderr
+
+
+def test_match_prints_identity(shared_data, tmp_path):
+    (tmp_path / "g/obama").mkdir(parents=True)
+    shutil.copy(shared_data / "face_recognition/examples/obama-480p.jpg", tmp_path / "g/obama/a.jpg")
+    res = CliRunner().invoke(faces, ["match", "--gallery", str(tmp_path / "g"),
+                                     str(shared_data / "face_recognition/examples/obama_small.jpg")])
+    assert res.exit_code == 0, res.output
+    (row,) = json.loads(res.stdout)
+    assert row["identity"] == "obama" and 0 <= row["distance"] <= 0.55
+
+
+def test_help_names_the_commands():
+    res = CliRunner().invoke(faces, ["--help"])
+    assert "count" in res.output and "match" in res.output
