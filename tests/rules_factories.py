@@ -32,8 +32,9 @@ def pack(base=NATIONAL, **changes):
 
 
 def at(hhmm: str, day: int = 8, month: int = 10, year: int = 2024) -> dt.datetime:
+    """Local time on a day; minutes past 59 roll over ("08:75" is 09:15), which keeps tables short."""
     h, m = map(int, hhmm.split(":"))
-    return dt.datetime(year, month, day, h, m, tzinfo=ZONE)
+    return dt.datetime(year, month, day, tzinfo=ZONE) + dt.timedelta(hours=h, minutes=m)
 
 
 def info(class_id="C1", **kw) -> ClassInfo:
