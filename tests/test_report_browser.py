@@ -83,6 +83,7 @@ def test_class_page_renders_offline_with_evidence(browser, report, tmp_path):
     assert page.locator("svg.timeline").count() == 1 and page.locator("svg.timeline polyline").count() == 2
     assert page.locator("a.video-link", has_text="00:41:13").count() == 1
     assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith('"Noto Sans CJK SC"')
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # nothing pushes the layout sideways
 
 
 def test_trainee_table_sorts_on_click(browser, report, tmp_path):
@@ -97,6 +98,15 @@ def test_trainee_table_sorts_on_click(browser, report, tmp_path):
     assert page.locator(first_col).all_text_contents()[-1] == "S003"
     assert header.get_attribute("aria-sort") == "descending"
     _assert_clean(visit, out)
+
+
+def test_english_page_fits_the_window(browser, tmp_path_factory, tmp_path):
+    out = write_sample_out(tmp_path_factory.mktemp("sample-en"))
+    result = build_report(out, lang="en")
+    visit = Visit(browser, result.class_pages[CLASS_A], tmp_path / "en.png")
+    _assert_clean(visit, out)
+    assert visit.page.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert visit.page.locator("a.video-link", has_text="open video at 00:41:13").count() == 1
 
 
 def test_injected_inputs_stay_text(browser, report, tmp_path):

@@ -82,7 +82,8 @@ def _finding(f: dict, t: ReportTables, info: dict, out_dir: Path, words: Words, 
                                              when(f.get("end"), tz, "%H:%M:%S")) if x)),
              ("measured", num(f.get("measured"), 2)), ("threshold", num(f.get("threshold"), 2)),
              ("file", f.get("path"))]
-    spans = "".join(f"<span>{esc(words(k))}: <b>{esc(v)}</b></span>" for k, v in facts if present(v) not in (None, ""))
+    spans = " ".join(f'<span{" class=long" if k == "file" else ""}>{esc(words(k))}: <b>{esc(v)}</b></span>'
+                     for k, v in facts if present(v) not in (None, ""))
     video = ""
     located = locate_in_video(t, f)
     if located:

@@ -33,9 +33,10 @@ dl.glance dt { color: #667085; } dl.glance dd { margin: 0; font-weight: 600; }
 .sev-high { background: #c62828; } .sev-medium { background: #e08a00; } .sev-low { background: #607d8b; }
 .counts span { margin-right: 12px; }
 article.finding { border: 1px solid #d8dde6; border-left: 5px solid #607d8b; border-radius: 4px;
-  padding: 8px 12px; margin: 8px 0; display: grid; grid-template-columns: 1fr auto; gap: 8px; }
+  padding: 8px 12px; margin: 8px 0; display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 8px; }
 article.finding.high { border-left-color: #c62828; } article.finding.medium { border-left-color: #e08a00; }
-article.finding .facts span { margin-right: 14px; white-space: nowrap; }
+article.finding .facts span { margin-right: 10px; white-space: nowrap; }
+article.finding .facts span.long { white-space: normal; overflow-wrap: anywhere; }
 article.finding img.snapshot { max-width: 320px; max-height: 200px; border: 1px solid #ccc; }
 article.finding .message { font-weight: 600; margin: 2px 0; }
 details pre { white-space: pre-wrap; word-break: break-all; background: #f7f8fa; padding: 6px; margin: 4px 0; }
