@@ -200,6 +200,7 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
     cross = evaluate_archive(evidences, {a.info.class_id: p for a, p in loaded}, _reuse_frame(reuse, analyses),
                              lang=lang) if evidences else []
     by_id = {o.class_id: o for o in outcomes if o.status == "audited"}
+    packs_by_class = {a.info.class_id: p for a, p in loaded}
     for finding in cross:
         if finding.class_id in by_id:
             by_id[finding.class_id].findings.append(finding)
@@ -208,7 +209,7 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
         info = evidence.archive.info
         outcome = by_id[info.class_id]
         outcome.problems.extend(class_results.get(info.class_id, []))
-        tables = base_tables(evidence.archive, evidence)
+        tables = base_tables(evidence.archive, evidence, packs_by_class[info.class_id])
         tables["trainee_hours"] = hours_by_class[info.class_id]
         tables["findings"] = _findings_frame(outcome.findings)
         tables["problems"] = problems_frame(outcome.problems, info.class_id)

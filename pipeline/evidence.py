@@ -267,15 +267,32 @@ def assemble_evidence(archive: ClassArchive, analyses: Sequence[RecordingAnalysi
         snapshot_dir=snapshot_dir)
 
 
-def base_tables(archive: ClassArchive, evidence: ClassEvidence) -> dict[str, pd.DataFrame]:
+def required_hours(info, pack: RulePack) -> tuple[float | None, float | None, float | None]:
+    """(theory, practical, total) 学时 the class requires: class.yaml's override, else the pack's syllabus
+    for the job type; a refresher class requires the pack's refresher total."""
+    if info.training_kind == "refresher":
+        return None, None, info.required_total_hours or pack.refresher_required_hours
+    syllabus = pack.required_hours(info.job_type)
+    theory = info.required_theory_hours if info.required_theory_hours is not None else (
+        syllabus.theory if syllabus else None)
+    practical = info.required_practical_hours if info.required_practical_hours is not None else (
+        syllabus.practical if syllabus else None)
+    total = info.required_total_hours if info.required_total_hours is not None else (
+        syllabus.total if syllabus and syllabus.total is not None else
+        (theory + practical if theory is not None and practical is not None else None))
+    return theory, practical, total
+
+
+def base_tables(archive: ClassArchive, evidence: ClassEvidence, pack: RulePack) -> dict[str, pd.DataFrame]:
     info = archive.info
+    theory, practical, total = required_hours(info, pack)
     classes = [{
         "class_id": info.class_id, "institution_name": info.institution_name, "job_type": info.job_type,
         "training_kind": info.training_kind, "province": info.province, "start_date": info.start_date,
-        "end_date": info.end_date, "rule_pack": info.province, "head_teacher": info.head_teacher,
-        "timezone": info.timezone, "required_theory_hours": info.required_theory_hours,
-        "required_practical_hours": info.required_practical_hours,
-        "required_total_hours": info.required_total_hours, "exam_registration": info.exam_registration,
+        "end_date": info.end_date, "rule_pack": pack.name, "rule_pack_effective_from": pack.effective_from,
+        "head_teacher": info.head_teacher, "timezone": info.timezone, "required_theory_hours": theory,
+        "required_practical_hours": practical, "required_total_hours": total,
+        "exam_registration": info.exam_registration,
         "trainees": len(archive.trainees), "sessions": len(archive.sessions), "recordings": len(archive.recordings),
         "folder": str(info.folder), "input_sha256": archive.input_sha256,
         "problems": sum(1 for p in archive.problems if p.level == "error")}]
