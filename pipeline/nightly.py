@@ -307,7 +307,7 @@ def _run_locked(root: Path, out: Path, options: NightlyOptions, progress: Progre
     in_use = {s.sha256 for i in inputs.values() for s in i.files.values()}
     result.eviction = evict_cache(cache_dir, int(config.run.cache_max_gb * 1e9), in_use)
     result.timings_s["evict_s"] = time.perf_counter() - clock
-    log.event("cache", level="warning" if result.eviction.over_limit_in_use else "info",
+    log.event("cache", level="warning" if result.eviction.evicted_in_use else "info",
               **vars(result.eviction))
     _record_run(result, root, log)
 

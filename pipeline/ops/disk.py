@@ -23,7 +23,7 @@ class Eviction:
     evicted: int
     evicted_bytes: int
     touched: int
-    over_limit_in_use: bool  # the entries of the current archive alone exceed the limit
+    evicted_in_use: int  # entries of videos still in the archive: the limit is below the working set
 
 
 def _cache_entries(cache_dir: Path) -> list[tuple[Path, os.stat_result]]:
@@ -45,7 +45,7 @@ def evict_cache(cache_dir: Path, max_bytes: int, in_use_sha256: Iterable[str] = 
     still in the archive (in_use_sha256) are touched first and are the last to go."""
     cache_dir = Path(cache_dir)
     if not cache_dir.is_dir():
-        return Eviction(0, 0, 0, 0, 0, 0, False)
+        return Eviction(0, 0, 0, 0, 0, 0, 0)
     in_use = {sha[:SHA_PREFIX_CHARS] for sha in in_use_sha256}
     now = time.time()
     touched = 0
@@ -63,7 +63,7 @@ def evict_cache(cache_dir: Path, max_bytes: int, in_use_sha256: Iterable[str] = 
                 pass
         entries.append((max(st.st_atime, st.st_mtime), st.st_size, path))
     total = sum(size for _, size, _ in entries)
-    before, evicted, evicted_bytes = total, 0, 0
+    before, evicted, evicted_bytes, evicted_in_use = total, 0, 0, 0
     for _, size, path in sorted(entries, key=lambda e: (e[0], str(e[2]))):
         if total <= max_bytes:
             break
@@ -71,16 +71,16 @@ def evict_cache(cache_dir: Path, max_bytes: int, in_use_sha256: Iterable[str] = 
         total -= size
         evicted += 1
         evicted_bytes += size
+        evicted_in_use += path.name[:SHA_PREFIX_CHARS] in in_use
     _remove_empty_dirs(cache_dir)
-    over = total > max_bytes
-    return Eviction(len(entries), before, total, evicted, evicted_bytes, touched, over)
+    return Eviction(len(entries), before, total, evicted, evicted_bytes, touched, evicted_in_use)
 
 
 def _remove_empty_dirs(root: Path) -> None:
     for dirpath, dirnames, filenames in os.walk(root, topdown=False):
-        if Path(dirpath) != root and not dirnames and not filenames:
+        if Path(dirpath) != root:
             try:
-                os.rmdir(dirpath)
+                os.rmdir(dirpath)  # fails, harmlessly, while the folder holds anything
             except OSError:
                 pass
 
