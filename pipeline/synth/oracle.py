@@ -258,7 +258,7 @@ def _hours(t: _Truth) -> None:
             ex = "fire" if "fire" in short else "ambiguous" if "ambiguous" in short else "clear"
             t.add("EXAM_INELIGIBLE", keys, ex, "registered with a shortfall")
         diff = o["credited"] - o["theory"] - o["practical"]
-        dec = "fire" if diff >= 0.5 else "clear" if diff <= 0.25 else "ambiguous"
+        dec = "fire" if diff >= 0.3 else "clear" if diff <= 0.15 else "ambiguous"
         t.add("HOURS_OVERCLAIMED", keys, dec, f"credited exceeds observed by {diff:.2f}")
         base = req.get("theory", req.get("total"))
         if base:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import datetime as dt
 import io
 import shutil
@@ -172,7 +173,10 @@ def _write_zip_pinned(data: bytes, path: Path) -> None:
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, src.read(info.filename))
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z", data)
+            dst.writestr(fixed, data)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(out.getvalue())
 
