@@ -14,7 +14,7 @@ from typing import Any
 
 from pipeline.video.blank import BlankConsumer, BlankStretch
 from pipeline.video.params import VideoParams
-from pipeline.video.probe import ProbeResult, probe_recording
+from pipeline.video.probe import ProbeResult, failed_probe, probe_recording
 from pipeline.video.reuse import Fingerprint, FingerprintConsumer
 from pipeline.video.scan import scan_recording
 
@@ -121,6 +121,7 @@ def analyse_recording(task: RecordingTask) -> RecordingAnalysis:
     cached = _load_cached(cache)
     if cached is not None:
         return cached
+    _test_delay()
     consumers: list[Any] = [BlankConsumer(task.video), FingerprintConsumer(Path(task.path), task.video, probe.sha256)]
     face_consumer, enrollment = _face_consumer(task)
     if face_consumer is not None:
@@ -162,11 +163,20 @@ def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str |
     return VideoFacePass(gallery, task.faces), problems
 
 
+def _test_delay() -> None:
+    """Tests that kill a worker mid-task set TRAINAUDIT_TEST_TASK_DELAY_S to hold each task open."""
+    import os
+    import time
+
+    delay = os.environ.get("TRAINAUDIT_TEST_TASK_DELAY_S")
+    if delay:
+        time.sleep(float(delay))
+
+
 def safe_analyse(task: RecordingTask) -> RecordingAnalysis:
     """`analyse_recording`, with any unexpected failure turned into a reported error for this file only."""
     try:
         return analyse_recording(task)
     except Exception as exc:  # one bad video never aborts the audit
-        probe = ProbeResult.unreadable(Path(task.path), f"analysis failed: {type(exc).__name__}: {exc}") \
-            if hasattr(ProbeResult, "unreadable") else None
-        return RecordingAnalysis(task.class_id, task.path, probe, error=f"{type(exc).__name__}: {exc}")
+        reason = f"analysis failed: {type(exc).__name__}: {exc}"
+        return RecordingAnalysis(task.class_id, task.path, failed_probe(Path(task.path), reason), error=reason)

@@ -68,18 +68,23 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
-def make_executor(workers: int, scheduler: str | None = None) -> Executor:
-    """A local process pool by default; a Dask cluster's executor when a scheduler address is given."""
+def make_executor(workers: int, scheduler: str | None = None) -> tuple[Executor, Callable[[], None]]:
+    """A local process pool by default; a Dask cluster's executor when a scheduler address is given.
+
+    Returns the executor and how to release it. Tasks receive paths and settings only, so the same
+    task function runs in both; Dask reschedules the task of a worker that dies.
+    """
     if scheduler:
         from distributed import Client
 
         client = Client(scheduler)
-        return client.get_executor(pure=False, retries=2)
+        return client.get_executor(pure=False), client.close
     import multiprocessing
     import os
 
-    count = workers or os.cpu_count() or 1
-    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
+                               mp_context=multiprocessing.get_context("spawn"))
+    return pool, lambda: pool.shutdown(wait=True)
 
 
 def gallery_spec(archive: ClassArchive) -> GallerySpec | None:
@@ -108,11 +113,10 @@ def run_recordings(tasks: Sequence[RecordingTask], executor: Executor | None, pr
         try:
             results[i] = future.result()
         except Exception as exc:  # a worker that died: the file is reported, the audit goes on
-            from pipeline.video.probe import ProbeResult
+            from pipeline.video.probe import failed_probe
 
-            task = tasks[i]
-            results[i] = RecordingAnalysis(task.class_id, task.path, ProbeResult.unreadable(
-                Path(task.path), f"worker failed: {type(exc).__name__}: {exc}"), error=str(exc))
+            task, reason = tasks[i], f"worker failed: {type(exc).__name__}: {exc}"
+            results[i] = RecordingAnalysis(task.class_id, task.path, failed_probe(Path(task.path), reason), error=reason)
         done += 1
         progress("video", done, len(tasks))
     return results  # type: ignore[return-value]
@@ -162,13 +166,14 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
         for rec in archive.recordings:
             tasks.append(RecordingTask(archive.info.class_id, str(rec.path), config.video, config.faces, spec,
                                        str(cache_dir), analyse))
-    own_executor = executor is None and len(tasks) > 1 and (workers or config.run.workers) != 1
-    pool = executor or (make_executor(workers or config.run.workers, scheduler) if own_executor or scheduler else None)
+    pool, release = executor, None
+    if executor is None and (scheduler or len(tasks) > 1 and (workers or config.run.workers) != 1):
+        pool, release = make_executor(workers or config.run.workers, scheduler)
     try:
         analyses = run_recordings(tasks, pool, progress)
     finally:
-        if own_executor and pool is not None:
-            pool.shutdown(wait=True)
+        if release is not None:
+            release()
     by_class: dict[str, list[RecordingAnalysis]] = {}
     for analysis in analyses:
         by_class.setdefault(analysis.class_id, []).append(analysis)
