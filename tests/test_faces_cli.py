@@ -14,7 +14,7 @@ def test_count_prints_json(shared_data, tmp_path):
     bad.write_bytes(b"junk")
     photo = shared_data / "face_recognition/examples/two_people.jpg"
     res = CliRunner().invoke(faces, ["count", str(photo), str(bad)])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # one image failed: every image is still answered
     rows = json.loads(res.stdout)
     assert rows[0]["image"] == str(photo) and rows[0]["faces"] == 2 and len(rows[0]["boxes"]) == 2
     assert rows[1]["image"] == str(bad) and "error" in rows[1]
@@ -36,6 +36,12 @@ def test_match_prints_identity(shared_data, tmp_path):
     assert res.exit_code == 0, res.output
     (row,) = json.loads(res.stdout)
     assert row["identity"] == "obama" and 0 <= row["distance"] <= 0.55
+
+
+def test_count_all_good_exits_0(shared_data):
+    res = CliRunner().invoke(faces, ["count", str(shared_data / "dlib/examples/faces/dogs.jpg")])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)[0]["faces"] == 0
 
 
 def test_help_names_the_commands():

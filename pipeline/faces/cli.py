@@ -14,34 +14,70 @@ from pipeline.faces.errors import FaceError
 from pipeline.faces.params import FaceParams
 
 
-def _params(ctx: click.Context) -> FaceParams:
-    # The lead's root command may put a loaded PipelineConfig in ctx.obj; plain defaults otherwise.
-    cfg = ctx.find_root().obj
-    return getattr(cfg, "faces", None) or FaceParams()
+def _params(ctx: click.Context, config_path: str | None) -> FaceParams:
+    """The face settings of the pipeline configuration (configs/pipeline.yaml, or --config)."""
+    from pathlib import Path
+
+    from pipeline.config import load_pipeline_config
+
+    return load_pipeline_config(Path(config_path) if config_path else None).faces
+
+
+_config_option = click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+                              help="Pipeline configuration (default: configs/pipeline.yaml).")
 
 
 @click.group()
 def faces() -> None:
-    """Count and recognise faces in photos (check-in snapshots, rectification photos)."""
+    """Count and recognise faces in photos (check-in snapshots, rectification photos).
+
+    \b
+    Examples:
+      trainaudit faces count classroom.jpg
+      trainaudit faces match --gallery roster_photos/ checkin_snapshot.jpg
+    """
 
 
 @faces.command("count")
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_config_option
 @click.pass_context
-def count_cmd(ctx: click.Context, images: tuple[str, ...]) -> None:
-    """Print a JSON list of {"image", "faces", "boxes": [[x, y, w, h], ...]} (or "error") per IMAGE."""
-    click.echo(json.dumps(count_faces(images, _params(ctx)), ensure_ascii=False, indent=1))
+def count_cmd(ctx: click.Context, images: tuple[str, ...], config_path: str | None) -> None:
+    """Print a JSON list of {"image", "faces", "boxes": [[x, y, w, h], ...]} per IMAGE.
+
+    An image that cannot be read gets {"image", "error"} instead; the others are still counted, and the
+    command then exits 1.
+
+    \b
+    Examples:
+      trainaudit faces count classroom.jpg
+      trainaudit faces count snapshots/*.jpg > counts.json
+    """
+    rows = count_faces(images, _params(ctx, config_path))
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    if any("error" in row for row in rows):
+        sys.exit(1)
 
 
 @faces.command("match")
 @click.option("--gallery", "gallery_dir", required=True, type=click.Path(file_okay=False, exists=True),
               help="folder DIR/<identity>/<photos> of enrolled people")
 @click.argument("probes", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_config_option
 @click.pass_context
-def match_cmd(ctx: click.Context, gallery_dir: str, probes: tuple[str, ...]) -> None:
-    """Print a JSON list of {"probe", "identity" (name or "unknown"), "distance"} per PROBE."""
+def match_cmd(ctx: click.Context, gallery_dir: str, probes: tuple[str, ...], config_path: str | None) -> None:
+    """Print a JSON list of {"probe", "identity" (name or "unknown"), "distance"} per PROBE.
+
+    GALLERY holds one folder per person with one or more photos: DIR/<identity>/<photos>. The probe's
+    largest face is matched; "unknown" is a normal answer (nobody enrolled is close enough).
+
+    \b
+    Examples:
+      trainaudit faces match --gallery roster_photos/ checkin_snapshot.jpg
+      trainaudit faces match --gallery roster_photos/ a.jpg b.jpg > matches.json
+    """
     try:
-        rows = match_faces(gallery_dir, probes, _params(ctx))
+        rows = match_faces(gallery_dir, probes, _params(ctx, config_path))
     except FaceError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
