@@ -77,10 +77,12 @@ class RulePack:
         10.0, "an unknown face seen at least this long in a session is reported", min=0, max=600)
     # Added by the rules stage (pipeline/rules/):
     checkin_merge_min: float = setting(
-        10.0, "check-ins of one trainee closer than this count once for the daily frequency (a double scan at "
+        2.0, "check-ins of one trainee closer than this count once for the daily frequency (a double scan at "
         "the terminal is not an 'in' and an 'out')", min=0, max=240)
     face_checkin_required: bool = setting(
         True, "check-ins must be face events; card, password, fingerprint, manual or edited rows are findings")
+    overclaim_tolerance_hours: float = setting(
+        0.4, "HOURS_OVERCLAIMED only when credited 学时 exceed those seen by more than this", min=0, max=100)
     teacher_mismatch_min_minutes: float = setting(
         10.0, "a recognised teacher other than the scheduled one must be seen at least this long in a session",
         min=0, max=600)

@@ -75,15 +75,16 @@ def online(tid="S1", course="OC1", hours=1.0, minutes=45.0, checks=2, passed=2, 
 
 
 def recording(path="recordings/R1-A_20241008082000.mp4", start="08:20", end="11:40", day=8, room="R1", camera="R1-A",
-              readable=True, error=None, sha=None, role="classroom", class_id="C1") -> dict:
+              readable=True, error=None, sha=None, role="classroom", class_id="C1", month=10) -> dict:
     return dict(class_id=class_id, path=path, camera_id=camera, room=room, role=role,
-                start=at(start, day) if start else None, end=at(end, day) if end else None,
+                start=at(start, day, month) if start else None, end=at(end, day, month) if end else None,
                 readable=readable, error=error, sha256=sha, size_bytes=1000, start_source="filename")
 
 
-def presence(person="S1", start="08:30", end="11:30", kind="trainee", sid="S01", day=8, camera="R1-A") -> dict:
+def presence(person="S1", start="08:30", end="11:30", kind="trainee", sid="S01", day=8, camera="R1-A",
+             month=10) -> dict:
     return dict(class_id="C1", person_id=person, person_kind=kind, session_id=sid, camera_id=camera,
-                start=at(start, day), end=at(end, day), minutes=None)
+                start=at(start, day, month), end=at(end, day, month), minutes=None)
 
 
 def sighting(person="S1", ts="09:00", kind="trainee", sid="S01", distance=0.4, box=(10, 20, 30, 40),
@@ -93,8 +94,8 @@ def sighting(person="S1", ts="09:00", kind="trainee", sid="S01", distance=0.4, b
 
 
 def headcount(ts="09:00", faces=10, teachers=1, sid="S01", camera="R1-A", smoothed=None,
-              path="recordings/R1-A_20241008082000.mp4", offset_s=2400.0) -> dict:
-    return dict(class_id="C1", session_id=sid, camera_id=camera, path=path, offset_s=offset_s, ts=at(ts),
+              path="recordings/R1-A_20241008082000.mp4", offset_s=2400.0, month=10) -> dict:
+    return dict(class_id="C1", session_id=sid, camera_id=camera, path=path, offset_s=offset_s, ts=at(ts, month=month),
                 faces=faces, identified=faces, unknown=0, teachers=teachers, people_smoothed=smoothed)
 
 

@@ -95,8 +95,8 @@ def test_no_video_no_absent():
 @pytest.mark.parametrize("times, fires", [
     ([], True),
     (["08:25"], True),
-    (["08:25", "08:30"], True),          # a double scan 5 min apart counts once (merge 10 min)
-    (["08:25", "08:35"], False),         # exactly 10 min apart: two events
+    (["08:25", "08:26"], True),          # a double scan 1 min apart counts once (checkin_merge_min 2)
+    (["08:25", "08:27"], False),         # exactly 2 min apart: two events
     (["08:25", "11:35"], False),
 ])
 def test_sparse_checkin_threshold(times, fires):
@@ -121,6 +121,9 @@ def test_sparse_checkin_pack_override():
     assert run(ev, "ATTENDANCE_SPARSE_CHECKIN") == []
     assert len(run(ev, "ATTENDANCE_SPARSE_CHECKIN", pack(min_checkins_per_day=3))) == 1
     assert len(run(ev, "ATTENDANCE_SPARSE_CHECKIN", pack(SHANDONG, min_checkins_per_day=4))) == 1
+    scans = evidence(trainees=[trainee()], sessions=[S], checkins=[checkin(ts=at("08:25")), checkin(ts=at("08:30"))])
+    assert run(scans, "ATTENDANCE_SPARSE_CHECKIN") == []
+    assert len(run(scans, "ATTENDANCE_SPARSE_CHECKIN", pack(checkin_merge_min=10))) == 1
 
 
 # --- ATTENDANCE_NON_FACE: one per trainee per day ---------------------------------------------------------

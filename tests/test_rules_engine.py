@@ -60,7 +60,7 @@ def _planted():
            checkin("S2", at("16:31"), row=5), checkin("S3", at("08:27"), method="card", row=6),
            checkin("S3", at("16:32"), row=7)]
     hc = [headcount("09:00", faces=4, teachers=1, sid="AM"), headcount("14:00", faces=4, teachers=1, sid="PM")]
-    return evidence(cls=info(required_theory_hours=8.0, required_practical_hours=0.0),
+    return evidence(cls=info(required_theory_hours=7.0, required_practical_hours=0.0),
                     trainees=[trainee("S1"), trainee("S2"), trainee("S3")], sessions=[am, pm], recordings=recs,
                     presence_rows=pres, checkins=ins, headcounts=hc,
                     sightings=[sighting("U1", kind="unknown", sid="AM", path="am.mp4")])
@@ -75,8 +75,8 @@ def test_planted_class_gives_exactly_the_expected_findings():
         ("ATTENDANCE_NON_FACE", "S3", ""),
         ("UNKNOWN_PERSON", "", "AM"),
         ("RECORDING_GAP", "", "PM"),
-        ("HOURS_SHORTFALL", "S2", ""),      # 0 (AM) + 4 (PM) of 8
-        ("HOURS_SHORTFALL", "S3", ""),      # 60 min = 1.33 + 4 of 8
+        ("HOURS_SHORTFALL", "S2", ""),      # 0 (AM) + 150 recorded min = 3.33 (PM) of 7; S1: 4 + 3.33
+        ("HOURS_SHORTFALL", "S3", ""),      # 60 min = 1.33 + 3.33 of 7
         ("HOURS_OVERCLAIMED", "S2", ""),
         ("HOURS_OVERCLAIMED", "S3", ""),
     ])

@@ -45,18 +45,26 @@ def test_online_share_refresher_against_total():
 ])
 def test_online_course_short(pk, minutes, fires):
     ev = evidence(trainees=[trainee(), trainee("S2")],
-                  online_records=[online(minutes=minutes), online("S2", minutes=minutes)])
+                  online_records=[online(minutes=minutes), online("S2", minutes=minutes + 1)])
     found = run(ev, "ONLINE_COURSE_SHORT", pk)
-    assert len(found) == int(fires)   # one per course, not per trainee
+    assert [f.trainee_id for f in found] == (["S1"] if fires else [])   # one per trainee and course
     if fires:
-        assert len(json.loads(found[0].detail)["records_short"]) == 2
+        d = json.loads(found[0].detail)
+        assert (d["course_id"], d["reason"], found[0].measured, found[0].threshold) == (
+            "OC1", "short", minutes, pk.online_min_per_hour)
 
 
 def test_online_course_without_hours_and_no_data():
-    ev = evidence(trainees=[trainee()], online_records=[online(hours=None, minutes=60)])
+    ev = evidence(trainees=[trainee()], online_records=[online(hours=None, minutes=60), online(course="OC2")])
     found = run(ev, "ONLINE_COURSE_SHORT")
-    assert len(found) == 1 and json.loads(found[0].detail)["records_without_hours"]
+    assert len(found) == 1 and json.loads(found[0].detail)["reason"] == "no_hours"
     assert run(evidence(), "ONLINE_COURSE_SHORT") == []
+
+
+def test_online_course_short_two_courses_two_findings():
+    ev = evidence(trainees=[trainee()], online_records=[online(minutes=10), online(course="OC2", minutes=10)])
+    found = run(ev, "ONLINE_COURSE_SHORT")
+    assert len({f.finding_id for f in found}) == 2
 
 
 @pytest.mark.parametrize("checks, passed, fires", [(2, 2, False), (3, 2, True), (0, 0, True), (None, None, True)])
@@ -65,7 +73,7 @@ def test_online_no_face_check(checks, passed, fires):
     found = run(ev, "ONLINE_NO_FACE_CHECK")
     assert len(found) == int(fires)
     if fires:
-        assert json.loads(found[0].detail)["records"][0]["face_checks"] == checks
+        assert found[0].trainee_id == "S1" and json.loads(found[0].detail)["face_checks"] == checks
 
 
 def test_online_no_face_check_ignores_uncredited_and_pack_severity():

@@ -1,6 +1,7 @@
 """RECORDING_MISSING, RECORDING_GAP, RECORDING_BLANK, RECORDING_CORRUPT, RECORDING_RETENTION,
 RECORDING_REUSED."""
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -8,7 +9,7 @@ import pandas as pd
 import pytest
 
 from rules_factories import (
-    NATIONAL, SHANDONG, blank, evidence, info, pack, recording, run, run_archive, session, trainee,
+    NATIONAL, SHANDONG, at, blank, evidence, info, pack, recording, run, run_archive, session, trainee,
 )
 
 S = session()  # 2024-10-08 08:30-11:30, room R1
@@ -191,3 +192,34 @@ def test_reused_from_the_video_stage_matches():
     assert len(found) == 2 and {f.measured for f in found} == {0.97}
     d = {f.class_id: json.loads(f.detail) for f in found}
     assert d["C1"]["offset_s"] == 60.0 and d["C2"]["other_offset_s"] == 60.0
+
+
+def test_the_coverage_frame_wins_where_it_has_the_session():
+    """The video stage's coverage cuts files at timestamp jumps: its minutes and gaps are used."""
+    gaps = json.dumps([[at("09:00").isoformat(), at("09:20").isoformat()]])
+    cov = dict(class_id="C1", session_id="S01", room="R1", scheduled_min=180.0, recorded_min=160.0, gap_min=20.0,
+               blank_min=0.0, recordings=1, gaps=gaps)
+    ev = evidence(sessions=[S], recordings=[recording()], coverage=[cov])
+    found = run(ev, "RECORDING_GAP")
+    assert len(found) == 1 and found[0].measured == pytest.approx(20.0)
+    empty = dict(cov, recorded_min=0.0, gaps=json.dumps([[at("08:30").isoformat(), at("11:30").isoformat()]]))
+    assert len(run(evidence(sessions=[S], recordings=[recording()], coverage=[empty]), "RECORDING_MISSING")) == 1
+
+
+def test_files_the_run_did_not_decode_are_not_corrupt():
+    ev = evidence(sessions=[S], recordings=[recording(readable=False, error="not analysed")])
+    assert run(ev, "RECORDING_CORRUPT") == []
+
+
+def test_reuse_matches_named_by_disk_path_are_reported_by_class_path():
+    from pathlib import Path
+    from pipeline.model import Recording
+
+    def cls(cid, rel):
+        ev = _ev(cid, rel, None)
+        rec = Recording(cid, Path(f"/archive/{cid}/{rel}"), rel, "R1-A", "R1", "classroom", None, None, "filename", 1)
+        return dataclasses.replace(ev, archive=dataclasses.replace(ev.archive, recordings=(rec,)))
+    reuse = pd.DataFrame([dict(class_a="C1", path_a="/archive/C1/a.mp4", offset_a_s=5.0, class_b="C2",
+                               path_b="/archive/C2/b.mp4", offset_b_s=0.0, similarity=0.9, method="motion")])
+    found = run_archive([cls("C1", "a.mp4"), cls("C2", "b.mp4")], "RECORDING_REUSED", reuse=reuse)
+    assert sorted((f.class_id, f.path, f.session_id) for f in found) == [("C1", "a.mp4", "S01"), ("C2", "b.mp4", "S01")]

@@ -5,11 +5,14 @@ the class's `required_hours` override, else the pack's syllabus for the job type
 is not published is checked on its total). Refresher trainees, in a refresher class or mixed into an
 initial one, are checked on the total (class override for refresher classes, else the pack's 8 学时).
 
-Supported ("counted") 学时 per session, the measure for HOURS_SHORTFALL and EXAM_INELIGIBLE:
-- offline with usable recording: the observed 学时, plus the credited share of the part of the session
-  that was not recorded (no video-based finding for uncovered time: its gap is RECORDING_GAP), at most
-  the session's credited 学时;
-- offline without usable recording (or not analysed): the credited 学时 (RECORDING_MISSING says why);
+Supported ("counted") 学时 per session, the measure for HOURS_SHORTFALL and EXAM_INELIGIBLE ("observed
+学时", RULES.md):
+- offline sessions from `full_recording_from` on (recording mandatory): the 学时 seen on video
+  (observed_hours); a session without usable recording supports none (RECORDING_MISSING says why);
+- offline sessions before that date (recording not mandatory): the observed 学时 plus the credited share
+  of the unrecorded part, so an old class is not failed for video it did not have to keep;
+- a session the face stage did not analyse (recorded, but no observation): its credited 学时 (unknown is
+  not zero);
 - online: credited 学时 whose face checks passed (theory; practical only where the pack allows it).
 """
 
@@ -80,11 +83,22 @@ def session_counted_hours(row: Mapping, pack: RulePack) -> float:
         if row["kind"] == "practical" and not pack.practical_online_allowed:
             return 0.0
         return observed or 0.0
-    if observed is None:
-        return credited
     scheduled, recorded = _num(row["scheduled_min"]) or 0.0, _num(row["recorded_min"]) or 0.0
+    mandatory = _date(row["date"]) >= pack.full_recording_from
+    if observed is None:
+        return credited if recorded > 0 or not mandatory else 0.0
+    if mandatory:
+        return observed
     unrecorded = max(0.0, 1.0 - recorded / scheduled) if scheduled > 0 else 0.0
     return min(credited, observed + credited * unrecorded)
+
+
+def _date(value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return pd.Timestamp(value).date()
 
 
 def counted_hours(rows: pd.DataFrame, sessions: Mapping[str, Session], unlinked: Iterable[OnlineRecord],

@@ -8,6 +8,7 @@ archive contract: all local times in a class folder use its `timezone`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
@@ -132,3 +133,30 @@ def usable_intervals(evidence: ClassEvidence, session: Session) -> list[Interval
 
 def local_date(ts: pd.Timestamp, tz: str) -> dt.date:
     return ts.tz_convert(tz).date()
+
+
+def coverage_of(evidence: ClassEvidence, session: Session) -> dict | None:
+    """The video stage's coverage of the session's room (recorded_min, blank_min, gaps), or None when the
+    coverage frame has no row for it. Its minutes come from the decoded footage (timestamp jumps cut a
+    file's span), so they win over the file windows of the recordings frame where both exist."""
+    cov = evidence.coverage
+    if cov is None or len(cov) == 0:
+        return None
+    rows = cov[(cov["session_id"].astype("string") == session.session_id).fillna(False)]
+    if session.room is not None and "room" in rows:
+        rows = rows[(rows["room"].astype("string").fillna(str(session.room)) == str(session.room)).fillna(False)]
+    if len(rows) == 0:
+        return None
+    tz = evidence.archive.info.timezone
+    gaps = None
+    if "gaps" in rows:
+        gaps = []
+        for text in rows["gaps"].dropna():
+            try:
+                gaps += [(to_ts(a, tz), to_ts(b, tz)) for a, b in json.loads(text)]
+            except (TypeError, ValueError):
+                gaps = None
+                break
+    return {"recorded_min": float(rows["recorded_min"].fillna(0).sum()),
+            "blank_min": float(rows["blank_min"].fillna(0).sum()) if "blank_min" in rows else 0.0,
+            "gaps": merge(gaps) if gaps is not None else None}

@@ -108,9 +108,12 @@ class RuleContext:
         out = Path(folder) / f"{rule_id.lower()}_{fid}.jpg"
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            writer(self.recording_file(shot.path), float(shot.offset_s), out, box=shot.box)
+            # write_snapshot returns None on success, else why not.
+            why = writer(self.recording_file(shot.path), float(shot.offset_s), out, box=shot.box)
         except Exception as exc:  # a snapshot is evidence, not a reason to lose the finding
-            self.snapshot_errors.append(f"{shot.path} @ {shot.offset_s:.1f}s: {exc}")
+            why = f"{type(exc).__name__}: {exc}"
+        if why:
+            self.snapshot_errors.append(f"{shot.path} @ {shot.offset_s:.1f}s: {why}")
             return None
         if not out.exists():
             return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.attendance.hours import online_session_of
+from pipeline.attendance.hours import online_observed_hours, online_session_of
 from pipeline.attendance.requirements import counted_hours, requirements
 from pipeline.attendance.timeline import to_ts
 from pipeline.model import Finding, OnlineRecord
@@ -63,31 +63,37 @@ def exam_ineligible(ctx: RuleContext) -> list[Finding]:
 
 @rule("HOURS_OVERCLAIMED")
 def hours_overclaimed(ctx: RuleContext) -> list[Finding]:
-    """学时 credited for the recorded part of a trainee's offline sessions exceed the 学时 seen on video by
-    more than the presence tolerance: observed < `min_presence_ratio` x credited (class total). Online
-    study is left to ONLINE_NO_FACE_CHECK; sessions without usable recording are not judged."""
-    ratio = ctx.pack.min_presence_ratio
-    out = []
+    """学时 the institution claims for a trainee exceed the 学时 seen by more than
+    `overclaim_tolerance_hours` (class total). Claimed: the credited 学时 of the offline sessions the trainee
+    checked in for, for their usable recorded share (uncovered time is not judged), plus credited online
+    学时. Seen: observed 学时 on video (any session) plus online 学时 whose face checks passed."""
+    tol = ctx.pack.overclaim_tolerance_hours
     h = ctx.hours
-    if len(h) == 0:
-        return out
-    judged = h[(h["mode"] == "offline") & h["observed_hours"].notna() & (h["scheduled_min"] > 0)]
-    for tid, rows in judged.groupby("trainee_id"):
-        share = (rows["recorded_min"].fillna(0) / rows["scheduled_min"]).clip(upper=1.0)
-        credited = float((rows["credited_hours"].fillna(0) * share).sum())
-        observed = float(rows["observed_hours"].clip(upper=rows["credited_hours"].fillna(0) * share).sum())
-        if credited <= EPS or observed >= ratio * credited - EPS:
+    out = []
+    for t in ctx.archive.trainees:
+        rows = h[h["trainee_id"] == t.trainee_id]
+        offline = rows[(rows["mode"] == "offline") & rows["observed_hours"].notna() & (rows["scheduled_min"] > 0)]
+        share = (offline["recorded_min"].fillna(0) / offline["scheduled_min"]).clip(upper=1.0)
+        claimed_v = offline["credited_hours"].fillna(0) * share
+        claimed_offline = float(claimed_v[offline["checked_in"]].sum())
+        seen_offline = float(offline["observed_hours"].clip(upper=claimed_v).sum())
+        online = rows[rows["mode"] == "online"]
+        extra = unlinked_online(ctx, t.trainee_id)
+        claimed_online = float(online["credited_hours"].fillna(0).sum()) + sum(r.credited_hours or 0.0 for r in extra)
+        seen_online = float(online["observed_hours"].fillna(0).sum()) + sum(
+            online_observed_hours(r, ctx.pack) for r in extra)
+        claimed, seen = claimed_offline + claimed_online, seen_offline + seen_online
+        excess = claimed - seen
+        if excess <= tol + EPS:
             continue
-        tid = str(tid)
+        short = [str(s) for s, c, o, ci in zip(offline["session_id"], claimed_v, offline["observed_hours"],
+                                               offline["checked_in"]) if ci and o < c - EPS]
         out.append(ctx.finding(
-            "HOURS_OVERCLAIMED", trainee_id=tid, measured=observed, threshold=ratio * credited,
-            fields={"name": ctx.trainees[tid].name if tid in ctx.trainees else tid, "credited": credited,
-                    "observed": observed},
-            detail={"credited_hours_recorded": credited, "observed_hours": observed, "min_presence_ratio": ratio,
-                    "sessions": int(len(rows)),
-                    "short_sessions": [str(s) for s, o, c in zip(rows["session_id"], rows["observed_hours"],
-                                                                  rows["credited_hours"].fillna(0) * share)
-                                       if o < ratio * c - EPS]}))
+            "HOURS_OVERCLAIMED", trainee_id=t.trainee_id, measured=excess, threshold=tol,
+            fields={"name": t.name, "credited": claimed, "observed": seen},
+            detail={"claimed_hours": claimed, "seen_hours": seen, "claimed_offline_recorded": claimed_offline,
+                    "seen_offline": seen_offline, "claimed_online": claimed_online, "seen_online": seen_online,
+                    "short_sessions": short}))
     return out
 
 

@@ -72,9 +72,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Trainee {name} ({trainee_id}) has {measured} {part} 学时 supported by evidence, below the required {threshold}",
     },
     "HOURS_OVERCLAIMED": {
-        "zh": "学员 {name}（{trainee_id}）录像时段内计入 {credited} 学时，视频中仅见 {measured} 学时（要求至少 {threshold}），学时虚报",
-        "en": "Trainee {name} ({trainee_id}) is credited {credited} 学时 over recorded time but seen for {measured} "
-              "(at least {threshold} required): hours overclaimed",
+        "zh": "学员 {name}（{trainee_id}）申报 {credited} 学时，有据可查的仅 {observed} 学时，多计 {measured} 学时（容差 {threshold}）",
+        "en": "Trainee {name} ({trainee_id}) is credited {credited} 学时 but only {observed} are seen: {measured} "
+              "overclaimed (tolerance {threshold})",
     },
     "HOURS_DAILY_LIMIT": {
         "zh": "学员 {name}（{trainee_id}）{date} 计入{part_zh}学时 {measured}，超过每天 {threshold} 学时上限",
@@ -90,13 +90,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Trainee {name} ({trainee_id}) studied {online} theory 学时 online, {share}% of {base}, above {limit}%",
     },
     "ONLINE_COURSE_SHORT": {
-        "zh": "线上课程 {title}（{course}）学时与时长不符或未标明学时：每学时最少仅 {min_per_hour} 分钟（要求 {threshold} 分钟），涉及 {records} 条记录",
-        "en": "Online course {title} ({course}) is credited beyond its minutes or without stated 学时: as little as "
-              "{min_per_hour} min per 学时 (required {threshold}), {records} record(s)",
+        "zh": "学员 {trainee_id} 的线上课程 {title}（{course}）有效时长 {minutes} 分钟，计 {hours} 学时（每学时 {per_hour} 分钟），"
+              "时长不足或未标明学时",
+        "en": "Trainee {trainee_id}'s online course {title} ({course}) lasted {minutes} min and is credited {hours} 学时 "
+              "({per_hour} min per 学时): too short, or no 学时 stated",
     },
     "ONLINE_NO_FACE_CHECK": {
-        "zh": "线上课程 {title}（{course}）有 {records} 条学习记录未进行人脸核验或核验未通过却计入学时",
-        "en": "Online course {title} ({course}): {records} credited record(s) without passed face verification",
+        "zh": "学员 {trainee_id} 的线上课程 {title}（{course}）人脸核验 {checks} 次、通过 {passed} 次，却计入学时",
+        "en": "Trainee {trainee_id}'s online course {title} ({course}) is credited with {passed} of {checks} face checks passed",
     },
     "PRACTICAL_ONLINE": {
         "zh": "实操课次 {session_id}（{topic}）以线上方式计入 {hours} 学时，实操不得线上进行",

@@ -3,8 +3,6 @@ verification during online study, and practical 学时 credited online."""
 
 from __future__ import annotations
 
-import itertools
-
 from pipeline.attendance.hours import online_passed, online_session_of
 from pipeline.attendance.requirements import requirements
 from pipeline.model import Finding, OnlineRecord
@@ -46,62 +44,56 @@ def online_share(ctx: RuleContext) -> list[Finding]:
     return out
 
 
-def _course_key(r: OnlineRecord) -> str:
-    return r.course_id
+def _records(ctx: RuleContext) -> list[OnlineRecord]:
+    return sorted(ctx.archive.online, key=lambda r: (r.trainee_id, r.course_id, r.source_row))
+
+
+def _record_detail(r: OnlineRecord) -> dict:
+    return {"course_id": r.course_id, "course_title": r.course_title, "effective_min": r.effective_min,
+            "credited_hours": r.credited_hours, "face_checks": r.face_checks,
+            "face_checks_passed": r.face_checks_passed, "source_file": r.source_file, "source_row": r.source_row}
 
 
 @rule("ONLINE_COURSE_SHORT")
 def online_course_short(ctx: RuleContext) -> list[Finding]:
-    """An online course credited with more 学时 than its effective minutes allow at `online_min_per_hour`
-    (Shandong: 45, so a course under 45 minutes cannot be one 学时), or with no 学时 stated: one finding per
-    course, measured as the fewest minutes per credited 学时 among its records."""
+    """A trainee's online course credited with more 学时 than its effective minutes allow at
+    `online_min_per_hour` (Shandong 45: a course under 45 minutes cannot be one 学时), or with no 学时
+    stated: one finding per trainee and course (an online record is per trainee)."""
     per_hour = ctx.pack.online_min_per_hour
-    out = []
-    records = sorted(ctx.archive.online, key=_course_key)
     ids = set(ctx.sessions)
-    for course, group in itertools.groupby(records, key=_course_key):
-        group = list(group)
-        no_hours = [r for r in group if r.credited_hours is None]
-        short = [r for r in group if r.credited_hours and r.effective_min is not None
-                 and r.effective_min < r.credited_hours * per_hour - EPS]
-        if not no_hours and not short:
+    out = []
+    for r in _records(ctx):
+        if r.credited_hours is None:
+            reason, need = "no_hours", None
+        elif r.credited_hours > 0 and r.effective_min is not None and r.effective_min < r.credited_hours * per_hour - EPS:
+            reason, need = "short", r.credited_hours * per_hour
+        else:
             continue
-        rates = [r.effective_min / r.credited_hours for r in short]
-        worst = min(rates) if rates else None
-        sid = next((online_session_of(r, ids) for r in group if online_session_of(r, ids)), None)
         out.append(ctx.finding(
-            "ONLINE_COURSE_SHORT", part=f"course:{course}", session_id=sid, measured=worst, threshold=per_hour,
-            fields={"course": course, "title": group[0].course_title or course,
-                    "reason": "no_hours" if not short else "short", "min_per_hour": worst,
-                    "records": len(short) + len(no_hours)},
-            detail={"course_id": course, "course_title": group[0].course_title,
-                    "records_short": [{"trainee_id": r.trainee_id, "effective_min": r.effective_min,
-                                       "credited_hours": r.credited_hours, "source_file": r.source_file,
-                                       "source_row": r.source_row} for r in short],
-                    "records_without_hours": [{"trainee_id": r.trainee_id, "source_file": r.source_file,
-                                               "source_row": r.source_row} for r in no_hours]}))
+            "ONLINE_COURSE_SHORT", trainee_id=r.trainee_id, part=f"course:{r.course_id}",
+            session_id=online_session_of(r, ids), measured=r.effective_min, threshold=need,
+            fields={"course": r.course_id, "title": r.course_title or r.course_id, "reason": reason,
+                    "minutes": r.effective_min, "hours": r.credited_hours, "per_hour": per_hour},
+            detail={**_record_detail(r), "reason": reason, "min_per_hour": per_hour}))
     return out
 
 
 @rule("ONLINE_NO_FACE_CHECK")
 def online_no_face_check(ctx: RuleContext) -> list[Finding]:
-    """Online study credited without face verification (no checks recorded) or with failed checks: one
-    finding per course, with the records and their counts."""
-    out = []
-    records = sorted((r for r in ctx.archive.online if r.credited_hours), key=_course_key)
+    """Online study credited (学时 > 0) without face verification (no checks recorded) or with failed
+    checks: one finding per trainee and course, with the counts."""
     ids = set(ctx.sessions)
-    for course, group in itertools.groupby(records, key=_course_key):
-        bad = [r for r in group if not online_passed(r)]
-        if not bad:
+    out = []
+    for r in _records(ctx):
+        if not r.credited_hours or online_passed(r):
             continue
-        sid = next((online_session_of(r, ids) for r in bad if online_session_of(r, ids)), None)
         out.append(ctx.finding(
-            "ONLINE_NO_FACE_CHECK", part=f"course:{course}", session_id=sid, measured=len(bad), threshold=0,
-            fields={"course": course, "title": bad[0].course_title or course, "records": len(bad)},
-            detail={"course_id": course, "records": [
-                {"trainee_id": r.trainee_id, "face_checks": r.face_checks, "face_checks_passed": r.face_checks_passed,
-                 "credited_hours": r.credited_hours, "source_file": r.source_file, "source_row": r.source_row}
-                for r in bad]}))
+            "ONLINE_NO_FACE_CHECK", trainee_id=r.trainee_id, part=f"course:{r.course_id}",
+            session_id=online_session_of(r, ids), measured=r.face_checks_passed or 0, threshold=r.face_checks or 0,
+            fields={"course": r.course_id, "title": r.course_title or r.course_id,
+                    "checks": r.face_checks if r.face_checks is not None else 0,
+                    "passed": r.face_checks_passed if r.face_checks_passed is not None else 0},
+            detail=_record_detail(r)))
     return out
 
 

@@ -13,7 +13,7 @@ import itertools
 import pandas as pd
 
 from pipeline.attendance.timeline import (
-    frame_intervals, intersect, minutes, recorded_intervals, room_recordings, subtract, to_ts, window,
+    coverage_of, frame_intervals, intersect, minutes, recorded_intervals, room_recordings, subtract, to_ts, window,
 )
 from pipeline.model import Finding, Session
 from pipeline.rules.context import ArchiveContext, RuleContext, Snapshot
@@ -22,18 +22,15 @@ from pipeline.rules.registry import rule
 EPS = 1e-9
 
 
-def recorded(ctx: RuleContext, s: Session) -> tuple[list, float | None]:
-    """(covered intervals, covered minutes); intervals empty and minutes from `coverage` when files have no time."""
-    if frame_intervals(room_recordings(ctx.evidence, s), ctx.tz):
-        spans = recorded_intervals(ctx.evidence, s)
-        return spans, minutes(spans)
-    cov = ctx.evidence.coverage
-    if cov is None or len(cov) == 0:
-        return [], 0.0
-    rows = cov[(cov["session_id"].astype("string") == s.session_id).fillna(False)]
-    if s.room is not None:
-        rows = rows[(rows["room"].astype("string") == str(s.room)).fillna(False)]
-    return [], float(rows["recorded_min"].fillna(0).sum()) if len(rows) else 0.0
+def recorded(ctx: RuleContext, s: Session) -> tuple[list, float, list | None]:
+    """(covered intervals, covered minutes, uncovered intervals or None when unknown), blank footage
+    counted as covered. The coverage frame's numbers win where it has the session (see coverage_of)."""
+    spans = recorded_intervals(ctx.evidence, s) if frame_intervals(room_recordings(ctx.evidence, s), ctx.tz) else []
+    cov = coverage_of(ctx.evidence, s)
+    if cov is not None:
+        gaps = cov["gaps"] if cov["gaps"] is not None else (subtract([window(s, ctx.tz)], spans) if spans else None)
+        return spans, cov["recorded_min"], gaps
+    return spans, minutes(spans), subtract([window(s, ctx.tz)], spans)
 
 
 def _full_required(ctx: RuleContext) -> list[Session]:
@@ -45,8 +42,7 @@ def recording_missing(ctx: RuleContext) -> list[Finding]:
     """An offline session (on or after `full_recording_from`) with no readable recording of its room."""
     out = []
     for s in _full_required(ctx):
-        _, covered = recorded(ctx, s)
-        if covered and covered > EPS:
+        if recorded(ctx, s)[1] > EPS:
             continue
         out.append(ctx.finding(
             "RECORDING_MISSING", session_id=s.session_id, start=s.start, end=s.end, measured=0.0,
@@ -63,18 +59,18 @@ def recording_gap(ctx: RuleContext) -> list[Finding]:
     tol = ctx.pack.gap_tolerance_min
     out = []
     for s in _full_required(ctx):
-        spans, covered = recorded(ctx, s)
-        if not covered:
+        _, covered, uncovered = recorded(ctx, s)
+        if covered <= EPS:
             continue  # RECORDING_MISSING
-        if spans:
-            gaps = [g for g in subtract([window(s, ctx.tz)], spans) if minutes([g]) > tol + EPS]
+        if uncovered is not None:
+            gaps = [g for g in uncovered if minutes([g]) > tol + EPS]
             total = minutes(gaps)
-        else:  # only the coverage table's minutes are known
+            if not gaps:
+                continue
+        else:  # only the coverage minutes are known: judge their sum
             gaps, total = [], max(0.0, s.scheduled_min - covered)
             if total <= tol + EPS:
                 continue
-        if spans and not gaps:
-            continue
         longest = max(gaps, key=lambda g: g[1] - g[0]) if gaps else (None, None)
         out.append(ctx.finding(
             "RECORDING_GAP", session_id=s.session_id, start=longest[0], end=longest[1], measured=total,
@@ -136,6 +132,10 @@ def _num(v: object) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
+# Error texts of files the run did not decode (video analysis off): unknown, not corrupt.
+NOT_JUDGED = ("not analysed",)
+
+
 @rule("RECORDING_CORRUPT")
 def recording_corrupt(ctx: RuleContext) -> list[Finding]:
     """A file that cannot be decoded or is truncated (readable false), or whose timestamps jump (error
@@ -148,7 +148,7 @@ def recording_corrupt(ctx: RuleContext) -> list[Finding]:
         error = _text(r.get("error"))
         readable = r.get("readable")
         unreadable = readable is not None and not pd.isna(readable) and not bool(readable)
-        if not unreadable and not error:
+        if error in NOT_JUDGED or (not unreadable and not error):
             continue
         out.append(ctx.finding(
             "RECORDING_CORRUPT", path=str(r["path"]), session_id=ctx.session_at(r.get("start"), r.get("end")),
@@ -168,7 +168,7 @@ def recording_retention(ctx: RuleContext) -> list[Finding]:
     out = []
     if before and ctx.pack.retention_share_before_full is not None:
         scheduled = sum(s.scheduled_min for s in before)
-        kept = sum(recorded(ctx, s)[1] or 0.0 for s in before)
+        kept = sum(recorded(ctx, s)[1] for s in before)
         share = kept / scheduled if scheduled > 0 else 1.0
         need = ctx.pack.retention_share_before_full
         if share < need - EPS:
@@ -211,7 +211,10 @@ def _pairs(actx: ArchiveContext) -> list[dict]:
                           "offset_b_s": 0.0, "similarity": 1.0, "method": "sha256"})
     reuse = actx.reuse
     if reuse is not None and len(reuse):
+        # The matcher names files by their path on disk; findings use the path within the class folder.
+        shown = {str(r.path): r.rel_path for ctx in actx.contexts() for r in ctx.archive.recordings}
         for r in reuse.rename(columns=REUSE_ALIASES).to_dict("records"):
+            r["path_a"], r["path_b"] = (shown.get(str(r[k]), str(r[k])) for k in ("path_a", "path_b"))
             pairs.append({**r, "method": r.get("method") or "video"})
     return pairs
 
