@@ -140,10 +140,12 @@ def test_eviction_removes_least_recently_used_first_and_spares_videos_still_in_t
 def test_staging_of_dead_runs_is_pruned_and_live_ones_kept(tmp_path):
     staging = tmp_path / ".staging"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     host = __import__("socket").gethostname()
     folders = {}
     for name, owner, age_s in [("dead", {"pid": int(dead.stdout), "host": host}, 0),
-                               ("live", {"pid": os.getpid(), "host": host}, 10 * 86400),
+                               ("live", {"pid": live.pid, "host": host}, 10 * 86400),
+                               ("own-pid", {"pid": os.getpid(), "host": host}, 0),  # a container's pid 1
                                ("old-no-owner", None, 2 * 86400), ("fresh-no-owner", None, 0)]:
         folder = staging / name
         folder.mkdir(parents=True)
@@ -154,8 +156,12 @@ def test_staging_of_dead_runs_is_pruned_and_live_ones_kept(tmp_path):
         for path in (folder / "part.parquet", folder):
             os.utime(path, (moment, moment))
         folders[name] = folder
-    removed = {p.name for p in prune_staging(tmp_path, max_age_s=86400)}
-    assert removed == {"dead", "old-no-owner"}
+    try:
+        removed = {p.name for p in prune_staging(tmp_path, max_age_s=86400)}
+    finally:
+        live.kill()
+        live.wait()
+    assert removed == {"dead", "own-pid", "old-no-owner"}
     assert folders["live"].exists() and folders["fresh-no-owner"].exists()
 
 

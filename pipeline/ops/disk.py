@@ -97,7 +97,8 @@ def pid_alive(pid: int) -> bool:
 
 def prune_staging(out: Path, max_age_s: float) -> list[Path]:
     """Remove staging folders of runs that are gone: their owner process is dead (same host), or, with no
-    owner this host can check, nothing in them changed for max_age_s. A live run's folder is kept."""
+    owner this host can check, nothing in them changed for max_age_s. A live run's folder is kept.
+    Call it holding the run lock, before this process opens a Store."""
     staging = Path(out) / ".staging"
     if not staging.is_dir():
         return []
@@ -107,7 +108,10 @@ def prune_staging(out: Path, max_age_s: float) -> list[Path]:
             continue
         owner = _read_owner(folder / OWNER_FILE)
         if owner and owner.get("host") == host and isinstance(owner.get("pid"), int):
-            dead = not pid_alive(owner["pid"])  # a live run may spend hours on video before writing
+            # A live run may spend hours on video before writing, so age says nothing. Our own pid is a
+            # dead run's too: the caller holds the lock and has no staging folder yet (in a container,
+            # every run is pid 1).
+            dead = owner["pid"] == os.getpid() or not pid_alive(owner["pid"])
         else:
             dead = now - _newest_mtime(folder) > max_age_s
         if dead:
