@@ -440,6 +440,10 @@ def nightly(archive_root: Path, out: Path, config_path, rules_dir, lang, workers
     except EmptyArchive as exc:
         click.echo(str(exc), err=True)
         sys.exit(cli.EXIT_FAILURE)
+    except Exception as exc:  # recorded in runs and the log already; the published tables are intact
+        click.echo(f"nightly run failed: {type(exc).__name__}: {exc}. Published tables are unchanged or "
+                   f"whole; the next run redoes what was not finished.", err=True)
+        sys.exit(cli.EXIT_FAILURE)
     if result.plan and result.plan.needs_audit and not no_report:
         cli._build_report(out, lang or "zh")
     _summarise(result)

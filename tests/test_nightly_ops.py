@@ -172,3 +172,20 @@ def test_old_logs_are_pruned(tmp_path):
     os.utime(old, (time.time() - 40 * 86400,) * 2)
     assert prune_logs(tmp_path, keep_days=30) == [old]
     assert new.exists()
+
+
+def test_exit_codes_in_help_and_operations_doc_agree():
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    help_text = CliRunner().invoke(main, ["nightly", "--help"]).output
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text(encoding="utf-8")
+    documented = dict(line.split("|")[1:3] for line in doc.splitlines() if line.startswith("| ") and
+                      line.split("|")[1].strip().isdigit())
+    assert sorted(int(code) for code in documented) == [0, 1, 2, 3, 4]
+    flat = " ".join(help_text.split())
+    for code, words in [(0, "completed"), (1, "fail"), (2, "usage"), (3, "--fail-on"), (4, "lock")]:
+        said = flat.split(f"; {code} " if code else "Exit codes: 0 ", 1)[1].split(";")[0]
+        assert words in said and words in documented[f" {code} "], (code, said)
+    assert "--wait" in help_text and "--force" in help_text
