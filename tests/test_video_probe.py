@@ -26,6 +26,8 @@ def media(tmp_path_factory) -> dict[str, Path]:
     out["jump"] = d / "jump.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(plain), "-vf", "setpts='PTS+gte(T,10)*30/TB'",
                     "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast", str(out["jump"])], check=True)
+    out["jump_ts"] = d / "jump.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(out["jump"]), "-c", "copy", str(out["jump_ts"])], check=True)
     out["ts"] = d / "nvr.ts"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(plain), "-c", "copy", "-output_ts_offset", "1000",
                     str(out["ts"])], check=True)
@@ -47,7 +49,7 @@ def test_healthy_file_is_described_fully(media):
     assert (r.codec, r.width, r.height) == ("h264", 320, 240)
     assert r.fps == pytest.approx(10.0)
     assert r.duration_s == pytest.approx(20.0, abs=0.2) and r.footage_s == pytest.approx(20.0, abs=0.2)
-    assert r.packets == 200 and r.timestamp_jumps == ()
+    assert r.packets == 200 and r.timestamp_jumps == () and r.timestamps_from == "index"
     assert r.sha256 == hashlib.sha256(media["plain"].read_bytes()).hexdigest()
 
 
@@ -75,8 +77,9 @@ def test_truncated_faststart_keeps_what_is_there(media):
     assert 5.0 < r.footage_s < 16.0  # 60% of the bytes, a bit of it lost to the index at the front
 
 
-def test_timestamp_jump_is_located(media):
-    r = probe_recording(media["jump"], timeout_s=30)
+@pytest.mark.parametrize("name", ["jump", "jump_ts"])
+def test_timestamp_jump_is_located(media, name):
+    r = probe_recording(media[name], timeout_s=30)
     assert r.readable
     assert len(r.timestamp_jumps) == 1
     offset_s, jump_s = r.timestamp_jumps[0]
@@ -87,6 +90,7 @@ def test_mpegts_start_offset_is_reported(media):
     r = probe_recording(media["ts"], timeout_s=30)
     assert r.readable and r.container_start_s == pytest.approx(1000.0, abs=2.0)
     assert r.footage_s == pytest.approx(20.0, abs=0.3) and r.timestamp_jumps == ()
+    assert r.timestamps_from == "packets"  # no frame index in MPEG-TS: the packets are listed
 
 
 def test_timeout_is_a_result_not_a_hang(media):

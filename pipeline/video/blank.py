@@ -37,6 +37,7 @@ class BlankStretch:
     snapshot_offset_s: float  # a sample in the middle of the stretch, for the evidence snapshot
     samples: int
     mean_luma: float  # mean over the stretch's samples (0-255), evidence for black/covered
+    path: Path | None = None  # the recording, when the consumer was told it
 
     @property
     def duration_s(self) -> float:
@@ -55,8 +56,9 @@ class BlankConsumer:
 
     max_width_px = _FREEZE_WIDTH_PX
 
-    def __init__(self, params: VideoParams | None = None) -> None:
+    def __init__(self, params: VideoParams | None = None, path: Path | None = None) -> None:
         self.params = params or VideoParams()
+        self.path = None if path is None else Path(path)
         self._samples: list[_Sample] = []
         self._prev: np.ndarray | None = None
 
@@ -84,10 +86,10 @@ class BlankConsumer:
         self._samples.append(_Sample(frame.offset_s, label, mean))
 
     def result(self) -> list[BlankStretch]:
-        return stretches_from_labels(self._samples, self.params.min_blank_s)
+        return stretches_from_labels(self._samples, self.params.min_blank_s, self.path)
 
 
-def stretches_from_labels(samples: list[_Sample], min_blank_s: float) -> list[BlankStretch]:
+def stretches_from_labels(samples: list[_Sample], min_blank_s: float, path: Path | None = None) -> list[BlankStretch]:
     out: list[BlankStretch] = []
     run: list[_Sample] = []
     for sample in [*samples, _Sample(float("inf"), None, 0.0)]:
@@ -97,7 +99,7 @@ def stretches_from_labels(samples: list[_Sample], min_blank_s: float) -> list[Bl
                 out.append(BlankStretch(
                     kind=run[0].label, start_offset_s=run[0].offset_s, end_offset_s=run[-1].offset_s,
                     snapshot_offset_s=mid, samples=len(run),
-                    mean_luma=round(float(np.mean([s.mean_luma for s in run])), 2),
+                    mean_luma=round(float(np.mean([s.mean_luma for s in run])), 2), path=path,
                 ))
             run = []
         run.append(sample)

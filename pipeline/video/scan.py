@@ -69,3 +69,41 @@ def scan_recording(
         error=report.error,
         results=tuple(c.result() for c in consumers),
     )
+
+
+def _scan_child(path: Path, interval_s: float, consumers, start_s: float, end_s: float | None) -> ScanResult:
+    return scan_recording(path, interval_s, consumers, start_s=start_s, end_s=end_s)
+
+
+def scan_recording_isolated(
+    path: Path,
+    interval_s: float,
+    consumers: Sequence[FrameConsumer],
+    timeout_s: float,
+    *,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+) -> ScanResult:
+    """scan_recording in a child process killed after `timeout_s`: a decoder that loops or
+    crashes on a hostile file costs that file, never the run. Consumers travel by pickle (keep
+    models out of their state until the first feed); their results come back in the ScanResult.
+    On timeout or crash the results are those of the unfed consumers, with the reason in `error`."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    reason = None
+    try:
+        future = pool.submit(_scan_child, Path(path), interval_s, list(consumers), start_s, end_s)
+        return future.result(timeout=timeout_s)
+    except FutureTimeout:
+        reason = f"{path}: decoding did not finish within {timeout_s:g} s (damaged file?)"
+    except BrokenProcessPool:
+        reason = f"{path}: the decoder crashed on this file"
+    finally:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()  # only this pool's own worker
+        pool.shutdown(wait=False, cancel_futures=True)
+    return ScanResult(Path(path), interval_s, 0, None, reason, tuple(c.result() for c in consumers))
