@@ -5,6 +5,7 @@ settings, never models (dlib objects do not pickle), and returns compact, pickla
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import pickle
@@ -120,7 +121,11 @@ def analyse_recording(task: RecordingTask) -> RecordingAnalysis:
     cache = _cache_path(task, probe.sha256) if probe.sha256 else None
     cached = _load_cached(cache)
     if cached is not None:
-        return cached
+        # The same bytes may sit in several places (a copied file is reused footage): the cached frame
+        # analysis is the file's, the identity is this task's.
+        fingerprint = dataclasses.replace(cached.fingerprint, path=Path(task.path)) if cached.fingerprint else None
+        return dataclasses.replace(cached, class_id=task.class_id, path=task.path, probe=probe,
+                                   fingerprint=fingerprint, timings_s=timings)
     _test_delay()
     consumers: list[Any] = [BlankConsumer(task.video), FingerprintConsumer(Path(task.path), task.video, probe.sha256)]
     face_consumer, enrollment = _face_consumer(task)

@@ -1,0 +1,59 @@
+"""The orchestrator on small archives with real (generated) video: caching, reuse across classes, isolation."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ClassWriter
+from pipeline.audit import audit_archive
+from pipeline.outputs.store import read_table
+
+
+def _clip(path: Path, seconds: int, pattern: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{pattern}=size=160x120:rate=5",
+                    "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", str(path)], check=True)
+
+
+@pytest.fixture(scope="module")
+def copied_footage(tmp_path_factory) -> Path:
+    """Two classes presenting byte-identical footage, plus a 0-byte and a text file posing as videos."""
+    root = tmp_path_factory.mktemp("archive")
+    a = ClassWriter(root / "a", "R-1").default()
+    b = ClassWriter(root / "b", "R-2").default()
+    _clip(a.folder / "recordings" / "R201_20241008083000.mp4", 30, "testsrc")
+    (b.folder / "recordings").mkdir()
+    shutil.copy(a.folder / "recordings" / "R201_20241008083000.mp4", b.folder / "recordings" / "R201_20241008083000.mp4")
+    (b.folder / "recordings" / "R201_20241008090000.mp4").write_bytes(b"")
+    (b.folder / "recordings" / "R201_20241008100000.mp4").write_text("not a video\n")
+    return root
+
+
+def test_identical_files_in_two_classes_are_each_analysed_and_reported_as_reused(copied_footage: Path,
+                                                                                  tmp_path: Path) -> None:
+    for run in ("first", "cached"):  # the second run answers from the analysis cache
+        out = tmp_path / "out"
+        audit_archive(copied_footage, out, workers=1)
+        recordings = read_table(out, "recordings").set_index(["class_id", "path"])
+        good = recordings.loc[[("R-1", "recordings/R201_20241008083000.mp4"),
+                               ("R-2", "recordings/R201_20241008083000.mp4")]]
+        assert good["readable"].all(), run
+        assert good["end"].notna().all(), run
+        findings = read_table(out, "findings")
+        reused = findings[findings.rule_id == "RECORDING_REUSED"]
+        assert sorted(reused.class_id) == ["R-1", "R-2"], run
+
+
+def test_broken_videos_are_findings_and_the_rest_is_audited(copied_footage: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    audit_archive(copied_footage, out, workers=1)
+    recordings = read_table(out, "recordings")
+    broken = recordings[(recordings.class_id == "R-2") & ~recordings.readable.astype(bool)]
+    assert sorted(broken.path) == ["recordings/R201_20241008090000.mp4", "recordings/R201_20241008100000.mp4"]
+    assert broken.error.str.contains("empty|not a video", regex=True).all()
+    corrupt = read_table(out, "findings").query("rule_id == 'RECORDING_CORRUPT' and class_id == 'R-2'")
+    assert set(corrupt.path) == set(broken.path)
