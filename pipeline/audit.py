@@ -131,41 +131,16 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
     started = dt.datetime.now(dt.timezone.utc)
     run_id = run_id or new_run_id(started)
     config = load_pipeline_config(config_path)
-    packs = RulePacks(rules_dir)
     lang = lang or config.run.lang
     analyse = config.run.analyse_video if analyse_video is None else analyse_video
     out = Path(out)
     cache_dir = Path(config.run.cache_dir)
     cache_dir = cache_dir if cache_dir.is_absolute() else out / cache_dir
-    store = Store(out)
-    outcomes: list[ClassOutcome] = []
-    loaded: list[tuple[ClassArchive, RulePack]] = []
 
     progress("read", 0, 0)
-    for folder, archive, problems in iter_classes(Path(root), config.ingest):
-        if only is not None and folder.resolve() not in only:
-            continue
-        if archive is None:
-            outcomes.append(ClassOutcome(folder, None, None, "failed", problems=problems,
-                                         reason="; ".join(p.describe() for p in problems[:3])))
-            continue
-        try:
-            start = archive.info.start_date or (min(s.date for s in archive.sessions) if archive.sessions else None)
-            pack = packs.get(archive.info.province, start)
-        except Exception as exc:
-            problem = Problem(f"{folder.name}/class.yaml", f"no usable rule pack: {exc}", column="province",
-                              class_id=archive.info.class_id)
-            outcomes.append(ClassOutcome(folder, archive.info.class_id, archive.info.institution_id, "failed",
-                                         problems=[*problems, problem], reason=str(exc)))
-            continue
-        loaded.append((archive, pack))
-
-    tasks = []
-    for archive, _ in loaded:
-        spec = gallery_spec(archive)
-        for rec in archive.recordings:
-            tasks.append(RecordingTask(archive.info.class_id, str(rec.path), config.video, config.faces, spec,
-                                       str(cache_dir), analyse))
+    loaded, outcomes = _load_classes(Path(root), config, RulePacks(rules_dir), only)
+    tasks = [RecordingTask(archive.info.class_id, str(rec.path), config.video, config.faces, gallery_spec(archive),
+                           str(cache_dir), analyse) for archive, _ in loaded for rec in archive.recordings]
     pool, release = executor, None
     if executor is None and (scheduler or len(tasks) > 1 and (workers or config.run.workers) != 1):
         pool, release = make_executor(workers or config.run.workers, scheduler)
@@ -174,63 +149,106 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
     finally:
         if release is not None:
             release()
-    by_class: dict[str, list[RecordingAnalysis]] = {}
-    for analysis in analyses:
-        by_class.setdefault(analysis.class_id, []).append(analysis)
 
+    audited = _evaluate(loaded, analyses, config, out, lang, progress)
+    outcomes.extend(audited.outcomes)
+    store = Store(out)
+    try:
+        _publish(store, audited, outcomes, progress)
+        finished = dt.datetime.now(dt.timezone.utc)
+        result = AuditResult(run_id, out, outcomes, started, finished)
+        if record_run:
+            store.write_run(run_id, _run_row(result, config, Path(root), mode))
+    finally:
+        store.close()
+    return result
+
+
+def _load_classes(root: Path, config, packs: RulePacks, only: set[Path] | None
+                  ) -> tuple[list[tuple[ClassArchive, RulePack]], list[ClassOutcome]]:
+    loaded, failed = [], []
+    for folder, archive, problems in iter_classes(root, config.ingest):
+        if only is not None and folder.resolve() not in only:
+            continue
+        if archive is None:
+            failed.append(ClassOutcome(folder, None, None, "failed", problems=problems,
+                                       reason="; ".join(p.describe() for p in problems[:3])))
+            continue
+        try:
+            start = archive.info.start_date or (min(s.date for s in archive.sessions) if archive.sessions else None)
+            pack = packs.get(archive.info.province, start)
+        except Exception as exc:
+            problem = Problem(f"{folder.name}/class.yaml", f"no usable rule pack: {exc}", column="province",
+                              class_id=archive.info.class_id)
+            failed.append(ClassOutcome(folder, archive.info.class_id, archive.info.institution_id, "failed",
+                                       problems=[*problems, problem], reason=str(exc)))
+            continue
+        loaded.append((archive, pack))
+    return loaded, failed
+
+
+@dataclass
+class _Audited:
+    """Per audited class: its evidence, pack, hours and outcome (findings, problems)."""
+
+    items: list[tuple[object, RulePack, pd.DataFrame, ClassOutcome]]
+    outcomes: list[ClassOutcome]
+
+
+def _evaluate(loaded, analyses: Sequence[RecordingAnalysis], config, out: Path, lang: str,
+              progress: Progress) -> _Audited:
     from pipeline.rules.engine import evaluate_archive, evaluate_class
     from pipeline.video.reuse import find_reused
 
-    evidences, class_results, hours_by_class = [], {}, {}
+    by_class: dict[str, list[RecordingAnalysis]] = {}
+    for analysis in analyses:
+        by_class.setdefault(analysis.class_id, []).append(analysis)
+    items, outcomes = [], []
     for i, (archive, pack) in enumerate(loaded):
         progress("rules", i, len(loaded))
-        snapshots = out / "evidence" / class_key(archive.info.class_id)
-        evidence = assemble_evidence(archive, by_class.get(archive.info.class_id, []), pack, config, snapshots)
+        info = archive.info
+        own = by_class.get(info.class_id, [])
+        outcome = ClassOutcome(info.folder, info.class_id, info.institution_id, "audited",
+                               problems=[*archive.problems, *enrollment_problems(archive, own)])
+        outcomes.append(outcome)
         try:
+            evidence = assemble_evidence(archive, own, pack, config, out / "evidence" / class_key(info.class_id))
             hours, findings = evaluate_class(evidence, pack, lang=lang)
-        except Exception as exc:  # a bug in one rule set must not lose the class's tables
-            hours, findings = pd.DataFrame(), []
-            evidence_problem = Problem(archive.info.class_id, f"rules failed: {type(exc).__name__}: {exc}",
-                                       class_id=archive.info.class_id)
-            class_results[archive.info.class_id] = [evidence_problem]
-        evidences.append(evidence)
-        class_results.setdefault(archive.info.class_id, [])
-        problems = [*archive.problems, *enrollment_problems(archive, by_class.get(archive.info.class_id, []))]
-        outcomes.append(ClassOutcome(archive.info.folder, archive.info.class_id, archive.info.institution_id,
-                                     "audited", findings=list(findings), problems=problems))
-        hours_by_class[archive.info.class_id] = hours
-
+        except Exception as exc:  # one class's failure is recorded; the others are still audited
+            outcome.status, outcome.reason = "failed", f"{type(exc).__name__}: {exc}"
+            outcome.problems.append(Problem(info.class_id, f"audit failed: {outcome.reason}", class_id=info.class_id))
+            continue
+        outcome.findings.extend(findings)
+        items.append((evidence, pack, hours, outcome))
+    progress("rules", len(loaded), len(loaded))
     fingerprints = [a.fingerprint for a in analyses if a.fingerprint is not None]
     reuse = find_reused(fingerprints, config.video) if len(fingerprints) > 1 else []
-    cross = evaluate_archive(evidences, {a.info.class_id: p for a, p in loaded}, _reuse_frame(reuse, analyses),
-                             lang=lang) if evidences else []
-    by_id = {o.class_id: o for o in outcomes if o.status == "audited"}
-    packs_by_class = {a.info.class_id: p for a, p in loaded}
-    for finding in cross:
-        if finding.class_id in by_id:
-            by_id[finding.class_id].findings.append(finding)
+    evidences = [item[0] for item in items]
+    if evidences:
+        by_id = {item[3].class_id: item[3] for item in items}
+        packs = {item[3].class_id: item[1] for item in items}
+        for finding in evaluate_archive(evidences, packs, _reuse_frame(reuse, analyses), lang=lang):
+            if finding.class_id in by_id:
+                by_id[finding.class_id].findings.append(finding)
+    return _Audited(items, outcomes)
 
-    for i, evidence in enumerate(evidences):
+
+def _publish(store: Store, audited: _Audited, outcomes: list[ClassOutcome], progress: Progress) -> None:
+    for i, (evidence, pack, hours, outcome) in enumerate(audited.items):
         info = evidence.archive.info
-        outcome = by_id[info.class_id]
-        outcome.problems.extend(class_results.get(info.class_id, []))
-        tables = base_tables(evidence.archive, evidence, packs_by_class[info.class_id])
-        tables["trainee_hours"] = hours_by_class[info.class_id]
+        tables = base_tables(evidence.archive, evidence, pack)
+        tables["trainee_hours"] = hours
         tables["findings"] = _findings_frame(outcome.findings)
         tables["problems"] = problems_frame(outcome.problems, info.class_id)
-        store.write_class(info.class_id, info.institution_id, info.timezone, tables)
-        progress("write", i + 1, len(evidences))
+        try:
+            store.write_class(info.class_id, info.institution_id, info.timezone, tables)
+        except Exception as exc:  # e.g. a schema violation: this class fails, the others are published
+            outcome.status, outcome.reason = "failed", f"tables not written: {type(exc).__name__}: {exc}"
+        progress("write", i + 1, len(audited.items))
     for outcome in outcomes:
         if outcome.status == "failed" and outcome.class_id is None:
-            key = f"unreadable:{outcome.folder.name}"
-            store.write_class(key, "_unreadable", "Asia/Shanghai",
+            store.write_class(f"unreadable:{outcome.folder.name}", "_unreadable", "Asia/Shanghai",
                               {"problems": problems_frame(outcome.problems, None)})
-    finished = dt.datetime.now(dt.timezone.utc)
-    result = AuditResult(run_id, out, outcomes, started, finished)
-    if record_run:
-        store.write_run(run_id, _run_row(result, config, Path(root), mode))
-    store.close()
-    return result
 
 
 def new_run_id(started: dt.datetime) -> str:

@@ -1,7 +1,7 @@
 """`trainaudit`: a thin command line over the library. Data goes to stdout, messages to stderr.
 
 Exit codes: 0 success; 1 failure (input errors, failed classes); 2 usage error; 3 finished, with findings
-at or above `--fail-on` severity (for scheduled jobs); 4 another run holds the lock (nightly).
+at or above `--fail-on` severity (for scheduled jobs); 4 another run holds the output folder's lock.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ SEVERITIES = ("low", "medium", "high")
 class Progress:
     """One progress line per stage on a terminal; nothing when stderr is not a terminal (logs stay clean)."""
 
-    LABELS = {"read": "reading classes", "video": "analysing recordings", "rules": "applying rules",
-              "write": "writing tables"}
+    LABELS = {"read": "reading classes", "hash": "checking inputs", "video": "analysing recordings",
+              "rules": "applying rules", "write": "writing tables"}
 
     def __init__(self, enabled: bool | None = None):
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
@@ -148,6 +148,14 @@ def audit(path: Path, out: Path, config_path, rules_dir, lang, workers, schedule
     if not find_class_folders(path):
         click.echo(f"No class folder (a folder holding class.yaml) found under {path}.", err=True)
         sys.exit(EXIT_FAILURE)
+    from pipeline.ops.lock import LockHeld, RunLock
+
+    lock = RunLock(out)
+    try:
+        lock.acquire("audit")  # an audit and a nightly run never write the same OUT at once
+    except LockHeld as exc:
+        click.echo(f"{exc}. Try again when it has finished.", err=True)
+        sys.exit(EXIT_LOCKED)
     try:
         result = audit_archive(path, out, config_path=config_path, rules_dir=rules_dir, lang=lang,
                                analyse_video=False if no_video else None, workers=workers, scheduler=scheduler,
@@ -155,6 +163,8 @@ def audit(path: Path, out: Path, config_path, rules_dir, lang, workers, schedule
     except SettingsError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_USAGE)
+    finally:
+        lock.release()
     if not no_report:
         _build_report(out, lang or "zh")
     _summarise(result)
