@@ -86,6 +86,9 @@ class RulePack:
     teacher_mismatch_min_minutes: float = setting(
         10.0, "a recognised teacher other than the scheduled one must be seen at least this long in a session",
         min=0, max=600)
+    teacher_mismatch_min_share: float = setting(
+        0.5, "... or at least this share of the session's usable recorded minutes, whichever is less (short "
+        "sessions)", min=0, max=1)
     retention_days: int | None = setting(
         None, "recordings must be kept this many days (None: not checked)", min=1, max=3650)
     severity: dict[str, str] = setting({}, "severity per rule_id (high, medium, low)")

@@ -235,3 +235,7 @@ class ClassEvidence:
     unknowns: object
     checkin_sessions: object
     snapshot_dir: Path | None = None
+    # Added for IDENTITY_SHARED (rules stage): pairs of roster entries whose enrollment photos the face
+    # stage matches to each other (columns person_a, person_b, distance; trainee ids), or None when the
+    # face stage did not compare its gallery.
+    enrollment_pairs: object = None

@@ -77,14 +77,25 @@ def test_other_rooms_and_door_cameras_do_not_cover_the_session():
     assert pd.isna(_row(hours_of(ev))["recorded_min"])
 
 
-def test_coverage_table_is_the_fallback_for_untimed_files():
+def test_coverage_table_minutes_win_and_only_black_or_covered_footage_is_cut():
+    # Files without times: the coverage row's minutes; its blank_min (frozen included) is not cut blindly.
     cov = dict(class_id="C1", session_id="S01", room="R1", scheduled_min=180.0, recorded_min=120.0, gap_min=60.0,
                blank_min=20.0, recordings=1)
     ev = evidence(trainees=[trainee()], sessions=[session()], recordings=[recording(start=None, end=None)],
-                  coverage=[cov], presence_rows=[presence()])
+                  coverage=[cov], presence_rows=[presence()], headcounts=[headcount()])
     row = _row(hours_of(ev))
-    assert row["recorded_min"] == pytest.approx(100.0)
-    assert row["observed_min"] == pytest.approx(100.0)
+    assert row["recorded_min"] == pytest.approx(120.0) and row["observed_min"] == pytest.approx(120.0)
+    # Timed files: coverage minutes (cut at a timestamp jump) win over the file window, black is cut.
+    ev = evidence(trainees=[trainee()], sessions=[session()], recordings=[recording()], coverage=[cov],
+                  presence_rows=[presence()], blanks=[blank(start="09:00", end="09:20")])
+    assert _row(hours_of(ev))["recorded_min"] == pytest.approx(100.0)
+
+
+def test_frozen_footage_stays_usable_time():
+    ev = evidence(trainees=[trainee()], sessions=[session()], recordings=[recording()], presence_rows=[presence()],
+                  blanks=[blank(start="09:00", end="09:30", kind="frozen")])
+    row = _row(hours_of(ev))
+    assert row["recorded_min"] == pytest.approx(180.0) and row["observed_min"] == pytest.approx(180.0)
 
 
 def test_checkin_method_and_counts():

@@ -85,3 +85,13 @@ def test_identity_shared_no_data_and_unreadable_photos():
     assert run_archive([], "IDENTITY_SHARED") == []
     ev = evidence(trainees=[trainee("S1", photos=["/nonexistent/a.jpg"]), trainee("S2", photos=["/nonexistent/a.jpg"])])
     assert run_archive([ev], "IDENTITY_SHARED") == []
+
+
+def test_identity_shared_from_the_face_stage_enrollment_pairs():
+    import dataclasses
+    import pandas as pd
+    ev = evidence(trainees=[trainee("S1"), trainee("S2"), trainee("S3")])
+    pairs = pd.DataFrame([dict(person_a="S1", person_b="S3", distance=0.31)])
+    found = run_archive([dataclasses.replace(ev, enrollment_pairs=pairs)], "IDENTITY_SHARED")
+    assert [(f.trainee_id, json.loads(f.detail)["other_trainee_id"], json.loads(f.detail)["distance"]) for f in found] == [
+        ("S1", "S3", 0.31)]

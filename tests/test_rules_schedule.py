@@ -58,6 +58,15 @@ def test_teacher_mismatch_needs_photos_of_the_scheduled_teacher_and_data():
 
 def test_teacher_mismatch_pack_override():
     assert len(run(_taught(9), "TEACHER_MISMATCH", pack(teacher_mismatch_min_minutes=5))) == 1
+    assert len(run(_taught(9), "TEACHER_MISMATCH", SHANDONG)) == 0
+
+
+@pytest.mark.parametrize("seen_min, fires", [(4, True), (3, False)])
+def test_teacher_mismatch_short_session_half_of_recorded_time(seen_min, fires):
+    ev = evidence(sessions=[session(start="08:30", end="08:38")], teachers=[teacher("T1"), teacher("T2")],
+                  recordings=[recording()], headcounts=[headcount()],
+                  presence_rows=[presence("T2", kind="teacher", start="08:30", end=f"08:{30 + seen_min}")])
+    assert len(run(ev, "TEACHER_MISMATCH")) == int(fires)
 
 
 # --- TEACHER_CONFLICT and CLASS_MERGED (archive) ------------------------------------------------------

@@ -1,10 +1,10 @@
 """Each trainee's hours per session (`trainee_hours`): scheduled, recorded, seen on video, credited, observed.
 
 Decisions (RULES.md, "Observed time" and "Hours"):
-- `recorded_min`: minutes of the session window covered by readable footage of its room, minus black,
-  frozen or covered stretches ("usable" recording), from the evidence's `recordings` and `blanks` frames
-  (the coverage table's inputs; we need the intervals, not only their sum). When the recordings frame
-  has no timed file for the room, the `coverage` row (recorded_min - blank_min) is used instead.
+- `recorded_min`: minutes of the session window covered by readable footage of its room, minus black
+  or covered stretches ("usable" recording; frozen footage stays, see timeline.UNUSABLE_BLANK_KINDS):
+  the `coverage` row's recorded_min where the video stage wrote one (it cuts files at timestamp jumps),
+  else computed from the `recordings` frame; blank stretches from the `blanks` frame. Null when zero.
 - `observed_min`: the trainee's presence intervals (all cameras, merged) clipped to the session window
   and to usable recorded time. Null, not zero, when the session has no usable recording, or when the
   face stage produced nothing for the class (no headcount, sightings or presence rows: not analysed).
@@ -26,7 +26,8 @@ from collections.abc import Iterable
 import pandas as pd
 
 from pipeline.attendance.timeline import (
-    Interval, frame_intervals, intersect, merge, minutes, room_recordings, usable_intervals, window,
+    Interval, blank_intervals, coverage_of, frame_intervals, intersect, merge, minutes, recorded_intervals,
+    room_recordings, usable_intervals, window,
 )
 from pipeline.config import RulePack
 from pipeline.model import ClassEvidence, OnlineRecord, Session
@@ -66,22 +67,31 @@ def online_session_of(r: OnlineRecord, session_ids: set[str]) -> str | None:
 
 
 class SessionTime:
-    """A session's window and usable recorded time, computed once per class."""
+    """A session's window and usable recorded time, computed once per class.
+
+    `recorded_min` (usable minutes): the coverage frame's recorded_min where it has the session (it cuts
+    files at timestamp jumps), else the recordings frame's file windows; minus black or covered
+    stretches. `usable` holds the intervals when the files have known times (`known`), to clip presence."""
 
     def __init__(self, evidence: ClassEvidence, session: Session):
         tz = evidence.archive.info.timezone
         self.session = session
         self.window: Interval = window(session, tz)
         self.scheduled_min = max(0.0, session.scheduled_min)
-        timed = frame_intervals(room_recordings(evidence, session), tz) if evidence.recordings is not None else []
+        self.known, self.usable, self.recorded_min = True, [], None
         if session.mode != "offline":
-            self.known, self.usable, self.recorded_min = True, [], None
-        elif timed:
-            self.known, self.usable = True, usable_intervals(evidence, session)
-            self.recorded_min = minutes(self.usable)
+            return
+        timed = frame_intervals(room_recordings(evidence, session), tz) if evidence.recordings is not None else []
+        self.known = bool(timed)
+        self.usable = usable_intervals(evidence, session) if timed else []
+        cov = coverage_of(evidence, session)
+        if cov is not None:
+            # The coverage row's blank minutes include frozen footage; only black/covered is cut.
+            covered = recorded_intervals(evidence, session) if timed else [self.window]
+            usable_min = max(0.0, cov["recorded_min"] - minutes(intersect(blank_intervals(evidence, session), covered)))
         else:
-            self.known, self.usable = False, []
-            self.recorded_min = _coverage_min(evidence, session)
+            usable_min = minutes(self.usable)
+        self.recorded_min = min(usable_min, self.scheduled_min) or None
 
     def observed_min(self, presence: Iterable[Interval]) -> float | None:
         if not self.recorded_min:
@@ -90,19 +100,6 @@ class SessionTime:
         if self.known:
             seen = intersect(seen, self.usable)
         return min(minutes(seen), self.recorded_min, self.scheduled_min)
-
-
-def _coverage_min(evidence: ClassEvidence, session: Session) -> float | None:
-    cov = evidence.coverage
-    if cov is None or len(cov) == 0:
-        return None
-    rows = cov[cov["session_id"].astype(str) == session.session_id]
-    if session.room is not None:
-        rows = rows[rows["room"].astype("string").fillna("") == str(session.room)]
-    if len(rows) == 0:
-        return None
-    usable = rows["recorded_min"].fillna(0).sum() - rows["blank_min"].fillna(0).sum()
-    return min(max(0.0, float(usable)), session.scheduled_min) or None
 
 
 def _presence_by_trainee(evidence: ClassEvidence) -> dict[str, pd.DataFrame]:

@@ -115,19 +115,29 @@ def recorded_intervals(evidence: ClassEvidence, session: Session) -> list[Interv
     return intersect(frame_intervals(room_recordings(evidence, session), tz), [window(session, tz)])
 
 
-def blank_intervals(evidence: ClassEvidence, session: Session) -> list[Interval]:
-    """Black, frozen or covered stretches of the session's room footage, as times."""
+# Blank kinds on which nobody can be seen. Frozen footage is still a recording of the room: a static
+# classroom (people sitting still) is easily read as frozen, and faces found in it are the room's; it
+# stays RECORDING_BLANK evidence but is not cut from the time attendance is judged on.
+UNUSABLE_BLANK_KINDS = ("black", "covered")
+
+
+def blank_intervals(evidence: ClassEvidence, session: Session,
+                    kinds: Sequence[str] | None = UNUSABLE_BLANK_KINDS) -> list[Interval]:
+    """Blank stretches (of the given kinds; None: all) of the session's room footage, as times."""
     blanks = evidence.blanks
     if blanks is None or len(blanks) == 0:
         return []
     paths = set(room_recordings(evidence, session)["path"].astype(str)) if "path" in blanks else set()
     rows = blanks[blanks["path"].astype(str).isin(paths)] if paths else blanks.iloc[0:0]
+    if kinds is not None and "kind" in rows:
+        rows = rows[rows["kind"].isin(kinds)]
     tz = evidence.archive.info.timezone
     return intersect(frame_intervals(rows, tz), [window(session, tz)])
 
 
 def usable_intervals(evidence: ClassEvidence, session: Session) -> list[Interval]:
-    """Recorded time of the session on which a person could have been seen: recorded minus blank."""
+    """Recorded time of the session on which a person could have been seen: recorded minus black or
+    covered footage."""
     return subtract(recorded_intervals(evidence, session), blank_intervals(evidence, session))
 
 

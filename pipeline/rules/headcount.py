@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.attendance.timeline import to_ts
+from pipeline.attendance.timeline import blank_intervals, to_ts
 from pipeline.model import Finding
 from pipeline.rules.context import RuleContext, Snapshot
 from pipeline.rules.registry import rule
@@ -27,10 +27,11 @@ def _people(rows: pd.DataFrame) -> pd.Series:
 
 
 def _in_usable(ctx: RuleContext, session_id: str, rows: pd.DataFrame) -> pd.DataFrame:
-    st = ctx.times[session_id]
-    if not st.known or not st.usable:
+    """Samples outside black, covered and frozen footage (a frozen frame repeats one moment's count)."""
+    blanks = blank_intervals(ctx.evidence, ctx.sessions[session_id], kinds=None)
+    if not blanks:
         return rows
-    keep = [any(a <= to_ts(t, ctx.tz) < b for a, b in st.usable) if not pd.isna(t) else True for t in rows["ts"]]
+    keep = [pd.isna(t) or not any(a <= to_ts(t, ctx.tz) < b for a, b in blanks) for t in rows["ts"]]
     return rows[keep]
 
 

@@ -4,6 +4,8 @@ The face stage assigns each face on video to at most one identity, and check-in 
 compared with faces, so the rule reads the evidence the archive itself carries:
 - enrollment photos: two roster entries whose photos are the same image (same bytes); across classes
   not when they are the same person enrolled twice (same id number, or same name without id numbers);
+- enrollment faces: pairs of roster entries whose enrollment photos the face stage matches to each other
+  (`ClassEvidence.enrollment_pairs`, when the face stage provides it);
 - check-in snapshots: two different trainees' check-in events that carry the same snapshot (file or URL),
   as when one person checks in for another with a stored picture.
 One finding per class involved and pair, on the class's own trainee, with the other party in `detail`.
@@ -79,6 +81,18 @@ def identity_shared(actx: ArchiveContext) -> list[Finding]:
                 continue
             done.add(("photo", key))
             out += _emit(a, b, "enrollment_photo", {"photo_sha256": digest})
+    for ctx in actx.contexts():
+        pairs = ctx.evidence.enrollment_pairs
+        if pairs is None or len(pairs) == 0:
+            continue
+        for r in pairs.to_dict("records"):
+            a, b = str(r["person_a"]), str(r["person_b"])
+            key = frozenset([(ctx.info.class_id, a), (ctx.info.class_id, b)])
+            if a == b or a not in ctx.trainees or b not in ctx.trainees or ("face", key) in done:
+                continue
+            done.add(("face", key))
+            out += _emit((ctx, ctx.trainees[a]), (ctx, ctx.trainees[b]), "enrollment_face",
+                         {"distance": None if r.get("distance") is None else float(r["distance"])})
     by_snapshot: dict[str, list[tuple]] = {}
     for ctx in actx.contexts():
         for e in ctx.archive.checkins:

@@ -3,10 +3,7 @@ cross-class checks on teachers and rooms (teacher_id and room are unique within 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
-
-import pandas as pd
 
 from pipeline.attendance.timeline import intersect, merge, minutes, to_ts, window
 from pipeline.model import Finding, Session
@@ -53,10 +50,10 @@ def _teacher_minutes(ctx: RuleContext, session: Session) -> dict[str, float]:
 @rule("TEACHER_MISMATCH")
 def teacher_mismatch(ctx: RuleContext) -> list[Finding]:
     """The teacher recognised longest on a session's video is not the scheduled one, was seen at least
-    `teacher_mismatch_min_minutes`, and the scheduled teacher was seen less. Judged only when the scheduled
+    `teacher_mismatch_min_minutes` (or `teacher_mismatch_min_share` of the usable recorded minutes, if
+    less), and the scheduled teacher was seen less. Judged only when the scheduled
     teacher has photos (otherwise the face stage could not have recognised them)."""
     with_photos = {t.teacher_id for t in ctx.archive.teachers if t.photos}
-    need = ctx.pack.teacher_mismatch_min_minutes
     out = []
     for s in ctx.offline_sessions():
         if not s.teacher_id or s.teacher_id not in with_photos:
@@ -64,6 +61,8 @@ def teacher_mismatch(ctx: RuleContext) -> list[Finding]:
         seen = _teacher_minutes(ctx, s)
         if not seen:
             continue
+        recorded = ctx.times[s.session_id].recorded_min or 0.0
+        need = min(ctx.pack.teacher_mismatch_min_minutes, ctx.pack.teacher_mismatch_min_share * recorded)
         top, top_min = max(sorted(seen.items()), key=lambda kv: kv[1])
         scheduled_min = seen.get(s.teacher_id, 0.0)
         if top == s.teacher_id or top_min < need - EPS or scheduled_min >= top_min:
