@@ -12,7 +12,8 @@ from typing import Any
 
 
 def _p(default: Any, lo: float, hi: float, desc: str) -> Any:
-    return field(default=default, metadata={"min": lo, "max": hi, "description": desc})
+    # "doc"/"min"/"max"/"choices" is the shape pipeline/settings.py's `setting()` gives every field.
+    return field(default=default, metadata={"doc": desc, "min": lo, "max": hi, "choices": None, "description": desc})
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,16 @@ def failed_probe(path: Path, error: str) -> ProbeResult:
     return _unreadable(Path(path), 0, None, error)
 
 
+def failed_probe(path: Path, reason: str) -> ProbeResult:
+    """The record of a file that could not be probed at all (a worker died on it, say)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return _unreadable(path, size, None, reason)
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
