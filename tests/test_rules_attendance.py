@@ -6,7 +6,7 @@ import json
 import pytest
 
 from rules_factories import (
-    NATIONAL, SHANDONG, at, checkin, evidence, headcount, pack, presence, recording, run, session, sighting,
+    SHANDONG, at, checkin, evidence, headcount, pack, presence, recording, run, session, sighting,
     trainee,
 )
 

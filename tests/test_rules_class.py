@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from rules_factories import NATIONAL, SHANDONG, checkin, evidence, info, pack, run, run_archive, teacher, trainee
+from rules_factories import SHANDONG, checkin, evidence, info, pack, run, run_archive, teacher, trainee
 
 
 @pytest.mark.parametrize("kinds, odd", [([], 0), (["initial"] * 3, 0), (["initial", "initial", "refresher"], 1),

@@ -16,7 +16,7 @@ from pipeline.rules.findings import finding_id
 from pipeline.rules.messages import MESSAGES
 from pipeline.rules.registry import RuleSpec, _REGISTRY, all_rules
 from rules_factories import (
-    NATIONAL, SHANDONG, at, blank, checkin, evidence, headcount, info, online, presence, recording, session,
+    NATIONAL, SHANDONG, at, checkin, evidence, headcount, info, presence, recording, session,
     sighting, trainee,
 )
 

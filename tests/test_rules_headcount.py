@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from rules_factories import NATIONAL, SHANDONG, at, blank, checkin, evidence, headcount, pack, recording, run, session, trainee
+from rules_factories import (
+    SHANDONG, at, blank, checkin, evidence, headcount, pack, recording, run, session, trainee,
+)
 
 S = session()
 

@@ -1,6 +1,5 @@
 """HOURS_SHORTFALL, HOURS_OVERCLAIMED, HOURS_DAILY_LIMIT, EXAM_INELIGIBLE."""
 
-import datetime as dt
 import json
 
 import pytest

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from rules_factories import (
-    NATIONAL, SHANDONG, at, blank, evidence, info, pack, recording, run, run_archive, session, trainee,
+    NATIONAL, SHANDONG, at, blank, evidence, info, pack, recording, run, run_archive, session,
 )
 
 S = session()  # 2024-10-08 08:30-11:30, room R1
