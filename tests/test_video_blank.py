@@ -3,7 +3,6 @@ a static room with only sensor noise is not frozen; snapshots are written."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np

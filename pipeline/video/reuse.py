@@ -16,7 +16,7 @@ costs one (n_a x n_b x 576) matrix product (360 x 360 for two hours sampled ever
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
@@ -82,7 +82,6 @@ class _Prepared:
     informative: np.ndarray  # (n,) bool
     median: np.ndarray  # (d,) unit
     spacing_s: float
-    order: int = field(default=0)
 
 
 def _unit(a: np.ndarray) -> np.ndarray:
