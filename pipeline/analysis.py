@@ -17,7 +17,7 @@ from pipeline.video.blank import BlankConsumer, BlankStretch
 from pipeline.video.params import VideoParams
 from pipeline.video.probe import ProbeResult, failed_probe, probe_recording
 from pipeline.video.reuse import Fingerprint, FingerprintConsumer
-from pipeline.video.scan import scan_recording
+from pipeline.video.scan import scan_recording_isolated
 
 ANALYSIS_VERSION = "1"
 
@@ -62,6 +62,8 @@ class RecordingAnalysis:
     fingerprint: Fingerprint | None = None
     faces: Any = None  # pipeline.faces.video.VideoFaceResult
     enrollment_problems: tuple[tuple[str, str, str | None], ...] = ()  # (photo, what was found, who)
+    # Roster entries whose enrollment photos show the same face: (person a, person b, distance)
+    enrollment_pairs: tuple[tuple[str, str, float], ...] = ()
     error: str | None = None  # the task itself failed (a bug or a resource error): reported, not raised
     timings_s: dict = field(default_factory=dict)
 
@@ -128,18 +130,20 @@ def analyse_recording(task: RecordingTask) -> RecordingAnalysis:
                                    fingerprint=fingerprint, timings_s=timings)
     _test_delay()
     consumers: list[Any] = [BlankConsumer(task.video), FingerprintConsumer(Path(task.path), task.video, probe.sha256)]
-    face_consumer, enrollment = _face_consumer(task)
+    face_consumer, enrollment, pairs = _face_consumer(task)
     if face_consumer is not None:
         consumers.append(face_consumer)
     interval_s = task.video.sample_interval_s
     if face_consumer is not None:
         interval_s = min(interval_s, task.faces.sample_interval_s)
-    scan = scan_recording(Path(task.path), interval_s, consumers)
+    length_s = probe.footage_s or probe.duration_s or 0.0
+    timeout_s = task.video.scan_timeout_min_s + task.video.scan_timeout_ratio * length_s
+    scan = scan_recording_isolated(Path(task.path), interval_s, consumers, timeout_s)
     timings["scan_s"] = time.perf_counter() - started - timings["probe_s"]
     results = list(scan.results)
     analysis = RecordingAnalysis(
         task.class_id, task.path, probe, scan.samples, scan.error, tuple(results[0]), results[1],
-        results[2] if face_consumer is not None else None, tuple(enrollment), None, timings)
+        results[2] if face_consumer is not None else None, tuple(enrollment), tuple(pairs), None, timings)
     _store_cached(cache, analysis)
     return analysis
 
@@ -152,21 +156,37 @@ def person_key(kind: str, person_id: str) -> str:
     return f"{kind}:{person_id}"
 
 
-def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str | None]]]:
+def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str | None]], list[tuple[str, str, float]]]:
     if task.gallery is None:
-        return None, []
+        return None, [], []
     from pipeline.faces.gallery import Gallery
     from pipeline.faces.video import VideoFacePass
 
     digest = task.gallery.digest()
-    gallery = _GALLERIES.get(digest)
-    if gallery is None:
+    if digest not in _GALLERIES:
         photos = {person_key(kind, pid): list(paths) for pid, kind, paths in task.gallery.people}
         gallery = Gallery.from_photos(photos, task.faces, strict=False)
         _GALLERIES.clear()  # one class at a time per worker is the common case; bound the memory
-        _GALLERIES[digest] = gallery
+        _GALLERIES[digest] = (gallery, same_face_pairs(gallery))
+    gallery, pairs = _GALLERIES[digest]
     problems = [(p.path, p.found, p.identity) for p in gallery.problems]
-    return Throttled(VideoFacePass(gallery, task.faces), task.faces.sample_interval_s), problems
+    return Throttled(VideoFacePass(gallery, task.faces), task.faces.sample_interval_s), problems, pairs
+
+
+def same_face_pairs(gallery) -> list[tuple[str, str, float]]:
+    """Pairs of enrolled people whose photos match each other within the gallery's threshold: one face
+    enrolled under two roster entries (IDENTITY_SHARED)."""
+    if len(gallery) < 2:
+        return []
+    per_person = gallery.distances(gallery.encodings)  # (photos, people)
+    best: dict[tuple[str, str], float] = {}
+    for row, owner in enumerate(gallery.owner):
+        for other, distance in enumerate(per_person[row]):
+            if other == owner or distance > gallery.threshold:
+                continue
+            key = tuple(sorted((gallery.identities[owner], gallery.identities[other])))
+            best[key] = min(best.get(key, float("inf")), float(distance))
+    return [(a, b, d) for (a, b), d in sorted(best.items())]
 
 
 class Throttled:

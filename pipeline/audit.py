@@ -213,7 +213,7 @@ def _evaluate(loaded, analyses: Sequence[RecordingAnalysis], config, out: Path, 
         outcomes.append(outcome)
         try:
             evidence = assemble_evidence(archive, own, pack, config, out / "evidence" / class_key(info.class_id))
-            hours, findings = evaluate_class(evidence, pack, lang=lang)
+            hours, findings = evaluate_class(evidence, pack, lang=lang, errors=outcome.problems)
         except Exception as exc:  # one class's failure is recorded; the others are still audited
             outcome.status, outcome.reason = "failed", f"{type(exc).__name__}: {exc}"
             outcome.problems.append(Problem(info.class_id, f"audit failed: {outcome.reason}", class_id=info.class_id))
@@ -227,9 +227,12 @@ def _evaluate(loaded, analyses: Sequence[RecordingAnalysis], config, out: Path, 
     if evidences:
         by_id = {item[3].class_id: item[3] for item in items}
         packs = {item[3].class_id: item[1] for item in items}
-        for finding in evaluate_archive(evidences, packs, _reuse_frame(reuse, analyses), lang=lang):
+        errors: list[Problem] = []
+        for finding in evaluate_archive(evidences, packs, _reuse_frame(reuse, analyses), lang=lang, errors=errors):
             if finding.class_id in by_id:
                 by_id[finding.class_id].findings.append(finding)
+        for item in items:  # a cross-class rule that failed concerns every class of the run
+            item[3].problems.extend(errors)
     return _Audited(items, outcomes)
 
 

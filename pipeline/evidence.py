@@ -264,7 +264,21 @@ def assemble_evidence(archive: ClassArchive, analyses: Sequence[RecordingAnalysi
         archive=archive, recordings=recordings_frame(archive, by_path), coverage=coverage_frame(archive, by_path),
         headcount=headcount, sightings=sightings, presence=presence, blanks=blanks_frame(archive, by_path),
         unknowns=unknowns, checkin_sessions=assign_sessions(archive.checkins, archive.sessions, pack),
-        snapshot_dir=snapshot_dir)
+        snapshot_dir=snapshot_dir, enrollment_pairs=_enrollment_pairs(analyses))
+
+
+def _enrollment_pairs(analyses: Sequence[RecordingAnalysis]) -> pd.DataFrame | None:
+    """Trainee pairs sharing one face, from the gallery the face stage built (None: no gallery built)."""
+    if not any(a.faces is not None for a in analyses):
+        return None
+    rows = {}
+    for analysis in analyses:
+        for a, b, distance in analysis.enrollment_pairs:
+            (id_a, kind_a), (id_b, kind_b) = _split_person(a), _split_person(b)
+            if kind_a == kind_b == "trainee":
+                rows[(id_a, id_b)] = distance
+    return pd.DataFrame([{"person_a": a, "person_b": b, "distance": d} for (a, b), d in rows.items()],
+                        columns=["person_a", "person_b", "distance"])
 
 
 def required_hours(info, pack: RulePack) -> tuple[float | None, float | None, float | None]:

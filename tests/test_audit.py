@@ -57,3 +57,14 @@ def test_broken_videos_are_findings_and_the_rest_is_audited(copied_footage: Path
     assert broken.error.str.contains("empty|not a video", regex=True).all()
     corrupt = read_table(out, "findings").query("rule_id == 'RECORDING_CORRUPT' and class_id == 'R-2'")
     assert set(corrupt.path) == set(broken.path)
+
+
+def test_face_errors_survive_the_trip_to_a_worker_process() -> None:
+    import pickle
+
+    from pipeline.faces.errors import EnrollmentError
+    from pipeline.faces.images import ImageReadError
+
+    for error in (EnrollmentError("photos/a.jpg", "no face", "trainee:S001"), ImageReadError("x.jpg", "junk")):
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error) and back.path == error.path

@@ -13,3 +13,7 @@ class EnrollmentError(FaceError):
         self.path, self.found, self.identity = str(path), found, identity
         who = f" for {identity!r}" if identity else ""
         super().__init__(f"{path}: enrollment photo{who}: expected exactly one face, found {found}")
+
+    def __reduce__(self):
+        # Galleries carry their enrollment problems into worker processes: rebuild from the fields.
+        return (type(self), (self.path, self.found, self.identity))

@@ -14,6 +14,9 @@ class ImageReadError(FaceError):
         self.path, self.found = str(path), found
         super().__init__(f"{path}: expected a readable image (JPEG, PNG, BMP, WebP...), found {found}")
 
+    def __reduce__(self):
+        return (type(self), (self.path, self.found))
+
 
 def read_image(path: str | Path) -> np.ndarray:
     """HxWx3 uint8 BGR; grey and alpha images are converted. Raises ImageReadError."""

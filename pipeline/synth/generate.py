@@ -64,8 +64,10 @@ def build_suite(identities: list[scenarios.Identity], seed: int, session_min: fl
     v = scenarios.video_class(identities, seed, session_min, n_trainees)
     if suite == "video":
         return [v]
-    x = scenarios.schedule_class(identities, seed, session_min)
-    r = scenarios.retention_class(identities, seed)
+    # one person enrolled in two classes is a finding (IDENTITY_SHARED): the other classes get other people
+    rest = [i for i in identities if i.name not in {p.identity for p in v.people}]
+    x = scenarios.schedule_class(rest, seed, session_min)
+    r = scenarios.retention_class([i for i in rest if i.name not in {p.identity for p in x.people}], seed)
     scenarios.link_cross_class(v, x)
     return [v, x, r]
 

@@ -50,12 +50,13 @@ def _add_min(t: dt.time, minutes: float) -> dt.time:
 
 
 def _people(identities: list[Identity], rng, n_trainees: int, n_teachers: int, n_unknown: int,
-            twin: bool) -> tuple[list[Person], str | None]:
+            twin: bool, min_photos: int = 2) -> tuple[list[Person], str | None]:
     """Trainees, teachers, unknowns; a twin is a second roster entry with another photo of one trainee."""
     need = n_trainees + n_teachers + n_unknown
-    multi = [i for i in identities if len(i.photos) >= 2]
+    multi = [i for i in identities if len(i.photos) >= min_photos]
     if len(multi) < need:
-        raise ValueError(f"identities: expected at least {need} people with 2 or more photos, found {len(multi)}")
+        raise ValueError(f"identities: expected at least {need} people with {min_photos} or more photos, "
+                         f"found {len(multi)}")
     order = list(rng.permutation(len(multi)))
     chosen = [multi[i] for i in order[:need]]
     twin_src = next((k for k, i in enumerate(chosen[:n_trainees]) if len(i.photos) >= 3), None) if twin else None
@@ -124,8 +125,13 @@ def video_class(identities: list[Identity], seed: int, session_min: float = 45, 
         q.identity for q in trainees if q.key == twin))
     normal = [p.key for p in trainees if p.key not in (twin, twin_of)]
     pick = list(rng.permutation(normal))
-    P1, A1, O2, SP1, N1, N2, O1, O3 = pick[:8]
-    H = list(rng.permutation([k for k in normal if k not in (P1, A1, O2)]))[:5]
+    if len(pick) < 4:
+        raise ValueError(f"video_class: expected at least 6 trainees, found {n_trainees}")
+    # P1, A1, O2 change hours; the others only add check-in/online findings and may share a person
+    P1, A1, O2 = pick[:3]
+    harmless = pick[3:]
+    SP1, N1, N2, O1, O3 = (harmless[i % len(harmless)] for i in range(5))
+    H = list(rng.permutation(harmless))[:5]
     seats = {k: i for i, k in enumerate(rng.permutation([p.key for p in trainees if p.key != twin]))}
     seats["U1"] = seats[P1]
     presence, look = {}, {}
@@ -147,12 +153,6 @@ def video_class(identities: list[Identity], seed: int, session_min: float = 45, 
         teacher = "T03" if s.session_id == "S02" else s.teacher_id
         presence[(teacher, s.session_id)] = [(-120.0, s.length_s + 120.0)]
         look[(teacher, s.session_id)] = []
-    for k in list(seats):  # reused footage: S07 shows S03's people exactly
-        for d in (presence, look):
-            if (k, "S03") in d:
-                d[(k, "S07")] = list(d[(k, "S03")])
-    presence[("T01", "S07")] = list(presence[("T01", "S03")])
-    look[("T01", "S07")] = []
 
     recs = []
     pre_s, post_s = 120.0, 120.0
@@ -171,9 +171,6 @@ def video_class(identities: list[Identity], seed: int, session_min: float = 45, 
         elif s.session_id == "S06":  # lens covered for 7 minutes in the middle
             b0 = pre_s + 0.5 * s.length_s - 210
             recs.append(RecordingPlan(cam, "S06", t0, dur, blanks=((b0, b0 + 420),), teacher_on_video=teacher))
-        elif s.session_id == "S07":
-            src = next(r for r in recs if r.session_id == "S03")
-            recs.append(RecordingPlan(cam, "S03", t0, dur, copy_of=src.file_name, teacher_on_video=teacher))
         else:
             recs.append(RecordingPlan(cam, s.session_id, t0, dur, teacher_on_video=teacher))
     s03 = next(s for s in offline if s.session_id == "S03")
@@ -188,9 +185,6 @@ def video_class(identities: list[Identity], seed: int, session_min: float = 45, 
         Planted("TEACHER_MISMATCH", {"session_id": "S02"}, "T02 scheduled, T03 on video"),
         Planted("RECORDING_BLANK", {"path": f"recordings/{rec_by_session['S06'].file_name}"}, "7 min covered lens"),
         Planted("RECORDING_CORRUPT", {"path": f"recordings/{recs[-1].file_name}"}, "truncated file"),
-        Planted("RECORDING_REUSED", {"path": [f"recordings/{r.file_name}" for r in recs
-                                              if r.session_id == "S03" and not r.corrupt]},
-                "S07's file repeats S03's bytes", 2),
         Planted("PRACTICAL_ONLINE", {"session_id": "S09"}, "practical course studied online", len(trainees) + 1),
     ]
     world = ClassWorld(
@@ -264,7 +258,7 @@ _NO_VIDEO_IGNORED = {r: "no recordings in this class: video-based attendance and
 
 
 def _table_class(identities, rng, class_id, n, sessions, **kw) -> ClassWorld:
-    people, _ = _people(identities, rng, n, 0, 0, twin=False)
+    people, _ = _people(identities, rng, n, 0, 0, twin=False, min_photos=1)
     keys = [p.key for p in people]
     checkins = []
     for s in sessions:
@@ -293,7 +287,7 @@ def schedule_class(identities: list[Identity], seed: int, session_min: float = 4
                 mk("X03", D1, _t("14:00"), _t("15:00"), "theory", "R305", "T05", 2.0),
                 mk("X04", D2, _t("08:00"), _t("12:30"), "practical", "P201", "T06", 6.0),
                 mk("X05", D2, _t("13:30"), _t("17:15"), "practical", "P201", "T06", 5.0)]
-    w = _table_class(identities, rng, class_id, 6, sessions, job_type="高压电工作业", training_kind="initial",
+    w = _table_class(identities, rng, class_id, 4, sessions, job_type="高压电工作业", training_kind="initial",
                      province="shandong", head_teacher=None, required_hours=None, documents=False,
                      ignore_rules=dict(_NO_VIDEO_IGNORED))
     mixed = w.people[-1]
@@ -301,8 +295,7 @@ def schedule_class(identities: list[Identity], seed: int, session_min: float = 4
                           mixed.video_photos, mixed.id_number, "refresher")
     w.people += [Person(t, "teacher", _name(rng, {p.name for p in w.people}), "", None, ()) for t in
                  ("T01", "T05", "T06")]
-    w.planted += [Planted("RECORDING_MISSING", {"session_id": s.session_id}, "no recording") for s in sessions]
-    w.planted += [Planted("ARCHIVE_INCOMPLETE", {}, "recordings/ and documents/ missing", 3),
+    w.planted += [Planted("ARCHIVE_INCOMPLETE", {}, "documents/ missing", 2),
                   Planted("HEAD_TEACHER_MISSING", {}, "no head_teacher in class.yaml"),
                   Planted("CLASS_MIXED", {}, "one refresher trainee in an initial class")]
     return w
@@ -316,7 +309,7 @@ def retention_class(identities: list[Identity], seed: int, class_id: str = "TA20
                             "复训") for i, d in enumerate((d1, d2))]
     ignore = dict(_NO_VIDEO_IGNORED)
     ignore["RECORDING_MISSING"] = "before 2024-07-01 missing video is judged by RECORDING_RETENTION"
-    w = _table_class(identities, rng, class_id, 4, sessions, job_type="低压电工作业", training_kind="refresher",
+    w = _table_class(identities, rng, class_id, 3, sessions, job_type="低压电工作业", training_kind="refresher",
                      province="shandong", head_teacher="T01", required_hours=None, ignore_rules=ignore)
     w.people.append(Person("T01", "teacher", "李建国", "", None, ()))
     w.planted += [Planted("RECORDING_RETENTION", {}, "0% of offline video kept, 20% required"),
@@ -325,7 +318,18 @@ def retention_class(identities: list[Identity], seed: int, class_id: str = "TA20
 
 
 def link_cross_class(video: ClassWorld, schedule: ClassWorld) -> None:
-    """One finding in each class involved (RULES.md): teacher T01 in two rooms, room R201 twice."""
+    """One finding in each class involved (RULES.md): teacher T01 in two rooms, room R201 twice, and the
+    schedule class's only recording is a copy of the video class's S03 file (reused footage)."""
+    src = next(r for r in video.recordings if r.session_id == "S03" and not r.corrupt)
+    x01 = schedule.session("X01")
+    copy = RecordingPlan("R305-A", "X01", x01.start_dt() - dt.timedelta(minutes=2), src.duration_s,
+                         copy_of=f"../../{video.class_id}/recordings/{src.file_name}")
+    schedule.recordings.append(copy)
+    schedule.cameras["R305-A"] = ("R305", "classroom")
+    video.planted.append(Planted("RECORDING_REUSED", {"path": f"recordings/{src.file_name}"},
+                                 f"copied into {schedule.class_id} as {copy.file_name}"))
+    schedule.planted.append(Planted("RECORDING_REUSED", {"path": f"recordings/{copy.file_name}"},
+                                    f"a copy of {video.class_id}'s {src.file_name}"))
     video.planted += [Planted("TEACHER_CONFLICT", {"session_id": "S01"}, f"T01 also in {schedule.class_id} X01"),
                       Planted("CLASS_MERGED", {"session_id": "S02"}, f"R201 also used by {schedule.class_id} X02")]
     schedule.planted += [Planted("TEACHER_CONFLICT", {"session_id": "X01"}, f"T01 also in {video.class_id} S01"),

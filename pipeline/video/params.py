@@ -25,6 +25,12 @@ class VideoParams:
     # ffprobe of a healthy 1 h file (format + packet list) takes about 1 s; 60 s only fires on hostile
     # or stalled files (network shares), never on normal ones.
     probe_timeout_s: float = _p(60.0, 1.0, 3600.0, "hard wall-clock limit for each ffprobe call")
+    # The scan (decode + blank + fingerprints + faces) runs in a child process killed after
+    # scan_timeout_min_s + scan_timeout_ratio x the file's duration: the face pass measured ~41x real
+    # time per core (benchmarks/results/faces_speed.md), so a healthy file uses under 1/10 of this even
+    # on a loaded machine; only a decoder stuck on a hostile file reaches it.
+    scan_timeout_min_s: float = _p(120.0, 5.0, 86400.0, "fixed part of the per-file scan time limit (seconds)")
+    scan_timeout_ratio: float = _p(1.0, 0.01, 100.0, "per-file scan time limit, in seconds per second of video")
     # A truncated faststart MP4 still claims its full duration; the last readable packet ends early.
     # Muxers round durations by up to one frame / one GOP of audio: 2 s never fires on a clean file.
     truncation_tolerance_s: float = _p(2.0, 0.1, 600.0, "container duration minus last readable packet time above which a file is truncated")
