@@ -17,7 +17,7 @@ from pipeline.video.blank import BlankConsumer, BlankStretch
 from pipeline.video.params import VideoParams
 from pipeline.video.probe import ProbeResult, failed_probe, probe_recording
 from pipeline.video.reuse import Fingerprint, FingerprintConsumer
-from pipeline.video.scan import scan_recording_isolated
+from pipeline.video.scan import scan_recording, scan_recording_isolated
 
 ANALYSIS_VERSION = "1"
 
@@ -136,9 +136,7 @@ def analyse_recording(task: RecordingTask) -> RecordingAnalysis:
     interval_s = task.video.sample_interval_s
     if face_consumer is not None:
         interval_s = min(interval_s, task.faces.sample_interval_s)
-    length_s = probe.footage_s or probe.duration_s or 0.0
-    timeout_s = task.video.scan_timeout_min_s + task.video.scan_timeout_ratio * length_s
-    scan = scan_recording_isolated(Path(task.path), interval_s, consumers, timeout_s)
+    scan = _scan(task, probe, interval_s, consumers)
     timings["scan_s"] = time.perf_counter() - started - timings["probe_s"]
     results = list(scan.results)
     analysis = RecordingAnalysis(
@@ -204,6 +202,19 @@ class Throttled:
 
     def result(self) -> Any:
         return self.consumer.result()
+
+
+def _scan(task: RecordingTask, probe: ProbeResult, interval_s: float, consumers: list):
+    """The shared decode pass in a child process with a time limit, so a decoder stuck on a hostile file
+    costs that file only. Daemonic workers (Dask's default) may not start children: there the pass runs
+    in the worker itself, and a stuck file is bounded by the cluster's own task limits."""
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:
+        return scan_recording(Path(task.path), interval_s, consumers)
+    length_s = probe.footage_s or probe.duration_s or 0.0
+    timeout_s = task.video.scan_timeout_min_s + task.video.scan_timeout_ratio * length_s
+    return scan_recording_isolated(Path(task.path), interval_s, consumers, timeout_s)
 
 
 def _test_delay() -> None:
