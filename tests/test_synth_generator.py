@@ -27,7 +27,7 @@ def identities(tmp_path_factory):
     root = tmp_path_factory.mktemp("ids")
     rng = np.random.default_rng(0)
     out = []
-    for i in range(20):
+    for i in range(24):
         d = root / f"p{i:02d}"
         d.mkdir()
         photos = []
