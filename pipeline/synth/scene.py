@@ -48,10 +48,10 @@ def face_chip(path: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     else:  # aligned face chips: the face fills the middle of the image
         H, W = img.shape[:2]
         x, y, w, h = int(W * 0.2), int(H * 0.2), int(W * 0.6), int(H * 0.65)
-    pad = int(0.6 * max(w, h))
+    half = int(0.5 * max(w, h) + 0.55 * max(w, h))
+    pad = half + 2  # a face at the photo's edge still gets a whole crop
     big = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     cx, cy = x + w // 2 + pad, y + h // 2 + pad
-    half = int(0.5 * max(w, h) + 0.55 * max(w, h))
     crop = big[cy - half:cy + half, cx - half:cx + half]
     return crop, (half - w // 2, half - h // 2, w, h)
 
