@@ -165,22 +165,22 @@ def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str |
         photos = {person_key(kind, pid): list(paths) for pid, kind, paths in task.gallery.people}
         gallery = Gallery.from_photos(photos, task.faces, strict=False)
         _GALLERIES.clear()  # one class at a time per worker is the common case; bound the memory
-        _GALLERIES[digest] = (gallery, same_face_pairs(gallery))
+        _GALLERIES[digest] = (gallery, same_face_pairs(gallery, task.faces.same_face_max_distance))
     gallery, pairs = _GALLERIES[digest]
     problems = [(p.path, p.found, p.identity) for p in gallery.problems]
     return Throttled(VideoFacePass(gallery, task.faces), task.faces.sample_interval_s), problems, pairs
 
 
-def same_face_pairs(gallery) -> list[tuple[str, str, float]]:
-    """Pairs of enrolled people whose photos match each other within the gallery's threshold: one face
-    enrolled under two roster entries (IDENTITY_SHARED)."""
+def same_face_pairs(gallery, max_distance: float) -> list[tuple[str, str, float]]:
+    """Pairs of enrolled people whose photos lie within `max_distance` of each other: one face enrolled
+    under two roster entries (IDENTITY_SHARED)."""
     if len(gallery) < 2:
         return []
     per_person = gallery.distances(gallery.encodings)  # (photos, people)
     best: dict[tuple[str, str], float] = {}
     for row, owner in enumerate(gallery.owner):
         for other, distance in enumerate(per_person[row]):
-            if other == owner or distance > gallery.threshold:
+            if other == owner or distance > max_distance:
                 continue
             key = tuple(sorted((gallery.identities[owner], gallery.identities[other])))
             best[key] = min(best.get(key, float("inf")), float(distance))

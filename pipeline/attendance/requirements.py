@@ -13,7 +13,8 @@ Supported ("counted") 学时 per session, the measure for HOURS_SHORTFALL and EX
   of the unrecorded part, so an old class is not failed for video it did not have to keep;
 - a session the face stage did not analyse (recorded, but no observation): its credited 学时 (unknown is
   not zero);
-- online: credited 学时 whose face checks passed (theory; practical only where the pack allows it).
+- online: credited 学时 whose face checks passed (RULES.md "Hours"), practical included: practical 学时
+  studied online are PRACTICAL_ONLINE's finding; counting them as missing too would report one fact twice.
 """
 
 from __future__ import annotations
@@ -80,8 +81,6 @@ def session_counted_hours(row: Mapping, pack: RulePack) -> float:
     credited = _num(row["credited_hours"]) or 0.0
     observed = _num(row["observed_hours"])
     if row["mode"] == "online":
-        if row["kind"] == "practical" and not pack.practical_online_allowed:
-            return 0.0
         return observed or 0.0
     scheduled, recorded = _num(row["scheduled_min"]) or 0.0, _num(row["recorded_min"]) or 0.0
     mandatory = _date(row["date"]) >= pack.full_recording_from

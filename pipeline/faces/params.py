@@ -61,6 +61,11 @@ class FaceParams:
     # (Hamilton clip, one enrollment photo: Miranda's close-ups sit at 0.32-0.56.)
     match_threshold: float = setting(0.55, "largest encoding distance accepted as the same person",
                                      min=0.2, max=0.9)
+    # Two roster entries enrolled with one face (IDENTITY_SHARED) must be told from two look-alikes: the
+    # same person's photos sit under 0.45 in 96% of pairs (faces_recognition.md, top-1 0.962 at 0.44),
+    # while different people measured >= 0.54 (sample_data's synthetic identities: nearest pair 0.54).
+    same_face_max_distance: float = setting(0.45, "largest distance between two roster entries' enrollment "
+                                                  "photos reported as one face enrolled twice", min=0.1, max=0.9)
     enroll_dominance: float = setting(2.0, "several faces in an enrollment photo: the largest is used only if "
                                            "its area is at least this many times the next one's",
                                       min=1.0, max=100.0)
