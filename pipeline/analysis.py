@@ -17,7 +17,7 @@ from pipeline.video.blank import BlankConsumer, BlankStretch
 from pipeline.video.params import VideoParams
 from pipeline.video.probe import ProbeResult, failed_probe, probe_recording
 from pipeline.video.reuse import Fingerprint, FingerprintConsumer
-from pipeline.video.scan import scan_recording, scan_recording_isolated
+from pipeline.video.scan import scan_recording
 
 ANALYSIS_VERSION = "1"
 
@@ -204,17 +204,49 @@ class Throttled:
         return self.consumer.result()
 
 
+_SCANNER: Any = None  # per worker process: one long-lived child that decodes, reused across files
+
+
 def _scan(task: RecordingTask, probe: ProbeResult, interval_s: float, consumers: list):
     """The shared decode pass in a child process with a time limit, so a decoder stuck on a hostile file
-    costs that file only. Daemonic workers (Dask's default) may not start children: there the pass runs
-    in the worker itself, and a stuck file is bounded by the cluster's own task limits."""
+    costs that file only. The child lives on across files (imports and face models load once); it is
+    killed and replaced when a file times out or crashes it. Daemonic workers (Dask's default) may not
+    start children: there the pass runs in the worker itself, bounded by the cluster's own limits."""
     import multiprocessing
+    import multiprocessing.util
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
 
+    from pipeline.video.scan import ScanResult
+
+    global _SCANNER
     if multiprocessing.current_process().daemon:
         return scan_recording(Path(task.path), interval_s, consumers)
     length_s = probe.footage_s or probe.duration_s or 0.0
     timeout_s = task.video.scan_timeout_min_s + task.video.scan_timeout_ratio * length_s
-    return scan_recording_isolated(Path(task.path), interval_s, consumers, timeout_s)
+    if _SCANNER is None:
+        _SCANNER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        # A worker process joins its children when it exits: end this one first, or the join waits forever.
+        multiprocessing.util.Finalize(_SCANNER, _stop_scanner, exitpriority=10)
+    try:
+        return _SCANNER.submit(scan_recording, Path(task.path), interval_s, consumers).result(timeout=timeout_s)
+    except (FutureTimeout, BrokenProcessPool) as exc:
+        reason = (f"decoding did not finish within {timeout_s:.0f} s (damaged file?)"
+                  if isinstance(exc, FutureTimeout) else "the decoder crashed on this file")
+        _stop_scanner()
+        return ScanResult(Path(task.path), interval_s, 0, None, reason, tuple(c.result() for c in consumers))
+
+
+def _stop_scanner() -> None:
+    """Kill the decoding child (idle or stuck) and forget it; the next file starts a fresh one."""
+    global _SCANNER
+    scanner, _SCANNER = _SCANNER, None
+    if scanner is None:
+        return
+    for process in list((getattr(scanner, "_processes", None) or {}).values()):
+        process.kill()
+    scanner.shutdown(wait=False, cancel_futures=True)
 
 
 def _test_delay() -> None:
