@@ -28,6 +28,16 @@ def write_jpeg(path: Path, seed: int = 0) -> Path:
     return path
 
 
+def make_clip(path: Path, seconds: int, pattern: str = "testsrc", size: str = "160x120", rate: int = 5) -> Path:
+    """A small H.264 clip from one of ffmpeg's test sources (testsrc, testsrc2, smptebars, ...)."""
+    import subprocess
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{pattern}=size={size}:rate={rate}",
+                    "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", str(path)], check=True)
+    return path
+
+
 class ClassWriter:
     """Writes a small but complete class folder; tests then break one part of it."""
 

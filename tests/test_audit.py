@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import ClassWriter
+from conftest import ClassWriter, make_clip
 from pipeline.audit import audit_archive
 from pipeline.outputs.store import read_table
-
-
-def _clip(path: Path, seconds: int, pattern: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{pattern}=size=160x120:rate=5",
-                    "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", str(path)], check=True)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +18,7 @@ def copied_footage(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("archive")
     a = ClassWriter(root / "a", "R-1").default()
     b = ClassWriter(root / "b", "R-2").default()
-    _clip(a.folder / "recordings" / "R201_20241008083000.mp4", 30, "testsrc")
+    make_clip(a.folder / "recordings" / "R201_20241008083000.mp4", 30, "testsrc")
     (b.folder / "recordings").mkdir()
     shutil.copy(a.folder / "recordings" / "R201_20241008083000.mp4", b.folder / "recordings" / "R201_20241008083000.mp4")
     (b.folder / "recordings" / "R201_20241008090000.mp4").write_bytes(b"")

@@ -1,10 +1,9 @@
-"""The per-video face pass on a real clip, the face cache, clustering, presence and headcount."""
+"""The per-video face pass on a real clip, clustering, presence and headcount."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pipeline.faces.cache import FaceCache, file_sha256
 from pipeline.faces.gallery import Gallery
 from pipeline.faces.params import FaceParams
 from pipeline.faces.video import (HeadcountRow, Sighting, VideoFaceResult, cluster_unknowns, presence_intervals,
@@ -42,21 +41,6 @@ def test_presence_of_miranda_is_one_interval(hamilton):
     spans = presence_intervals(result.sightings, gap_tolerance_s=3.0)
     longest = max(end - start for start, end in spans["lin-manuel-miranda"])
     assert longest >= 3.5, spans  # the close-up, joined across samples where he is missed
-
-
-def test_cache_round_trip(hamilton, tmp_path):
-    clip, gallery, result = hamilton
-    cache = FaceCache(tmp_path)
-    key = cache.key(file_sha256(clip), PARAMS, gallery)
-    assert cache.get(key) is None
-    cache.put(key, result)
-    back = cache.get(key)
-    assert back.headcount == result.headcount and back.sightings == result.sightings
-    assert np.array_equal(back.unknown_encodings, result.unknown_encodings)
-    assert len(back.unknown_snapshots) == len(result.unknown_snapshots)
-    assert key != cache.key(file_sha256(clip), PARAMS.replace(match_threshold=0.45), gallery)
-    cache.path(key).write_bytes(b"damaged")
-    assert cache.get(key) is None  # a damaged entry is recomputed, not trusted
 
 
 def _sighting(t, who):

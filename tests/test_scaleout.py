@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import ClassWriter
+from conftest import ClassWriter, make_clip
 from pipeline.audit import audit_archive
 from pipeline.outputs.store import read_table
 
@@ -19,20 +18,14 @@ distributed = pytest.importorskip("distributed")
 COMPARED = ("classes", "recordings", "coverage", "checkins", "trainee_hours", "findings", "headcount")
 
 
-def _clip(path: Path, seconds: int, pattern: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{pattern}=size=160x120:rate=5",
-                    "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", str(path)], check=True)
-
-
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("archive")
     for n, (class_id, pattern) in enumerate([("D-1", "testsrc"), ("D-2", "testsrc2")]):
         writer = ClassWriter(root / f"c{n}", class_id).default()
         rec = writer.folder / "recordings"
-        _clip(rec / "R201_20241008083000.mp4", 40, pattern)
-        _clip(rec / "R201_20241008083100.mp4", 30, "smptebars")
+        make_clip(rec / "R201_20241008083000.mp4", 40, pattern)
+        make_clip(rec / "R201_20241008083100.mp4", 30, "smptebars")
     return root
 
 

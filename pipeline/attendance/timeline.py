@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from pipeline.model import ClassEvidence, Session
+from pipeline.video.coverage import complement, minutes, union
+from pipeline.video.coverage import intersect as _intersect_merged
 
 Interval = tuple[pd.Timestamp, pd.Timestamp]
 
@@ -38,52 +40,20 @@ def window(session: Session, tz: str) -> Interval:
     return to_ts(session.start, tz), to_ts(session.end, tz)
 
 
-def minutes(intervals: Iterable[Interval]) -> float:
-    return sum((b - a).total_seconds() for a, b in intervals) / 60.0
-
-
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
-    """Union of intervals, sorted, with touching ones joined."""
-    out: list[Interval] = []
-    for a, b in sorted((a, b) for a, b in intervals if a is not None and b is not None and b > a):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
+    """Union of intervals, sorted, with touching ones joined; intervals with an unknown end are left out."""
+    return union((a, b) for a, b in intervals if a is not None and b is not None)
 
 
 def intersect(xs: Sequence[Interval], ys: Sequence[Interval]) -> list[Interval]:
     """Intersection of two unions of intervals."""
-    xs, ys = merge(xs), merge(ys)
-    out: list[Interval] = []
-    i = j = 0
-    while i < len(xs) and j < len(ys):
-        a, b = max(xs[i][0], ys[j][0]), min(xs[i][1], ys[j][1])
-        if b > a:
-            out.append((a, b))
-        if xs[i][1] < ys[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
+    return _intersect_merged(merge(xs), merge(ys))
 
 
 def subtract(xs: Sequence[Interval], ys: Sequence[Interval]) -> list[Interval]:
     """The parts of `xs` not covered by `ys`."""
-    out: list[Interval] = []
     holes = merge(ys)
-    for a, b in merge(xs):
-        cursor = a
-        for c, d in holes:
-            if d <= cursor or c >= b:
-                continue
-            if c > cursor:
-                out.append((cursor, c))
-            cursor = max(cursor, d)
-        if cursor < b:
-            out.append((cursor, b))
-    return out
+    return [part for a, b in merge(xs) for part in complement(holes, a, b)]
 
 
 def frame_intervals(df: pd.DataFrame, tz: str) -> list[Interval]:

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.outputs.schemas import PARTITION_KEY, TABLES, UNPARTITIONED
+from pipeline.video.probe import sha256_file
 
 MANIFEST_FILE = ".trainaudit-manifest.json"
 FORMAT = 1
@@ -119,14 +120,6 @@ def write_atomic(path: Path, payload: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(CHUNK_BYTES):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _inside(path: Path, root: Path) -> bool:

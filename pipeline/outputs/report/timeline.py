@@ -13,6 +13,7 @@ import pandas as pd
 from pipeline.outputs.report.data import ReportTables, present
 from pipeline.outputs.report.i18n import Words
 from pipeline.outputs.report.page import esc, num, when
+from pipeline.video.coverage import complement, union
 
 _W, _LEFT, _RIGHT = 1100.0, 78.0, 12.0
 _LANES = {"schedule": (22, 22), "recording": (52, 14), "gap": (72, 10), "blank": (88, 10), "headcount": (110, 64)}
@@ -24,21 +25,6 @@ _COLORS = {"theory": "#5b8def", "practical": "#3aa55d", "recording": "#7c8aa5", 
 
 def _room_of_recording(rec: pd.Series) -> str | None:
     return present(rec.get("room")) or present(rec.get("camera_id"))
-
-
-def _intervals_minus(span: tuple[pd.Timestamp, pd.Timestamp], covers: list[tuple[pd.Timestamp, pd.Timestamp]]):
-    """Parts of `span` not covered by any of `covers`."""
-    start, end = span
-    out = []
-    for c0, c1 in sorted(covers):
-        if c1 <= start or c0 >= end:
-            continue
-        if c0 > start:
-            out.append((start, c0))
-        start = max(start, c1)
-    if start < end:
-        out.append((start, end))
-    return out
 
 
 class _Axis:
@@ -130,7 +116,7 @@ def _one_svg(key: tuple[str, object], sessions: pd.DataFrame, recs: pd.DataFrame
                f'{words.value(s.get("kind"))} {present(s.get("teacher_id")) or ""} {present(s.get("topic")) or ""}')
         color = _COLORS.get(str(s.get("kind")), _COLORS["theory"])
         out.append(_bar(axis, "schedule", s["start"], s["end"], color, tip, str(s["session_id"])))
-        for g0, g1 in _intervals_minus((s["start"], s["end"]), covers):
+        for g0, g1 in complement(union(covers), s["start"], s["end"]):
             gap_tip = f'{s["session_id"]}: {words("lane_gap")} {when(g0, tz, "%H:%M")}–{when(g1, tz, "%H:%M")}'
             out.append(_bar(axis, "gap", g0, g1, _COLORS["gap"], gap_tip))
     for _, b in blanks.iterrows():
