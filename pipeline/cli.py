@@ -172,10 +172,8 @@ def audit(path: Path, out: Path, config_path, rules_dir, lang, workers, schedule
 
 
 def _build_report(out: Path, lang: str) -> None:
-    try:
-        from pipeline.outputs.report import build_report
-    except ImportError:
-        return
+    from pipeline.outputs.report import build_report
+
     try:
         build_report(out, lang=lang)
     except Exception as exc:  # the tables are published; a report problem must not hide them
@@ -229,26 +227,17 @@ def config_cmd(show_rules: bool) -> None:
         click.echo(line)
 
 
-def _register_optional() -> None:
-    """Commands whose stages live in their own packages."""
-    try:
-        from pipeline.faces.cli import faces
-        main.add_command(faces)
-    except ImportError:
-        pass
-    try:
-        from pipeline.outputs.report.cli import report
-        main.add_command(report)
-    except ImportError:
-        pass
-    try:
-        from pipeline.nightly import nightly
-        main.add_command(nightly)
-    except ImportError:
-        pass
+def _register_stage_commands() -> None:
+    """Commands whose stages live in their own packages (kept there, next to what they drive)."""
+    from pipeline.faces.cli import faces
+    from pipeline.nightly import nightly
+    from pipeline.outputs.report.cli import report
+
+    for command in (faces, report, nightly):
+        main.add_command(command)
 
 
-_register_optional()
+_register_stage_commands()
 
 if __name__ == "__main__":
     main()
