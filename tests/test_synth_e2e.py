@@ -15,13 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared" / "data"
 
 # Floors on this class (8 trainees, 15-minute sessions, seed 5), measured 2026-11-27 on the 2-core dev box:
-# recall 1.00 (24/24), precision 0.42 (24/57), observed-minutes MAE 1.24 min over 42 trainee-sessions.
-# Precision is far below the 0.90 target: 10 RECORDING_REUSED on distinct sessions of one room,
-# 8+8 HOURS_SHORTFALL/EXAM_INELIGIBLE where blank/gap minutes (half of a 15-minute session) are held
-# against trainees, 3 proxies and 2 unknowns from missed identifications. The floor guards against
-# regressions; raise it as those are fixed (benchmarks/accuracy.py prints the per-rule table).
+# recall 1.00, precision 0.65 (0.42 before the generator's motion stopped repeating itself, which the
+# reuse detector read as reused footage), observed-minutes MAE 1.37 min. The remaining false findings:
+# proxies and unknowns from missed identifications of small synthetic faces, and hours findings near
+# their thresholds. The floor guards against regressions; raise it as those are fixed
+# (benchmarks/accuracy.py prints the per-rule table).
 RECALL_FLOOR = 0.90
-PRECISION_FLOOR = 0.35
+PRECISION_FLOOR = 0.55
 MAE_FLOOR_MIN = 3.0
 
 

@@ -135,6 +135,16 @@ def _photo_for(world: ClassWorld, key: str, session_id: str) -> str:
     return str(photos[k])
 
 
+def _wiggle(key: str, x: float, knot_s: float) -> float:
+    """Smooth, aperiodic motion in [-1, 1]: seeded values every `knot_s` seconds, linearly joined. Periodic
+    motion (sines) repeats itself at some lag in every recording, which the reuse detector rightly reads as
+    the same footage shown twice; real classrooms do not repeat."""
+    i = math.floor(x / knot_s)
+    a, b = (int(hashlib.sha256(f"{key}/{j}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF * 2 - 1 for j in (i, i + 1))
+    w = x / knot_s - i
+    return a + (b - a) * w
+
+
 def render_frame(world: ClassWorld, rec: RecordingPlan, base: np.ndarray, t_s: float, p: VideoParams) -> np.ndarray:
     frame = base.copy()
     if any(a <= t_s < b for a, b in rec.blanks):
@@ -150,20 +160,19 @@ def render_frame(world: ClassWorld, rec: RecordingPlan, base: np.ndarray, t_s: f
     for seat, k in order:
         cx, cy, face = seat_xy(p, seat)
         # people sway a little (a still picture reads as frozen footage to the auditor)
-        ph = int(hashlib.sha256(k.encode()).hexdigest()[:6], 16) % 628 / 100
-        cx += int(round(0.08 * face * math.sin(x / 17.0 + ph)))
-        cy += int(round(0.04 * face * math.sin(x / 23.0 + 2 * ph)))
+        cx += int(round(0.08 * face * _wiggle(f"{s.session_id}/{k}/x", x, 17.0)))
+        cy += int(round(0.04 * face * _wiggle(f"{s.session_id}/{k}/y", x, 23.0)))
         down = any(a <= x < b for a, b in world.look_down.get((k, s.session_id), []))
         _person(frame, k, _photo_for(world, k, s.session_id), cx, cy, face, down)
     _desks(frame, p)
     if rec.teacher_on_video and rec.teacher_on_video in present:
-        tx = int(p.width_px * (0.12 + 0.06 * math.sin(x / 40)))  # paces along the front
+        tx = int(p.width_px * (0.12 + 0.06 * _wiggle(f"{s.session_id}/teacher", x, 40.0)))  # paces at the front
         _person(frame, rec.teacher_on_video, _photo_for(world, rec.teacher_on_video, s.session_id), tx,
                 int(p.height_px * 0.5), p.teacher_face_px, False)
     # slow lighting drift (clouds, lamps): +-12% over tens of minutes
     # stepped once a minute: a gain change re-codes the whole frame, so it must not happen every frame
     xm = 60.0 * math.floor(x / 60.0)
-    gain = 1.0 + 0.12 * math.sin(2 * math.pi * xm / 1500.0) - 0.05 * math.cos(2 * math.pi * xm / 4100.0)
+    gain = 1.0 + 0.12 * _wiggle(f"{s.session_id}/light", xm, 600.0)
     return cv2.convertScaleAbs(frame, alpha=gain)
 
 
