@@ -69,6 +69,9 @@ class RulePack:
         2, "headcount mismatch only when the difference exceeds this many people ...", min=0, max=100)
     headcount_tolerance_ratio: float = setting(
         0.10, "... and this share of the check-ins (whichever is larger)", min=0, max=1)
+    headcount_min_usable_min: float = setting(
+        5.0, "a session's headcount is judged only on at least this many minutes of usable (not black or "
+             "covered) video", min=0, max=240)
     gap_tolerance_min: float = setting(
         5.0, "uncovered scheduled time shorter than this is not a gap (NVR segment switches)", min=0, max=240)
     blank_tolerance_min: float = setting(

@@ -56,6 +56,20 @@ def test_headcount_ignores_samples_in_blank_footage():
     assert len(run(_class(10, [10, 10, 20, 20, 20]), "HEADCOUNT_MISMATCH")) == 1
 
 
+@pytest.mark.parametrize("covered_until, fires", [
+    ("11:26", False),   # 4 usable minutes left of the session: too little video to count a room
+    ("11:25", True),    # exactly 5 usable minutes: judged
+])
+def test_headcount_needs_enough_usable_video(covered_until, fires):
+    covered = blank(start="08:30", end=covered_until, kind="covered")
+    rows = [headcount(ts="11:27", faces=3 + 1, teachers=1, offset_s=11220.0)]
+    ev = _class(10, [], blanks=[covered])
+    ev = evidence(trainees=ev.archive.trainees, sessions=[S], recordings=[recording()],
+                  checkins=list(ev.archive.checkins), headcounts=rows, blanks=[covered])
+    assert len(run(ev, "HEADCOUNT_MISMATCH")) == int(fires)
+    assert len(run(ev, "HEADCOUNT_MISMATCH", pack(headcount_min_usable_min=1))) == 1
+
+
 def test_headcount_no_data():
     assert run(evidence(), "HEADCOUNT_MISMATCH") == []
     assert run(_class(10, []), "HEADCOUNT_MISMATCH") == []

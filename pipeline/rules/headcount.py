@@ -54,7 +54,8 @@ def headcount_mismatch(ctx: RuleContext) -> list[Finding]:
         if sid not in ctx.sessions or ctx.sessions[sid].mode != "offline":
             continue
         rows = _in_usable(ctx, sid, rows)
-        if len(rows) == 0:
+        usable_min = ctx.times[sid].recorded_min
+        if len(rows) == 0 or usable_min is not None and usable_min < ctx.pack.headcount_min_usable_min:
             continue
         rows = rows.assign(_people=_people(rows))
         per_cam = rows.groupby(rows["camera_id"].fillna(""))["_people"]
