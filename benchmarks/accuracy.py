@@ -23,6 +23,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.outputs.store import read_table  # noqa: E402
 from pipeline.synth.generate import generate  # noqa: E402
 from pipeline.synth.scoring import observed_errors, score_findings  # noqa: E402
 
@@ -49,17 +50,6 @@ def link_identities(dest: Path) -> Path:
             if not link.exists():
                 link.symlink_to(p.resolve())
     return dest
-
-
-def read_table(out: Path, name: str) -> pd.DataFrame:
-    files = sorted((out / name).rglob("*.parquet"))
-    if not files:
-        return pd.DataFrame()
-    return pd.concat([pd.read_parquet(f).assign(**_hive(f, out / name)) for f in files], ignore_index=True)
-
-
-def _hive(path: Path, base: Path) -> dict:
-    return dict(part.split("=", 1) for part in path.relative_to(base).parts[:-1] if "=" in part)
 
 
 def score_run(gen: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -282,18 +282,16 @@ def _enrollment_pairs(analyses: Sequence[RecordingAnalysis]) -> pd.DataFrame | N
 
 
 def required_hours(info, pack: RulePack) -> tuple[float | None, float | None, float | None]:
-    """(theory, practical, total) 学时 the class requires: class.yaml's override, else the pack's syllabus
-    for the job type; a refresher class requires the pack's refresher total."""
-    if info.training_kind == "refresher":
-        return None, None, info.required_total_hours or pack.refresher_required_hours
-    syllabus = pack.required_hours(info.job_type)
-    theory = info.required_theory_hours if info.required_theory_hours is not None else (
-        syllabus.theory if syllabus else None)
-    practical = info.required_practical_hours if info.required_practical_hours is not None else (
-        syllabus.practical if syllabus else None)
-    total = info.required_total_hours if info.required_total_hours is not None else (
-        syllabus.total if syllabus and syllabus.total is not None else
-        (theory + practical if theory is not None and practical is not None else None))
+    """(theory, practical, total) 学时 the class requires, as the hours rules judge a trainee of the class's
+    own kind (pipeline.attendance.requirements); the total of an initial class is class.yaml's, else the sum."""
+    from pipeline.attendance.requirements import requirements
+
+    parts = {r.part: r.hours for r in requirements(info, pack, info.training_kind)}
+    theory, practical = parts.get("theory"), parts.get("practical")
+    total = parts.get("total")
+    if total is None:
+        total = info.required_total_hours if info.required_total_hours is not None else (
+            theory + practical if theory is not None and practical is not None else None)
     return theory, practical, total
 
 

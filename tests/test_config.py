@@ -27,7 +27,7 @@ def test_every_setting_is_documented_and_numbers_are_bounded(cls) -> None:
     leaves = list(_leaves(cls))
     assert len(leaves) > 15
     for key, hint, meta in leaves:
-        assert (meta.get("doc") or meta.get("description")), f"{key} has no documentation"
+        assert meta.get("doc"), f"{key} has no documentation"
         numeric = hint in (int, float) or typing.get_args(hint) and set(typing.get_args(hint)) <= {int, float, type(None)}
         if numeric:
             assert meta.get("min") is not None and meta.get("max") is not None, f"{key} has no bounds"

@@ -32,9 +32,10 @@ def test_generated_class_audit_scores_above_floors(tmp_path):
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from accuracy import link_identities, read_table
+    from accuracy import link_identities
 
     from pipeline.audit import audit_archive
+    from pipeline.outputs.store import read_table
 
     ids = link_identities(tmp_path / "ids")
     assert len(list(ids.iterdir())) >= 16

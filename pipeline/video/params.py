@@ -7,13 +7,14 @@ measurements; the measurement is named next to each default.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
+
+from pipeline.settings import setting
 
 
 def _p(default: Any, lo: float, hi: float, desc: str) -> Any:
-    # "doc"/"min"/"max"/"choices" is the shape pipeline/settings.py's `setting()` gives every field.
-    return field(default=default, metadata={"doc": desc, "min": lo, "max": hi, "choices": None, "description": desc})
+    return setting(default, desc, min=lo, max=hi)
 
 
 @dataclass(frozen=True)
