@@ -37,6 +37,21 @@ class _Models:
         self.hog = dlib.get_frontal_face_detector()
         self.shape5 = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
         self.encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+        self.encoder_path = frm.face_recognition_model_location()
+        self._resnet = None
+
+    def resnet(self):
+        """The same network run by numpy (pipeline.faces.resnet), loaded on first use. BLAS is held to one
+        thread: the pipeline's parallelism is one worker process per core, and at 8 faces a batch a second
+        thread gains nothing here (faces_speed.md)."""
+        if self._resnet is None:
+            from threadpoolctl import threadpool_limits
+
+            from pipeline.faces.resnet import DlibResNet
+
+            threadpool_limits(1, user_api="blas")
+            self._resnet = DlibResNet(self.encoder_path)
+        return self._resnet
 
 
 @lru_cache(maxsize=1)
@@ -156,6 +171,10 @@ def encode_faces(image_bgr: np.ndarray, detections: FaceDetections, params: Face
     rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
     shapes = models.dlib.full_object_detections()
     shapes.extend(face_shapes(rgb, detections, params))
+    if params.encoder_runtime == "numpy":
+        # the chips dlib's compute_face_descriptor cuts (150 px, padding 0.25), then the network in numpy
+        chips = models.dlib.get_face_chips(rgb, shapes, size=150, padding=0.25)
+        return models.resnet().encode(np.stack([np.asarray(c) for c in chips]))
     enc = models.encoder.compute_face_descriptor(rgb, shapes, params.encode_jitters)
     return np.asarray([np.asarray(e) for e in enc], np.float32).reshape(-1, ENCODING_DIM)
 

@@ -15,6 +15,7 @@ import json
 from pipeline.settings import setting
 
 DETECTORS = ("yunet", "hog")
+ENCODER_RUNTIMES = ("numpy", "dlib")
 LANDMARK_MODES = ("dlib5_on_box", "yunet5")
 
 
@@ -54,8 +55,12 @@ class FaceParams:
     landmark_mode: str = setting("dlib5_on_box", "5-point shape for the dlib encoder: dlib's predictor on "
                                                  "the box, or built from YuNet's landmarks",
                                  choices=LANDMARK_MODES)
-    encode_jitters: int = setting(1, "dlib encoder re-samples per face (more: slower, slightly steadier)",
-                                  min=1, max=20)
+    # faces_speed.md: dlib-bin has no BLAS, its network takes ~60 ms a face; the same weights in numpy take
+    # ~8 ms and give the same encodings (within 1e-5, tests/test_faces_resnet.py).
+    encoder_runtime: str = setting("numpy", "what runs dlib's face encoder network: numpy (BLAS, ~8x faster, "
+                                            "same encodings) or dlib itself", choices=ENCODER_RUNTIMES)
+    encode_jitters: int = setting(1, "dlib encoder re-samples per face (more: slower, slightly steadier; "
+                                     "above 1 needs encoder_runtime dlib)", min=1, max=20)
     # faces_recognition.md (24 people, 106 photos): top-1 0.981 at 0.5, 1.000 at 0.55, non-enrolled
     # accepted 0.000 up to 0.55 and 0.038 at 0.6: 0.55 is the largest measured threshold within 2%.
     # (Hamilton clip, one enrollment photo: Miranda's close-ups sit at 0.32-0.56.)
@@ -99,6 +104,9 @@ class FaceParams:
             lo, hi = meta.get("min"), meta.get("max")
             if lo is not None and not lo <= value <= hi:
                 raise ValueError(f"FaceParams.{f.name}: expected a value in [{lo}, {hi}], found {value!r}")
+        if self.encode_jitters > 1 and self.encoder_runtime != "dlib":
+            raise ValueError(f"FaceParams.encode_jitters: {self.encode_jitters} re-samples need encoder_runtime "
+                             f"'dlib' (found {self.encoder_runtime!r}); the numpy runtime encodes each face once")
 
     def replace(self, **changes) -> FaceParams:
         return dataclasses.replace(self, **changes)
