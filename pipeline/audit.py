@@ -83,8 +83,19 @@ def make_executor(workers: int, scheduler: str | None = None) -> tuple[Executor,
     import os
 
     pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
-                               mp_context=multiprocessing.get_context("spawn"))
+                               mp_context=multiprocessing.get_context("spawn"), initializer=one_thread_per_worker)
     return pool, lambda: pool.shutdown(wait=True)
+
+
+def one_thread_per_worker() -> None:
+    """Pool workers (and the decoding children they start, which inherit the environment) compute on one
+    thread each: YuNet's OpenMP and numpy's OpenBLAS would otherwise each start a thread per core in every
+    worker, and N workers x N threads on N cores spend their time switching (faces_speed.md measures both
+    layouts). Set before the face libraries load, which happens on a worker's first video."""
+    import os
+
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
 
 
 def gallery_spec(archive: ClassArchive) -> GallerySpec | None:

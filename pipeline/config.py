@@ -62,6 +62,9 @@ class RulePack:
         30.0, "... until this many minutes after its end", min=0, max=240)
     min_presence_ratio: float = setting(
         0.8, "share of the recorded part of a session a credited trainee must be seen for", min=0, max=1)
+    presence_min_recorded_min: float = setting(
+        5.0, "ATTENDANCE_ABSENT is judged only on sessions with at least this many recorded minutes (never "
+             "seen is still ATTENDANCE_PROXY)", min=0, max=240)
     proxy_max_seen_min: float = setting(
         1.0, "a checked-in trainee seen for at most this many minutes counts as never seen (proxy)",
         min=0, max=60)

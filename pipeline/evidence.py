@@ -3,14 +3,15 @@ tables analysts read (the same columns: pipeline/outputs/schemas.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
 from pipeline.analysis import RecordingAnalysis
+from pipeline.attendance.timeline import UNUSABLE_BLANK_KINDS
 from pipeline.config import RulePack
 from pipeline.ingest.values import mask_id_number
 from pipeline.model import ClassArchive, ClassEvidence, Problem, Recording, Session
@@ -137,7 +138,9 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
 
     Unknown faces are clustered across the whole class (one cluster = one unknown person). A sighting at a
     sample time stands for half a sampling interval either side, so presence is not undercounted by one
-    interval per stretch.
+    interval per stretch. Trainees enrolled with one face (IDENTITY_SHARED) cannot be told apart on video:
+    a sighting of that face is presence of each of them (the shared enrollment is the finding; "never seen"
+    would be false for both).
     """
     import cv2
 
@@ -148,6 +151,7 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
     recs = [(rec, a, recording_window(rec, a)) for rec, a in recs]
     recs = [(rec, a, w) for rec, a, w in recs if w is not None]
     results = [a.faces for _, a, _ in recs]
+    twins = _shared_face_groups(a for _, a, _ in recs)
     clusters = cluster_unknowns(results, faces.cluster_threshold)
     cluster_of = {member: c.cluster_id for c in clusters for member in c.members}
     headcount, sightings, presence = [], [], []
@@ -177,6 +181,10 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
                 return s.person_id
             return cluster_of.get((r, s.unknown_index)) if s.unknown_index is not None else None
 
+        def face_of(s):  # one key per face: shared-face trainees are one group
+            key = who(s)
+            return twins[key][0] if key in twins else key
+
         for s in result.sightings:
             ts = start + dt.timedelta(seconds=s.offset_s)
             session = session_of(archive.sessions, rec.room, ts)
@@ -187,9 +195,10 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
                               "person_id": person_id, "person_kind": kind,
                               "distance": s.distance if s.distance == s.distance and s.distance != float("inf") else None,
                               "box": list(s.box_xywh)})
-        for key, spans in presence_intervals(result.sightings, faces.gap_tolerance_s, who).items():
-            person_id, kind = _split_person(key) if ":" in key else (key, "unknown")
-            for a_s, b_s in spans:
+        unseeable = [(b.start_offset_s, b.end_offset_s) for b in analysis.blanks if b.kind in UNUSABLE_BLANK_KINDS]
+        for face, spans in presence_intervals(result.sightings, faces.gap_tolerance_s, face_of, unseeable).items():
+            for key, (a_s, b_s) in ((k, span) for k in twins.get(face, (face,)) for span in spans):
+                person_id, kind = _split_person(key) if ":" in key else (key, "unknown")
                 a = start + dt.timedelta(seconds=max(0.0, a_s - half_s))
                 b = start + dt.timedelta(seconds=b_s + half_s)
                 for session, lo, hi in _split_by_session(archive.sessions, rec.room, a, b):
@@ -217,6 +226,27 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
                              "sessions": sorted(unknown_sessions.get(cluster.cluster_id, set()))})
     return (_frame("headcount", headcount), _frame("sightings", sightings), _frame("presence", presence),
             pd.DataFrame(unknown_rows, columns=UNKNOWN_COLUMNS))
+
+
+def _shared_face_groups(analyses: Iterable[RecordingAnalysis]) -> dict[str, tuple[str, ...]]:
+    """{gallery key: its group} for trainees whose enrollment photos show one face (the pairs the face stage
+    found, joined transitively); each group is sorted, its first key stands for the face."""
+    parent: dict[str, str] = {}
+
+    def root(k: str) -> str:
+        while parent.setdefault(k, k) != k:
+            k = parent[k]
+        return k
+
+    for analysis in analyses:
+        for a, b, _ in analysis.enrollment_pairs:
+            if a.startswith("trainee:") and b.startswith("trainee:"):
+                ra, rb = root(a), root(b)
+                parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[str, list[str]] = {}
+    for k in parent:
+        groups.setdefault(root(k), []).append(k)
+    return {k: tuple(sorted(g)) for g in groups.values() if len(g) > 1 for k in g}
 
 
 def _interval(analysis: RecordingAnalysis) -> float:

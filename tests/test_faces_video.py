@@ -81,3 +81,38 @@ def test_cluster_unknowns_across_videos():
     assert clusters[0].members == ((0, 0), (2, 0)) and clusters[1].members == ((0, 1),)
     assert clusters[0].representative in clusters[0].members
     assert cluster_unknowns([result()], 0.5) == []
+
+
+def test_unknown_face_is_encoded_again_and_keeps_its_entry(shared_data):
+    """A stranger sitting still: encoded at every sample (a later view may be recognised), one unknown entry
+    and one snapshot for the whole stretch; a recognised face is carried by its track instead."""
+    from pipeline.faces.images import read_image
+    from pipeline.faces.video import VideoFacePass
+    from pipeline.video.sample import SampledFrame
+
+    johns = shared_data / "dlib/examples/johns"
+    people = sorted(d for d in johns.iterdir() if d.is_dir())
+    known, stranger = sorted(people[0].glob("*.jpg")), sorted(people[1].glob("*.jpg"))
+    gallery = Gallery.from_photos({people[0].name: known[:1]}, PARAMS)
+    a, b = read_image(known[1]), read_image(stranger[0])
+    h = max(a.shape[0], b.shape[0])
+    pad = lambda im: np.pad(im, ((0, h - im.shape[0]), (0, 0), (0, 0)))  # noqa: E731
+    frame = np.ascontiguousarray(np.hstack([pad(a), pad(b)]))
+    face_pass = VideoFacePass(gallery, PARAMS.replace(reencode_every_s=3600))
+    for k in range(4):
+        face_pass.feed(SampledFrame(k * 30.0, frame))
+    result = face_pass.result()
+    assert [(r.identified, r.unknown) for r in result.headcount] == [(1, 1)] * 4
+    assert len(result.unknown_encodings) == 1 and len(result.unknown_snapshots) == 1
+    unknown = [s for s in result.sightings if s.person_id is None]
+    assert len(unknown) == 4 and {s.unknown_index for s in unknown} == {0}
+    assert result.encoded_faces == 2 + 3  # both faces once, then the unknown one at each later sample
+
+
+def test_presence_joins_across_a_covered_lens():
+    # seen until 270 s and again from 840 s; the lens was covered 360-750 s: 180 s of seeable gap
+    sightings = [Sighting(t, "A", 0.3, (0, 0, 10, 10)) for t in (210, 240, 270, 840, 870)]
+    assert presence_intervals(sightings, 300, unseeable=[(360, 750)]) == {"A": [(210, 870)]}
+    assert presence_intervals(sightings, 300) == {"A": [(210, 270), (840, 870)]}
+    # a cover elsewhere does not shorten this gap
+    assert presence_intervals(sightings, 300, unseeable=[(900, 1200)]) == {"A": [(210, 270), (840, 870)]}

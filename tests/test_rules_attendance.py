@@ -85,6 +85,17 @@ def test_absent_pack_override():
     assert run(evidence(), "ATTENDANCE_ABSENT") == []
 
 
+@pytest.mark.parametrize("recorded_end, fires", [
+    ("09:05", True),    # exactly 5 recorded minutes: judged
+    ("09:04", False),   # 4 minutes: too few samples for a ratio
+])
+def test_absent_needs_enough_recorded_minutes(recorded_end, fires):
+    ev = evidence(trainees=[trainee()], sessions=[S], recordings=[recording(start="09:00", end=recorded_end)],
+                  presence_rows=[presence(start="09:00", end="09:02")], headcounts=[headcount()])
+    assert len(run(ev, "ATTENDANCE_ABSENT")) == int(fires)
+    assert len(run(ev, "ATTENDANCE_ABSENT", pack(presence_min_recorded_min=1))) == 1
+
+
 def test_no_video_no_absent():
     ev = evidence(trainees=[trainee()], sessions=[S], headcounts=[headcount()])
     assert run(ev, "ATTENDANCE_ABSENT") == []

@@ -14,15 +14,14 @@ from pipeline.synth.scoring import observed_errors, score_findings, totals
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared" / "data"
 
-# Floors on this class (8 trainees, 15-minute sessions, seed 5), measured 2026-11-27 on the 2-core dev box:
-# recall 1.00, precision 0.65 (0.42 before the generator's motion stopped repeating itself, which the
-# reuse detector read as reused footage), observed-minutes MAE 1.37 min. The remaining false findings:
-# proxies and unknowns from missed identifications of small synthetic faces, and hours findings near
-# their thresholds. The floor guards against regressions; raise it as those are fixed
-# (benchmarks/accuracy.py prints the per-rule table).
+# Floors on this class (8 trainees, 15-minute sessions, seed 5), measured 2026-11-28 on the 2-core dev box:
+# recall 1.00, precision 1.00, observed-minutes MAE 0.09 min (2026-11-27: precision 0.65, MAE 1.37, before
+# the relaxed match with a margin recognised small faces that drift past the threshold, shared-face
+# trainees were credited together, and short recordings stopped being judged for ATTENDANCE_ABSENT).
+# The floors leave room for sampling noise; benchmarks/accuracy.py prints the per-rule table.
 RECALL_FLOOR = 0.90
-PRECISION_FLOOR = 0.55
-MAE_FLOOR_MIN = 3.0
+PRECISION_FLOOR = 0.85
+MAE_FLOOR_MIN = 1.0
 
 
 @pytest.mark.slow

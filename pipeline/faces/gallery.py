@@ -5,7 +5,7 @@
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +129,28 @@ class Gallery:
             if cols.any():
                 per_person[:, k] = d[:, cols].min(axis=1)
         return per_person
+
+    def assign(self, encodings: np.ndarray, present: Iterable[str] = (), relaxed: float | None = None,
+               margin: float = 0.0) -> list[Match]:
+        """The faces of one video frame. Within ``threshold`` a face is its nearest person, as ``match``.
+        Farther, up to ``relaxed``, it is still that person when everyone else enrolled is at least ``margin``
+        farther and that person is not already in the frame (``present``, or a closer face of this call):
+        a small, blurred face of a trainee drifts past the threshold while staying far from everyone else,
+        and one person is in a frame once (faces_recognition.md measures the stranger rate of this rule)."""
+        out = self.match(encodings)
+        if relaxed is None or relaxed <= self.threshold or len(self.identities) < 1 or not out:
+            return out
+        per_person = self.distances(encodings)
+        order = np.sort(per_person, axis=1)
+        second = order[:, 1] if per_person.shape[1] > 1 else np.full(len(per_person), np.inf, np.float32)
+        taken = set(present) | {m.identity for m in out if m.identity is not None}
+        for i in sorted(range(len(out)), key=lambda i: out[i].distance):
+            k = int(per_person[i].argmin())
+            name, dist = self.identities[k], float(per_person[i, k])
+            if out[i].identity is None and dist <= relaxed and second[i] - dist >= margin and name not in taken:
+                out[i] = Match(name, dist)
+                taken.add(name)
+        return out
 
     def match(self, encodings: np.ndarray) -> list[Match]:
         if not len(self.identities):

@@ -2,8 +2,9 @@
 
 ``VideoFacePass.feed(frame)`` per ``SampledFrame``; ``result()`` gives headcount rows, sightings and the
 encodings of unknown faces (biometric data: they stay in memory and in the face cache only). Trainees sit
-still, so a face whose box overlaps the previous sample's box keeps its identity without being encoded
-again (``track_iou``), re-encoded at least every ``reencode_every_s``: encoding is the costly part.
+still, so a recognised face whose box overlaps the previous sample's box keeps its identity without being
+encoded again (``track_iou``), re-encoded at least every ``reencode_every_s``; an unknown face is encoded
+again at every sample (a better view may recognise it) and keeps its unknown entry while it stays unknown.
 """
 from __future__ import annotations
 
@@ -82,26 +83,36 @@ class VideoFacePass:
         p = self.params
         dets = adapter.detect_faces(frame.image_bgr, p)
         tracks: list[_Track | None] = [None] * len(dets)
+        carried: dict[int, _Track] = {}  # detection -> the previous sample's track it continues
         if self._tracks and len(dets) and p.track_iou < 1.0:
             ious = iou_matrix(dets.boxes_xywh, np.array([t.box for t in self._tracks]))
             for i in range(len(dets)):
                 j = int(np.argmax(ious[i]))
-                prev = self._tracks[j]
-                if ious[i, j] >= p.track_iou and frame.offset_s - prev.encoded_at_s < p.reencode_every_s:
-                    tracks[i] = _Track(dets.boxes_xywh[i], prev.person_id, prev.distance, prev.unknown_index,
-                                       prev.encoded_at_s)
+                if ious[i, j] >= p.track_iou:
+                    carried[i] = self._tracks[j]
                     ious[:, j] = -1  # one previous face continues one current face
+        for i, prev in carried.items():
+            # a known face keeps its identity until it is due for re-encoding; an unknown one is encoded
+            # again every sample (cheap since faces/resnet.py): a better view may recognise it
+            if prev.person_id is not None and frame.offset_s - prev.encoded_at_s < p.reencode_every_s:
+                tracks[i] = _Track(dets.boxes_xywh[i], prev.person_id, prev.distance, None, prev.encoded_at_s)
         todo = np.array([t is None for t in tracks], bool)
         if todo.any():
             sub = dets.filter(todo)
             encodings = adapter.encode_faces(frame.image_bgr, sub, p)
             self._encoded += len(sub)
-            for i, enc, match in zip(np.flatnonzero(todo), encodings, self.gallery.match(encodings)):
+            present = {t.person_id for t in tracks if t is not None and t.person_id is not None}
+            matches = self.gallery.assign(encodings, present, p.relaxed_match_threshold, p.relaxed_match_margin)
+            for i, enc, match in zip(np.flatnonzero(todo), encodings, matches):
                 unknown_index = None
                 if match.identity is None:
-                    unknown_index = len(self._unknown)
-                    self._unknown.append(enc)
-                    self._snapshots.append(_snapshot(frame.image_bgr, dets.boxes_xywh[i]))
+                    prev = carried.get(i)
+                    if prev is not None and prev.unknown_index is not None:
+                        unknown_index = prev.unknown_index  # the same unknown face, still unknown
+                    else:
+                        unknown_index = len(self._unknown)
+                        self._unknown.append(enc)
+                        self._snapshots.append(_snapshot(frame.image_bgr, dets.boxes_xywh[i]))
                 tracks[i] = _Track(dets.boxes_xywh[i], match.identity, match.distance, unknown_index,
                                    frame.offset_s)
         self._tracks = [t for t in tracks if t is not None]
@@ -158,20 +169,29 @@ def cluster_unknowns(results: Sequence[VideoFaceResult], threshold: float) -> li
 
 
 def presence_intervals(sightings: Iterable[Sighting], gap_tolerance_s: float,
-                       person_of=lambda s: s.person_id) -> dict[str, list[tuple[float, float]]]:
+                       person_of=lambda s: s.person_id,
+                       unseeable: Sequence[tuple[float, float]] = ()) -> dict[str, list[tuple[float, float]]]:
     """{person: [(start_s, end_s), ...]}: sightings of one person closer than gap_tolerance_s are joined.
-    ``person_of`` maps a sighting to its person (e.g. an unknown's cluster id); None is skipped."""
+    ``person_of`` maps a sighting to its person (e.g. an unknown's cluster id); None is skipped.
+    ``unseeable``: (start_s, end_s) stretches where nobody can be seen (a black or covered lens); they do
+    not count towards a gap, so a trainee seen just before and after a covered lens is one interval (the
+    covered time itself is cut from observed time later, with the rest of the unusable video)."""
     times: dict[str, list[float]] = defaultdict(list)
     for s in sightings:
         who = person_of(s)
         if who is not None:
             times[who].append(s.offset_s)
+
+    def gap(a: float, b: float) -> float:
+        hidden = sum(max(0.0, min(b, hi) - max(a, lo)) for lo, hi in unseeable)
+        return b - a - hidden
+
     out: dict[str, list[tuple[float, float]]] = {}
     for who, ts in times.items():
         ts = sorted(set(ts))
         spans = [[ts[0], ts[0]]]
         for t in ts[1:]:
-            if t - spans[-1][1] <= gap_tolerance_s:
+            if gap(spans[-1][1], t) <= gap_tolerance_s:
                 spans[-1][1] = t
             else:
                 spans.append([t, t])

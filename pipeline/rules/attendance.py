@@ -57,11 +57,13 @@ def attendance_proxy(ctx: RuleContext) -> list[Finding]:
 @rule("ATTENDANCE_ABSENT")
 def attendance_absent(ctx: RuleContext) -> list[Finding]:
     """Credited for a session (every rostered trainee is, by the schedule) but seen for less than
-    `min_presence_ratio` of its recorded minutes; check-ins without any sighting are ATTENDANCE_PROXY."""
+    `min_presence_ratio` of its recorded minutes; check-ins without any sighting are ATTENDANCE_PROXY.
+    Sessions with fewer than `presence_min_recorded_min` recorded minutes are not judged: a ratio over a few
+    samples moves by a sample's share with each look down."""
     out = []
     ratio = ctx.pack.min_presence_ratio
     for _, row in video_rows(ctx).iterrows():
-        if is_proxy(row, ctx):
+        if is_proxy(row, ctx) or row["recorded_min"] < ctx.pack.presence_min_recorded_min - EPS:
             continue
         need = ratio * row["recorded_min"]
         if row["observed_min"] >= need - EPS:

@@ -8,8 +8,9 @@ planted problem is far from its threshold (the oracle drops any decision that is
 """
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 from dataclasses import dataclass
+import datetime as dt
 
 import numpy as np
 
@@ -167,7 +168,9 @@ def video_class(identities: list[Identity], seed: int, session_min: float = 45, 
             g0 = 0.4 * s.length_s
             recs.append(RecordingPlan(cam, "S05", t0, pre_s + g0, teacher_on_video=teacher))
             t1 = s.start_dt() + dt.timedelta(seconds=g0 + 480)
-            recs.append(RecordingPlan(cam, "S05", t1, s.length_s - g0 - 480 + post_s, teacher_on_video=teacher))
+            rest_s = s.length_s - g0 - 480 + post_s
+            if rest_s >= 60:  # a short session ends inside the gap: no second file (never an empty one)
+                recs.append(RecordingPlan(cam, "S05", t1, rest_s, teacher_on_video=teacher))
         elif s.session_id == "S06":  # lens covered for 7 minutes in the middle
             b0 = pre_s + 0.5 * s.length_s - 210
             recs.append(RecordingPlan(cam, "S06", t0, dur, blanks=((b0, b0 + 420),), teacher_on_video=teacher))
@@ -259,6 +262,9 @@ _NO_VIDEO_IGNORED = {r: "no recordings in this class: video-based attendance and
 
 def _table_class(identities, rng, class_id, n, sessions, **kw) -> ClassWorld:
     people, _ = _people(identities, rng, n, 0, 0, twin=False, min_photos=1)
+    # trainees are of the class's kind unless a scenario mixes them on purpose (an initial trainee in a
+    # refresher class is CLASS_MIXED, which only schedule_class plants)
+    people = [dataclasses.replace(p, training_kind=kw.get("training_kind", "initial")) for p in people]
     keys = [p.key for p in people]
     checkins = []
     for s in sessions:

@@ -1,0 +1,68 @@
+"""Frame-level identity assignment: the strict threshold, the relaxed rule with its margin, one person
+per frame. Encodings here are chosen vectors (the rule is arithmetic on distances); the encoder itself is
+tested on real photos in test_faces_recognition.py and test_faces_resnet.py."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.faces.gallery import Gallery
+
+
+def _at(base: np.ndarray, direction: np.ndarray, distance: float) -> np.ndarray:
+    return (base + direction / np.linalg.norm(direction) * distance).astype(np.float32)
+
+
+@pytest.fixture()
+def gallery():
+    rng = np.random.default_rng(3)
+    people = rng.normal(size=(3, 128)).astype(np.float32)
+    people *= 0.6 / np.linalg.norm(people[0] - people[1])  # A and B 0.6 apart, C somewhere else
+    return Gallery(("A", "B", "C"), people, np.arange(3), 0.55), people
+
+
+def test_strict_match_is_unchanged(gallery):
+    g, people = gallery
+    probe = _at(people[0], np.ones(128), 0.3)
+    assert [m.identity for m in g.assign(probe[None], relaxed=0.6, margin=0.1)] == ["A"]
+
+
+def test_relaxed_match_needs_the_margin(gallery):
+    g, people = gallery
+    away_from_b = people[0] - people[1]  # moving away from B keeps B far
+    far_from_all = _at(people[0], away_from_b, 0.58)
+    m = g.assign(far_from_all[None], relaxed=0.6, margin=0.1)[0]
+    assert m.identity == "A" and 0.55 < m.distance <= 0.6
+    assert g.match(far_from_all[None])[0].identity is None  # the plain match keeps it unknown
+    # as far from A, but B only 0.04 farther: not a relaxed match
+    u = (people[1] - people[0]) / np.linalg.norm(people[1] - people[0])
+    v = np.eye(128, dtype=np.float32)[7] - u * u[7]
+    v /= np.linalg.norm(v)
+    between = (people[0] + 0.26 * u + 0.5185 * v).astype(np.float32)  # 0.58 from A, 0.62 from B
+    assert np.linalg.norm(between - people[1]) == pytest.approx(0.62, abs=0.005)
+    assert g.assign(between[None], relaxed=0.6, margin=0.1)[0].identity is None
+
+
+def test_relaxed_match_beyond_relaxed_threshold_is_unknown(gallery):
+    g, people = gallery
+    probe = _at(people[0], people[0] - people[1], 0.65)
+    assert g.assign(probe[None], relaxed=0.6, margin=0.1)[0].identity is None
+
+
+def test_relaxed_match_not_when_the_person_is_already_in_the_frame(gallery):
+    g, people = gallery
+    near_a = _at(people[0], people[0] - people[1], 0.58)
+    assert g.assign(near_a[None], present={"A"}, relaxed=0.6, margin=0.1)[0].identity is None
+    # two relaxed candidates for A in one frame: only the closer one is A
+    closer = _at(people[0], people[0] - people[1], 0.57)
+    got = g.assign(np.stack([near_a, closer]), relaxed=0.6, margin=0.1)
+    assert [m.identity for m in got] == [None, "A"]
+    # a strict match elsewhere in the frame blocks a relaxed one
+    strict = _at(people[0], people[0] - people[1], 0.2)
+    assert [m.identity for m in g.assign(np.stack([near_a, strict]), relaxed=0.6, margin=0.1)] == [None, "A"]
+
+
+def test_relaxed_off_when_equal_to_threshold(gallery):
+    g, people = gallery
+    probe = _at(people[0], people[0] - people[1], 0.58)
+    assert g.assign(probe[None], relaxed=0.55, margin=0.1)[0].identity is None
