@@ -66,10 +66,11 @@ class FaceParams:
     # (Hamilton clip, one enrollment photo: Miranda's close-ups sit at 0.32-0.56.)
     match_threshold: float = setting(0.55, "largest encoding distance accepted as the same person",
                                      min=0.2, max=0.9)
-    # faces_recognition.md, "relaxed" table (106 photos, 24 people, leave-one-person-out): a nearest person
-    # up to 0.60 with everyone else >= 0.10 farther accepted 0.000 strangers and 1.000 of the genuine probes;
-    # at 0.60 without the margin, 0.038 strangers. Video faces of 25-40 px drift 0.02-0.05 farther than the
-    # same photo at full size (benchmarks/accuracy.py: a trainee at 0.556-0.578, everyone else >= 0.73).
+    # faces_recognition.md, "Relaxed rule" (106 photos, 24 people; strangers: leave-one-person-out): the
+    # nearest person up to 0.60 with everyone else >= 0.10 farther accepts strangers 0.000 on the photos,
+    # 0.000 with probes shrunk to 40 px and 0.010 (1 of 102) at 30 px; genuine 1.000 / 0.990 / 1.000 (strict
+    # 0.55 alone: 1.000 / 0.990 / 0.980). Without the margin, 0.60 accepts 0.038 strangers. In video a
+    # trainee's small face sat at 0.556-0.578 with everyone else >= 0.73 (benchmarks/accuracy.py).
     relaxed_match_threshold: float = setting(0.6, "a face farther than match_threshold but within this is still "
                                                   "its nearest person when everyone else is relaxed_match_margin "
                                                   "farther and that person is not elsewhere in the frame "
