@@ -4,6 +4,7 @@ other people moving) are never called reused."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -100,3 +101,28 @@ def test_empty_and_single_inputs_find_nothing(fingerprints):
     assert find_reused({}, PARAMS) == []
     first = next(iter(fingerprints.values()))
     assert find_reused([first], PARAMS) == []
+
+
+def _still_room_with_bursts(seed: int, burst_at_s, n: int = 300) -> Fingerprint:
+    """A motionless room sampled every 10 s, with the same strong change at `burst_at_s` (0 noise)."""
+    rng = np.random.default_rng(seed)
+    room = np.random.default_rng(0).normal(size=576)
+    x = np.tile(room, (n, 1)) + rng.normal(scale=0.01, size=(n, 576))
+    for k, t in enumerate(burst_at_s):
+        x[int(t // 10)] += 3.0 * np.random.default_rng(100 + k).normal(size=576) * (np.arange(576) < 60)
+    x = (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
+    return Fingerprint(Path(f"/r{seed}.mp4"), np.arange(n) * 10.0, x.astype(np.float16))
+
+
+def test_matches_strung_over_motionless_stretches_are_not_a_run():
+    """Four moments that agree, 200 s apart, with nothing moving between them: coincidences in two
+    different recordings of a still room, not reused footage (the default allows 120 s between matches)."""
+    bursts = [400, 600, 800, 1000]
+    a, b = _still_room_with_bursts(1, bursts), _still_room_with_bursts(2, bursts)
+    params = VideoParams()
+    assert find_reused([a, b], params) == []
+    found = find_reused([a, b], dataclasses.replace(params, reuse_max_match_gap_s=1000.0))
+    assert len(found) == 1 and found[0].method == "motion_signature" and found[0].matching_samples == 4
+    # the same four matches 100 s apart are a run
+    close = [400, 500, 600, 700]
+    assert len(find_reused([_still_room_with_bursts(1, close), _still_room_with_bursts(2, close)], params)) == 1

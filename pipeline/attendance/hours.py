@@ -52,11 +52,12 @@ def online_passed(r: OnlineRecord) -> bool:
 
 
 def online_observed_hours(r: OnlineRecord, pack: RulePack) -> float:
+    """RULES.md: online 学时 count as observed when the record is credited and its face checks passed, the
+    credited amount. A course credited more 学时 than its study minutes allow is ONLINE_COURSE_SHORT; cutting
+    it here too would report that one excess again as HOURS_OVERCLAIMED or HOURS_SHORTFALL."""
     if not r.credited_hours or not online_passed(r):
         return 0.0
-    if r.effective_min is None:
-        return float(r.credited_hours)
-    return min(float(r.credited_hours), r.effective_min / pack.online_min_per_hour)
+    return float(r.credited_hours)
 
 
 def online_session_of(r: OnlineRecord, session_ids: set[str]) -> str | None:

@@ -77,6 +77,10 @@ class VideoParams:
     # a camera nudged between days, and a pair wrongly kept only costs time, not a false finding.
     reuse_candidate_min_similarity: float = _p(0.7, -1.0, 1.0, "median-image similarity needed before two recordings are compared in detail")
     reuse_min_run_s: float = _p(60.0, 1.0, 36000.0, "shortest matching run reported as reused footage (seconds)")
+    # Samples without motion neither prove nor break a run, but only so far: two different 45-min generated
+    # sessions matched at 4 informative samples strung over 640 s of motionless ones (similarity 0.69,
+    # benchmarks/accuracy.py). Reused footage with people in it matches every sample or two.
+    reuse_max_match_gap_s: float = _p(120.0, 1.0, 36000.0, "longest time between two matching samples of one run (seconds)")
     # At least this many informative, matching samples in a run (a run of near-static samples is
     # not proof).
     reuse_min_matching_samples: int = _p(4, 2, 10000, "fewest matching informative samples in a reported run")

@@ -133,7 +133,8 @@ def _offset_peaks(a: _Prepared, b: _Prepared, params: VideoParams) -> list[float
 
 
 def _runs_at(a: _Prepared, b: _Prepared, delta_s: float, params: VideoParams) -> list[ReuseMatch]:
-    """Walk a's samples aligned to b at `delta_s`; a run is broken by two mismatches in a row."""
+    """Walk a's samples aligned to b at `delta_s`; a run is broken by two mismatches in a row, or by more
+    than `reuse_max_match_gap_s` between two matches (samples without motion bridge only so far)."""
     tol = 0.51 * max(a.spacing_s, b.spacing_s)  # the nearest sample of b, never its neighbour
     targets = a.fp.offsets_s - delta_s
     j = np.clip(np.searchsorted(b.fp.offsets_s, targets), 1, max(len(b.fp.offsets_s) - 1, 1))
@@ -150,6 +151,9 @@ def _runs_at(a: _Prepared, b: _Prepared, delta_s: float, params: VideoParams) ->
                 # no motion: it neither proves nor breaks, unless the picture itself differs
                 state = "neutral" if float(a.x[i] @ b.x[j[i]]) >= params.reuse_candidate_min_similarity else "miss"
         if state == "match":
+            if run and a.fp.offsets_s[i] - a.fp.offsets_s[run[-1][0]] > params.reuse_max_match_gap_s:
+                out.extend(_emit(a, b, run, params))  # too long without proof: coincidences, not a run
+                run = []
             run.append((i, int(j[i]), similarity))
             misses = 0
         elif state == "neutral":
