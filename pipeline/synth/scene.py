@@ -145,23 +145,6 @@ def _wiggle(key: str, x: float, knot_s: float) -> float:
     return a + (b - a) * w
 
 
-@lru_cache(maxsize=64)
-def _light_steps(key: str, until_s: float) -> tuple[float, ...]:
-    """Seeded step times 40-100 s apart, from well before a session to `until_s`."""
-    steps, t, j = [], -600.0, 0
-    while t <= until_s:
-        steps.append(t)
-        t += 40.0 + 60.0 * int(hashlib.sha256(f"{key}/step/{j}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-        j += 1
-    return tuple(steps)
-
-
-def _light_step(key: str, x: float) -> float:
-    """The last lighting step at or before x (seconds from the session start)."""
-    steps = _light_steps(key, 3600.0 * (math.floor(max(x, 0.0) / 3600.0) + 1))
-    return steps[max(0, int(np.searchsorted(steps, x, side="right")) - 1)]
-
-
 def render_frame(world: ClassWorld, rec: RecordingPlan, base: np.ndarray, t_s: float, p: VideoParams) -> np.ndarray:
     frame = base.copy()
     if any(a <= t_s < b for a, b in rec.blanks):
@@ -187,10 +170,9 @@ def render_frame(world: ClassWorld, rec: RecordingPlan, base: np.ndarray, t_s: f
         _person(frame, rec.teacher_on_video, _photo_for(world, rec.teacher_on_video, s.session_id), tx,
                 int(p.height_px * 0.5), p.teacher_face_px, False)
     # slow lighting drift (clouds, lamps): +-12% over tens of minutes
-    # stepped about once a minute (a gain change re-codes the whole frame, so not every frame), at uneven,
-    # per-session times: steps on a fixed minute grid put the same change at the same offsets in every
-    # recording, which the reuse detector read as shared footage (similarity 0.69, 45-min sessions)
-    xm = _light_step(s.session_id, x)
+    # stepped once a minute: a gain change re-codes the whole frame, so it must not happen every frame
+    # (on the encoder's 60 s keyframes it costs nothing)
+    xm = 60.0 * math.floor(x / 60.0)
     gain = 1.0 + 0.12 * _wiggle(f"{s.session_id}/light", xm, 600.0)
     return cv2.convertScaleAbs(frame, alpha=gain)
 
