@@ -115,14 +115,14 @@ def _still_room_with_bursts(seed: int, burst_at_s, n: int = 300) -> Fingerprint:
 
 
 def test_matches_strung_over_motionless_stretches_are_not_a_run():
-    """Four moments that agree, 200 s apart, with nothing moving between them: coincidences in two
+    """Six moments that agree, 200 s apart, with nothing moving between them: coincidences in two
     different recordings of a still room, not reused footage (the default allows 120 s between matches)."""
-    bursts = [400, 600, 800, 1000]
+    bursts = [400, 600, 800, 1000, 1200, 1400]
     a, b = _still_room_with_bursts(1, bursts), _still_room_with_bursts(2, bursts)
     params = VideoParams()
     assert find_reused([a, b], params) == []
     found = find_reused([a, b], dataclasses.replace(params, reuse_max_match_gap_s=1000.0))
-    assert len(found) == 1 and found[0].method == "motion_signature" and found[0].matching_samples == 4
-    # the same four matches 100 s apart are a run
-    close = [400, 500, 600, 700]
+    assert len(found) == 1 and found[0].method == "motion_signature" and found[0].matching_samples == 6
+    # the same six matches 100 s apart are a run
+    close = [400, 500, 600, 700, 800, 900]
     assert len(find_reused([_still_room_with_bursts(1, close), _still_room_with_bursts(2, close)], params)) == 1

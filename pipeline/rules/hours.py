@@ -27,38 +27,56 @@ def _trainee_rows(ctx: RuleContext) -> dict[str, pd.DataFrame]:
     return {str(t): g for t, g in ctx.hours.groupby("trainee_id")} if len(ctx.hours) else {}
 
 
-def _shortfalls(ctx: RuleContext, rule_id: str, until: object = None) -> list[Finding]:
-    rows = _trainee_rows(ctx)
-    out = []
-    for t in ctx.archive.trainees:
-        have = counted_hours(rows.get(t.trainee_id, ctx.hours.iloc[0:0]), ctx.sessions,
-                             unlinked_online(ctx, t.trainee_id), ctx.pack, until=until, tz=ctx.tz)
-        for req in requirements(ctx.info, ctx.pack, t.training_kind):
-            if have[req.part] >= req.hours - EPS:
-                continue
-            extra = {"registration": to_ts(until, ctx.tz).isoformat()} if until is not None else {}
-            out.append(ctx.finding(
-                rule_id, trainee_id=t.trainee_id, part=req.part, measured=have[req.part], threshold=req.hours,
-                fields={"name": t.name, "part": req.part, "part_zh": PART_NAMES[req.part], **extra},
-                detail={"part": req.part, "supported_hours": have[req.part], "required_hours": req.hours,
-                        "required_from": req.source, "trainee_kind": t.training_kind, **extra}))
-    return out
+def _short_parts(ctx: RuleContext, rows: dict[str, pd.DataFrame], t, until: object = None) -> list:
+    """(requirement, supported 学时) of each part a trainee is short of, counting sessions ended by `until`."""
+    have = counted_hours(rows.get(t.trainee_id, ctx.hours.iloc[0:0]), ctx.sessions,
+                         unlinked_online(ctx, t.trainee_id), ctx.pack, until=until, tz=ctx.tz)
+    return [(req, have[req.part]) for req in requirements(ctx.info, ctx.pack, t.training_kind)
+            if have[req.part] < req.hours - EPS]
 
 
 @rule("HOURS_SHORTFALL")
 def hours_shortfall(ctx: RuleContext) -> list[Finding]:
     """Supported 学时 below the requirement: initial trainees on theory and practical separately, refresher
     trainees on the total (one finding per trainee and part)."""
-    return _shortfalls(ctx, "HOURS_SHORTFALL")
+    rows = _trainee_rows(ctx)
+    out = []
+    for t in ctx.archive.trainees:
+        for req, have in _short_parts(ctx, rows, t):
+            out.append(ctx.finding(
+                "HOURS_SHORTFALL", trainee_id=t.trainee_id, part=req.part, measured=have, threshold=req.hours,
+                fields={"name": t.name, "part": req.part, "part_zh": PART_NAMES[req.part]},
+                detail={"part": req.part, "supported_hours": have, "required_hours": req.hours,
+                        "required_from": req.source, "trainee_kind": t.training_kind}))
+    return out
 
 
 @rule("EXAM_INELIGIBLE")
 def exam_ineligible(ctx: RuleContext) -> list[Finding]:
     """Registered for the exam (class.yaml `exam_registration`) while the 学时 supported by sessions that had
-    ended by then were below the requirement."""
+    ended by then were below the requirement. One finding per trainee (one registration), listing each part
+    short; measured/threshold are those of the part furthest below its requirement."""
     if ctx.info.exam_registration is None:
         return []
-    return _shortfalls(ctx, "EXAM_INELIGIBLE", until=ctx.info.exam_registration)
+    until = ctx.info.exam_registration
+    registration = to_ts(until, ctx.tz).isoformat()
+    rows = _trainee_rows(ctx)
+    out = []
+    for t in ctx.archive.trainees:
+        short = _short_parts(ctx, rows, t, until=until)
+        if not short:
+            continue
+        req, have = min(short, key=lambda s: s[1] / s[0].hours)
+        parts = [{"part": r.part, "supported_hours": h, "required_hours": r.hours, "required_from": r.source}
+                 for r, h in short]
+        out.append(ctx.finding(
+            "EXAM_INELIGIBLE", trainee_id=t.trainee_id, measured=have, threshold=req.hours,
+            fields={"name": t.name, "registration": registration,
+                    "parts_zh": "、".join(f"{PART_NAMES[r.part]}学时 {h:.2f}（要求 {r.hours:g}）" for r, h in short),
+                    "parts_en": ", ".join(f"{r.part} {h:.2f} of {r.hours:g}" for r, h in short)},
+            detail={"registration": registration, "part": req.part, "parts": parts,
+                    "trainee_kind": t.training_kind}))
+    return out
 
 
 @rule("HOURS_OVERCLAIMED")

@@ -81,9 +81,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Trainee {name} ({trainee_id}) is credited {measured} {part} 学时 on {date}, above the daily limit of {threshold}",
     },
     "EXAM_INELIGIBLE": {
-        "zh": "学员 {name}（{trainee_id}）于 {registration} 报名考试时{part_zh}学时仅 {measured}，未达 {threshold} 学时",
-        "en": "Trainee {name} ({trainee_id}) was registered for the exam at {registration} with {measured} {part} 学时, "
-              "below the required {threshold}",
+        "zh": "学员 {name}（{trainee_id}）于 {registration} 报名考试时学时未达要求：{parts_zh}",
+        "en": "Trainee {name} ({trainee_id}) was registered for the exam at {registration} short of the required "
+              "学时: {parts_en}",
     },
     "ONLINE_SHARE": {
         "zh": "学员 {name}（{trainee_id}）线上理论学时 {online} 占理论学时 {base} 的 {share}%，超过 {limit}%",

@@ -76,14 +76,17 @@ class VideoParams:
     # room, any day, rescaled or re-lit: 0.99-1.0 (tests/test_video_reuse.py); 0.7 leaves room for
     # a camera nudged between days, and a pair wrongly kept only costs time, not a false finding.
     reuse_candidate_min_similarity: float = _p(0.7, -1.0, 1.0, "median-image similarity needed before two recordings are compared in detail")
-    reuse_min_run_s: float = _p(60.0, 1.0, 36000.0, "shortest matching run reported as reused footage (seconds)")
+    # Reused footage stands in for a session: minutes of it. One person doing the same thing in the same
+    # seat twice (looking down) matched for 60 s at 0.78-0.81 in generated classes (benchmarks/accuracy.py,
+    # seed 11), so a run must last 3 minutes with 6 matching samples.
+    reuse_min_run_s: float = _p(180.0, 1.0, 36000.0, "shortest matching run reported as reused footage (seconds)")
     # Samples without motion neither prove nor break a run, but only so far: two different 45-min generated
     # sessions matched at 4 informative samples strung over 640 s of motionless ones (similarity 0.69,
     # benchmarks/accuracy.py). Reused footage with people in it matches every sample or two.
     reuse_max_match_gap_s: float = _p(120.0, 1.0, 36000.0, "longest time between two matching samples of one run (seconds)")
     # At least this many informative, matching samples in a run (a run of near-static samples is
     # not proof).
-    reuse_min_matching_samples: int = _p(4, 2, 10000, "fewest matching informative samples in a reported run")
+    reuse_min_matching_samples: int = _p(6, 2, 10000, "fewest matching informative samples in a reported run")
 
     def __post_init__(self) -> None:
         problems = []
