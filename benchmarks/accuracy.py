@@ -68,8 +68,9 @@ def score_run(gen: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
             obs_rows.append(e.assign(class_id=cid))
         for hc in truth["headcount"]:
             got = heads[(heads["class_id"] == cid) & (heads["session_id"] == hc["session_id"])] if len(heads) else heads
+            people = got["faces"] - got["teachers"].fillna(0) if len(got) else None  # truth excludes teachers
             head_rows.append({"class_id": cid, "session_id": hc["session_id"], "true_median": hc["median"],
-                              "audited_median": float(got["faces"].median()) if len(got) else None,
+                              "audited_median": float(people.median()) if len(got) else None,
                               "audited_identified_median": float(got["identified"].median()) if len(got) else None})
     return (pd.DataFrame(rule_rows), pd.concat(obs_rows, ignore_index=True) if obs_rows else pd.DataFrame(),
             pd.DataFrame(head_rows))
@@ -122,7 +123,10 @@ def main() -> int:
              f"**observed minutes MAE {mae:.2f} min over {len(obs)} trainee-sessions; headcount median abs error "
              f"{heads['abs_error'].mean():.2f} people over {len(heads)} sessions**", "",
              markdown(table), "", "## Headcount per session", "",
-             markdown(heads), "", "## Worst observed-minute errors", "",
+             markdown(heads), "",
+             "A session with nobody in the room (true 0) whose recording is another session's footage "
+             "(RECORDING_REUSED) shows that session's people: the audit counts what the video shows.", "",
+             "## Worst observed-minute errors", "",
              markdown(obs.sort_values("abs_error_min", ascending=False).head(15)) if len(obs) else "(none)"]
     text = "\n".join(lines) + "\n"
     print(text)
