@@ -64,7 +64,8 @@ def main() -> int:
     hours = video_seconds(archive) / 3600.0
     from distributed import LocalCluster
 
-    rows = [timed("in-process, 1 core (baseline)", lambda: audit_archive(archive, work / "out-local", workers=1))]
+    rows = [timed("in-process, one process (baseline; YuNet's OpenMP may use every core)",
+                  lambda: audit_archive(archive, work / "out-local", workers=1))]
     for n in (1, 2):
         def on_cluster(n=n):
             with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:

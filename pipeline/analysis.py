@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,24 +73,20 @@ def _cache_path(task: RecordingTask, sha256: str) -> Path | None:
 
     key = stable_hash([ANALYSIS_VERSION, sha256, task.video, task.faces,
                        task.gallery.digest() if task.gallery else None, task.analyse_video])
-    return Path(task.cache_dir) / "recordings" / sha256[:2] / f"{sha256}-{key}.pkl"
+    return Path(task.cache_dir) / "recordings" / sha256[:2] / f"{sha256}-{key}.analysis"
 
 
 def _load_cached(path: Path | None) -> RecordingAnalysis | None:
     if path is None or not path.is_file():
         return None
+    from pipeline import cache_codec
+
     try:
-        with open(path, "rb") as handle:
-            header = handle.readline()
-            body = handle.read()
-        expected = json.loads(header)["sha256"]
-        if hashlib.sha256(body).hexdigest() != expected:
-            raise ValueError("checksum mismatch")
-        value = pickle.loads(body)
+        value = cache_codec.loads(path.read_bytes())
         if not isinstance(value, RecordingAnalysis):
-            raise ValueError("not an analysis")
+            raise cache_codec.CacheFormatError("not an analysis")
         return value
-    except Exception:  # a corrupt cache entry is rebuilt, never trusted
+    except Exception:  # a corrupt or foreign cache entry is rebuilt, never trusted
         path.unlink(missing_ok=True)
         return None
 
@@ -103,12 +97,12 @@ def _store_cached(path: Path | None, value: RecordingAnalysis) -> None:
     import os
     import uuid
 
+    from pipeline import cache_codec
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     temp = path.with_name(f".{uuid.uuid4().hex}.tmp")
     with open(temp, "wb") as handle:
-        handle.write(json.dumps({"sha256": hashlib.sha256(body).hexdigest()}).encode() + b"\n")
-        handle.write(body)
+        handle.write(cache_codec.dumps(value))
     os.replace(temp, path)
 
 

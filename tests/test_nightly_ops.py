@@ -122,10 +122,10 @@ def _entry(cache: Path, name: str, size: int, age_s: float) -> Path:
 def test_eviction_removes_least_recently_used_first_and_spares_videos_still_in_the_archive(tmp_path):
     cache = tmp_path / "cache"
     in_use_sha = "aa" * 32
-    oldest_in_use = _entry(cache, f"{in_use_sha}-k.pkl", 400, age_s=9000)
-    old = _entry(cache, f"{'bb' * 32}-k.pkl", 400, age_s=5000)
-    newer = _entry(cache, f"{'cc' * 32}-k.pkl", 400, age_s=1000)
-    newest = _entry(cache, f"{'dd' * 32}-k.pkl", 400, age_s=10)
+    oldest_in_use = _entry(cache, f"{in_use_sha}-k.analysis", 400, age_s=9000)
+    old = _entry(cache, f"{'bb' * 32}-k.analysis", 400, age_s=5000)
+    newer = _entry(cache, f"{'cc' * 32}-k.analysis", 400, age_s=1000)
+    newest = _entry(cache, f"{'dd' * 32}-k.analysis", 400, age_s=10)
     dead_tmp = _entry(cache, ".stale.tmp", 50, age_s=7200)
 
     report = evict_cache(cache, max_bytes=1000, in_use_sha256=[in_use_sha])

@@ -39,7 +39,7 @@ def run(root: Path, out: Path, **options):
 
 
 def entries(out: Path) -> dict[str, Path]:
-    found = sorted((out / ".trainaudit-cache" / "recordings").rglob("*.pkl"))
+    found = sorted((out / ".trainaudit-cache" / "recordings").rglob("*.analysis"))
     return {p.name: p for p in found}
 
 

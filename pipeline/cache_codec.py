@@ -1,0 +1,125 @@
+"""The per-recording analysis cache's file format: JSON for the structure, ``.npy`` blocks for arrays.
+
+Pickle would run whatever code a cache file names when it is loaded, so anyone able to write the cache
+folder could run code in the auditor's process. This format can only describe data: JSON values, numpy
+arrays (loaded with ``allow_pickle=False``), paths, tuples and the dataclasses listed in ``_TYPES``; a file
+naming anything else is refused. A damaged or foreign file raises ``CacheFormatError`` and the caller
+rebuilds the entry.
+
+Layout: one JSON line (``{"format": ..., "sha256": <of the rest>}``), the JSON body (one line), then the
+arrays as ``.npy`` blocks in the order the body refers to them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = "trainaudit-analysis/1"
+
+
+class CacheFormatError(ValueError):
+    """The bytes are not a cache entry this version wrote (damaged, foreign or from another format)."""
+
+
+def _types() -> dict[str, type]:
+    from pipeline.analysis import RecordingAnalysis
+    from pipeline.faces.video import HeadcountRow, Sighting, VideoFaceResult
+    from pipeline.video.blank import BlankStretch
+    from pipeline.video.probe import ProbeResult
+    from pipeline.video.reuse import Fingerprint
+
+    return {t.__name__: t for t in (RecordingAnalysis, ProbeResult, BlankStretch, Fingerprint, VideoFaceResult,
+                                    HeadcountRow, Sighting)}
+
+
+def dumps(value: Any) -> bytes:
+    arrays: list[np.ndarray] = []
+
+    def enc(v: Any) -> Any:
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            return {"__type__": type(v).__name__, **{f.name: enc(getattr(v, f.name)) for f in dataclasses.fields(v)}}
+        if isinstance(v, np.ndarray):
+            arrays.append(v)
+            return {"__array__": len(arrays) - 1}
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, Path):
+            return {"__path__": str(v)}
+        if isinstance(v, tuple):
+            return {"__tuple__": [enc(x) for x in v]}
+        if isinstance(v, list):
+            return [enc(x) for x in v]
+        if isinstance(v, dict):
+            if not all(isinstance(k, str) for k in v):
+                raise TypeError("cache dict keys must be text")
+            return {"__dict__": {k: enc(x) for k, x in v.items()}}
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        raise TypeError(f"cannot store a {type(v).__name__} in the analysis cache")
+
+    body = json.dumps(enc(value), ensure_ascii=False, allow_nan=True).encode() + b"\n"
+    blocks = io.BytesIO()
+    for a in arrays:
+        np.save(blocks, np.ascontiguousarray(a), allow_pickle=False)
+    rest = body + blocks.getvalue()
+    head = json.dumps({"format": FORMAT, "sha256": hashlib.sha256(rest).hexdigest()}).encode() + b"\n"
+    return head + rest
+
+
+def loads(data: bytes) -> Any:
+    try:
+        head_line, _, rest = data.partition(b"\n")
+        head = json.loads(head_line)
+        if head.get("format") != FORMAT:
+            raise CacheFormatError(f"format {head.get('format')!r}, expected {FORMAT!r}")
+        if hashlib.sha256(rest).hexdigest() != head.get("sha256"):
+            raise CacheFormatError("checksum mismatch")
+        body_line, _, blocks = rest.partition(b"\n")
+        body = json.loads(body_line)
+    except (ValueError, AttributeError) as exc:
+        raise CacheFormatError(f"not an analysis cache entry: {exc}") from exc
+    stream = io.BytesIO(blocks)
+    arrays: dict[int, np.ndarray] = {}
+    types = _types()
+
+    def array(k: int) -> np.ndarray:
+        while len(arrays) <= k:
+            try:
+                arrays[len(arrays)] = np.load(stream, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as exc:
+                raise CacheFormatError(f"array block {len(arrays)}: {exc}") from exc
+        return arrays[k]
+
+    def dec(v: Any) -> Any:
+        if isinstance(v, list):
+            return [dec(x) for x in v]
+        if not isinstance(v, dict):
+            return v
+        if "__array__" in v:
+            return array(int(v["__array__"]))
+        if "__path__" in v:
+            return Path(v["__path__"])
+        if "__tuple__" in v:
+            return tuple(dec(x) for x in v["__tuple__"])
+        if "__dict__" in v:
+            return {k: dec(x) for k, x in v["__dict__"].items()}
+        name = v.get("__type__")
+        if name not in types:
+            raise CacheFormatError(f"unknown record type {name!r}")
+        cls = types[name]
+        names = {f.name for f in dataclasses.fields(cls)}
+        fields = {k: dec(x) for k, x in v.items() if k != "__type__"}
+        if set(fields) - names:
+            raise CacheFormatError(f"{name}: unknown fields {sorted(set(fields) - names)}")
+        try:
+            return cls(**fields)
+        except TypeError as exc:
+            raise CacheFormatError(f"{name}: {exc}") from exc
+
+    return dec(body)
