@@ -66,3 +66,24 @@ def test_relaxed_off_when_equal_to_threshold(gallery):
     g, people = gallery
     probe = _at(people[0], people[0] - people[1], 0.58)
     assert g.assign(probe[None], relaxed=0.55, margin=0.1)[0].identity is None
+
+
+def test_one_person_once_per_frame_nearest_first(gallery):
+    g, people = gallery
+    # face 1 is A (0.2); face 2 is 0.52 from A but 0.54 from B: A is taken by the nearer face, so B
+    u = (people[1] - people[0]) / np.linalg.norm(people[1] - people[0])
+    v = np.eye(128, dtype=np.float32)[9] - u * u[9]
+    v /= np.linalg.norm(v)
+    x = (0.52 ** 2 - 0.54 ** 2 + 0.6 ** 2) / (2 * 0.6)  # along A->B, for 0.52 from A and 0.54 from B
+    face2 = (people[0] + x * u + np.sqrt(0.52 ** 2 - x ** 2) * v).astype(np.float32)
+    assert np.linalg.norm(face2 - people[0]) == pytest.approx(0.52, abs=1e-3)
+    assert np.linalg.norm(face2 - people[1]) == pytest.approx(0.54, abs=1e-3)
+    face1 = _at(people[0], np.ones(128), 0.2)
+    assert [m.identity for m in g.match(np.stack([face2, face1]))] == ["A", "A"]  # plain matching: twice
+    got = g.assign(np.stack([face2, face1]))
+    assert [m.identity for m in got] == ["B", "A"]
+    # A already placed in the frame (a carried track): the near face goes to B as well
+    assert g.assign(face2[None], present={"A"})[0].identity == "B"
+    # at threshold 0.53 B is out of reach: the second face is unknown, not A again
+    tight = Gallery(g.identities, g.encodings, g.owner, 0.53)
+    assert [m.identity for m in tight.assign(np.stack([face2, face1]))] == [None, "A"]

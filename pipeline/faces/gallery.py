@@ -132,25 +132,37 @@ class Gallery:
 
     def assign(self, encodings: np.ndarray, present: Iterable[str] = (), relaxed: float | None = None,
                margin: float = 0.0) -> list[Match]:
-        """The faces of one video frame. Within ``threshold`` a face is its nearest person, as ``match``.
-        Farther, up to ``relaxed``, it is still that person when everyone else enrolled is at least ``margin``
-        farther and that person is not already in the frame (``present``, or a closer face of this call):
-        a small, blurred face of a trainee drifts past the threshold while staying far from everyone else,
-        and one person is in a frame once (faces_recognition.md measures the stranger rate of this rule)."""
-        out = self.match(encodings)
-        if relaxed is None or relaxed <= self.threshold or len(self.identities) < 1 or not out:
-            return out
-        per_person = self.distances(encodings)
-        order = np.sort(per_person, axis=1)
-        second = order[:, 1] if per_person.shape[1] > 1 else np.full(len(per_person), np.inf, np.float32)
-        taken = set(present) | {m.identity for m in out if m.identity is not None}
-        for i in sorted(range(len(out)), key=lambda i: out[i].distance):
-            k = int(per_person[i].argmin())
-            name, dist = self.identities[k], float(per_person[i, k])
-            if out[i].identity is None and dist <= relaxed and second[i] - dist >= margin and name not in taken:
-                out[i] = Match(name, dist)
+        """The faces of one video frame; one person is in a frame once. Pairs (face, person) within
+        ``threshold`` are taken closest first, so two faces near one person give it to the nearer face and
+        the other takes its next person within the threshold, if any (look-alikes: a trainee's face sat at
+        0.54 from a classmate who was also in the frame, at 0.19, and 0.547 from himself). People in
+        ``present`` (already placed in the frame) are taken. Then a face still unplaced is its nearest person
+        up to ``relaxed`` when everyone else enrolled is at least ``margin`` farther and that person is free:
+        a small, blurred face drifts past the threshold while staying far from everyone else
+        (faces_recognition.md measures the stranger rate of this rule)."""
+        probes = np.asarray(encodings, np.float32).reshape(-1, adapter.ENCODING_DIM)
+        if not len(self.identities) or not len(probes):
+            return self.match(probes)
+        per_person = self.distances(probes)
+        nearest = per_person.min(axis=1)
+        taken = set(present)
+        placed: dict[int, Match] = {}
+        faces, people = np.nonzero(per_person <= self.threshold)
+        for d, i, k in sorted(zip(per_person[faces, people].tolist(), faces.tolist(), people.tolist())):
+            name = self.identities[k]
+            if i not in placed and name not in taken:
+                placed[i] = Match(name, float(d))
                 taken.add(name)
-        return out
+        if relaxed is not None and relaxed > self.threshold:
+            order = np.sort(per_person, axis=1)
+            second = order[:, 1] if per_person.shape[1] > 1 else np.full(len(probes), np.inf, np.float32)
+            for i in sorted(set(range(len(probes))) - set(placed), key=lambda i: nearest[i]):
+                k = int(per_person[i].argmin())
+                name, d = self.identities[k], float(per_person[i, k])
+                if d <= relaxed and second[i] - d >= margin and name not in taken:
+                    placed[i] = Match(name, d)
+                    taken.add(name)
+        return [placed.get(i, Match(None, float(nearest[i]))) for i in range(len(probes))]
 
     def match(self, encodings: np.ndarray) -> list[Match]:
         if not len(self.identities):

@@ -98,9 +98,19 @@ class VideoFacePass:
                 tracks[i] = _Track(dets.boxes_xywh[i], prev.person_id, prev.distance, None, prev.encoded_at_s)
         todo = np.array([t is None for t in tracks], bool)
         if todo.any():
-            sub = dets.filter(todo)
-            encodings = adapter.encode_faces(frame.image_bgr, sub, p)
-            self._encoded += len(sub)
+            encodings = adapter.encode_faces(frame.image_bgr, dets.filter(todo), p)
+            # A new face close to a person a carried track holds: one of the two is wrong. Encode the
+            # carried face again too and let the frame's assignment decide (nearest first).
+            close = self.gallery.distances(encodings) <= p.match_threshold
+            wanted = {self.gallery.identities[k] for k in np.flatnonzero(close.any(axis=0))}
+            clash = np.array([t is not None and t.person_id in wanted for t in tracks], bool)
+            if clash.any():
+                tracks = [None if c else t for t, c in zip(tracks, clash)]
+                encodings = np.concatenate([encodings, adapter.encode_faces(frame.image_bgr, dets.filter(clash), p)])
+                order = np.concatenate([np.flatnonzero(todo), np.flatnonzero(clash)])
+                encodings = encodings[np.argsort(order, kind="stable")]
+                todo = todo | clash
+            self._encoded += int(todo.sum())
             present = {t.person_id for t in tracks if t is not None and t.person_id is not None}
             matches = self.gallery.assign(encodings, present, p.relaxed_match_threshold, p.relaxed_match_margin)
             for i, enc, match in zip(np.flatnonzero(todo), encodings, matches):
