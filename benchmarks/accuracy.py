@@ -68,7 +68,8 @@ def score_run(gen: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
             obs_rows.append(e.assign(class_id=cid))
         for hc in truth["headcount"]:
             got = heads[(heads["class_id"] == cid) & (heads["session_id"] == hc["session_id"])] if len(heads) else heads
-            people = got["faces"] - got["teachers"].fillna(0) if len(got) else None  # truth excludes teachers
+            # what HEADCOUNT_MISMATCH judges: the robust per-window count, teachers excluded (as in the truth)
+            people = got["people_smoothed"] if len(got) else None
             head_rows.append({"class_id": cid, "session_id": hc["session_id"], "true_median": hc["median"],
                               "audited_median": float(people.median()) if len(got) else None,
                               "audited_identified_median": float(got["identified"].median()) if len(got) else None})
@@ -124,8 +125,11 @@ def main() -> int:
              f"{heads['abs_error'].mean():.2f} people over {len(heads)} sessions**", "",
              markdown(table), "", "## Headcount per session", "",
              markdown(heads), "",
-             "A session with nobody in the room (true 0) whose recording is another session's footage "
-             "(RECORDING_REUSED) shows that session's people: the audit counts what the video shows.", "",
+             "audited: the median of `headcount.people_smoothed` (the per-window count HEADCOUNT_MISMATCH "
+             "judges). A session with nobody in the room (true 0) whose recording is another session's footage "
+             "(RECORDING_REUSED) shows that session's people: the audit counts what the video shows. A session "
+             "covered for most of its recording counts 0 there (the truth counts usable time only; the rule "
+             "needs 5 usable minutes).", "",
              "## Worst observed-minute errors", "",
              markdown(obs.sort_values("abs_error_min", ascending=False).head(15)) if len(obs) else "(none)"]
     text = "\n".join(lines) + "\n"
