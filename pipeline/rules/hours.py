@@ -71,7 +71,7 @@ def exam_ineligible(ctx: RuleContext) -> list[Finding]:
                  for r, h in short]
         out.append(ctx.finding(
             "EXAM_INELIGIBLE", trainee_id=t.trainee_id, measured=have, threshold=req.hours,
-            fields={"name": t.name, "registration": registration,
+            fields={"name": t.name, "registration": to_ts(until, ctx.tz).strftime("%Y-%m-%d %H:%M"),
                     "parts_zh": "、".join(f"{PART_NAMES[r.part]}学时 {h:.2f}（要求 {r.hours:g}）" for r, h in short),
                     "parts_en": ", ".join(f"{r.part} {h:.2f} of {r.hours:g}" for r, h in short)},
             detail={"registration": registration, "part": req.part, "parts": parts,
