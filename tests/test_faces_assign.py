@@ -13,6 +13,19 @@ def _at(base: np.ndarray, direction: np.ndarray, distance: float) -> np.ndarray:
     return (base + direction / np.linalg.norm(direction) * distance).astype(np.float32)
 
 
+def _between(a: np.ndarray, b: np.ndarray, from_a: float, from_b: float) -> np.ndarray:
+    """A point `from_a` away from a and `from_b` away from b (off the line through them)."""
+    gap = float(np.linalg.norm(b - a))
+    u = (b - a) / gap
+    v = np.eye(128, dtype=np.float32)[7] - u * u[7]
+    v /= np.linalg.norm(v)
+    x = (from_a ** 2 - from_b ** 2 + gap ** 2) / (2 * gap)
+    point = (a + x * u + np.sqrt(from_a ** 2 - x ** 2) * v).astype(np.float32)
+    assert np.linalg.norm(point - a) == pytest.approx(from_a, abs=1e-3)
+    assert np.linalg.norm(point - b) == pytest.approx(from_b, abs=1e-3)
+    return point
+
+
 @pytest.fixture()
 def gallery():
     rng = np.random.default_rng(3)
@@ -35,11 +48,7 @@ def test_relaxed_match_needs_the_margin(gallery):
     assert m.identity == "A" and 0.55 < m.distance <= 0.6
     assert g.match(far_from_all[None])[0].identity is None  # the plain match keeps it unknown
     # as far from A, but B only 0.04 farther: not a relaxed match
-    u = (people[1] - people[0]) / np.linalg.norm(people[1] - people[0])
-    v = np.eye(128, dtype=np.float32)[7] - u * u[7]
-    v /= np.linalg.norm(v)
-    between = (people[0] + 0.26 * u + 0.5185 * v).astype(np.float32)  # 0.58 from A, 0.62 from B
-    assert np.linalg.norm(between - people[1]) == pytest.approx(0.62, abs=0.005)
+    between = _between(people[0], people[1], 0.58, 0.62)
     assert g.assign(between[None], relaxed=0.6, margin=0.1)[0].identity is None
 
 
@@ -71,13 +80,7 @@ def test_relaxed_off_when_equal_to_threshold(gallery):
 def test_one_person_once_per_frame_nearest_first(gallery):
     g, people = gallery
     # face 1 is A (0.2); face 2 is 0.52 from A but 0.54 from B: A is taken by the nearer face, so B
-    u = (people[1] - people[0]) / np.linalg.norm(people[1] - people[0])
-    v = np.eye(128, dtype=np.float32)[9] - u * u[9]
-    v /= np.linalg.norm(v)
-    x = (0.52 ** 2 - 0.54 ** 2 + 0.6 ** 2) / (2 * 0.6)  # along A->B, for 0.52 from A and 0.54 from B
-    face2 = (people[0] + x * u + np.sqrt(0.52 ** 2 - x ** 2) * v).astype(np.float32)
-    assert np.linalg.norm(face2 - people[0]) == pytest.approx(0.52, abs=1e-3)
-    assert np.linalg.norm(face2 - people[1]) == pytest.approx(0.54, abs=1e-3)
+    face2 = _between(people[0], people[1], 0.52, 0.54)
     face1 = _at(people[0], np.ones(128), 0.2)
     assert [m.identity for m in g.match(np.stack([face2, face1]))] == ["A", "A"]  # plain matching: twice
     got = g.assign(np.stack([face2, face1]))
