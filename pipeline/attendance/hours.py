@@ -20,7 +20,6 @@ Decisions (RULES.md, "Observed time" and "Hours"):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import pandas as pd
@@ -51,7 +50,7 @@ def online_passed(r: OnlineRecord) -> bool:
     return bool(r.face_checks) and r.face_checks_passed is not None and r.face_checks_passed >= r.face_checks
 
 
-def online_observed_hours(r: OnlineRecord, pack: RulePack) -> float:
+def online_observed_hours(r: OnlineRecord) -> float:
     """RULES.md: online 学时 count as observed when the record is credited and its face checks passed, the
     credited amount. A course credited more 学时 than its study minutes allow is ONLINE_COURSE_SHORT; cutting
     it here too would report that one excess again as HOURS_OVERCLAIMED or HOURS_SHORTFALL."""
@@ -167,7 +166,7 @@ def trainee_hours(evidence: ClassEvidence, pack: RulePack) -> pd.DataFrame:
                 records = online.get((t.trainee_id, s.session_id), [])
                 if archive.online:
                     row["credited_hours"] = float(sum(r.credited_hours or 0.0 for r in records))
-                row["observed_hours"] = float(sum(online_observed_hours(r, pack) for r in records))
+                row["observed_hours"] = float(sum(online_observed_hours(r) for r in records))
             rows.append(row)
     df = pd.DataFrame(rows, columns=list(HOURS_COLUMNS))
     for col in ("scheduled_min", "recorded_min", "observed_min", "credited_hours", "observed_hours"):
@@ -177,5 +176,3 @@ def trainee_hours(evidence: ClassEvidence, pack: RulePack) -> pd.DataFrame:
     return df
 
 
-def is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -114,6 +114,6 @@ def counted_hours(rows: pd.DataFrame, sessions: Mapping[str, Session], unlinked:
         when = to_ts(r.end or r.start, tz)
         if limit is not None and when is not None and when > limit:
             continue
-        out["theory"] += online_observed_hours(r, pack)
+        out["theory"] += online_observed_hours(r)
     out["total"] = out["theory"] + out["practical"]
     return out

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
+from pipeline.ingest.values import is_null
 from pipeline.model import ClassEvidence, Session
 from pipeline.video.coverage import complement, minutes, union
 from pipeline.video.coverage import intersect as _intersect_merged
@@ -25,13 +26,8 @@ NON_COVERAGE_ROLES = ("door",)
 
 def to_ts(value: object, tz: str) -> pd.Timestamp | None:
     """A tz-aware Timestamp, or None for empty values (None, NaT, NaN)."""
-    if value is None:
+    if is_null(value):
         return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
     ts = pd.Timestamp(value)
     return ts.tz_localize(tz) if ts.tzinfo is None else ts
 

@@ -36,8 +36,8 @@ class _Models:
         self.dlib = dlib
         self.hog = dlib.get_frontal_face_detector()
         self.shape5 = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
-        self.encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
         self.encoder_path = frm.face_recognition_model_location()
+        self.encoder = dlib.face_recognition_model_v1(self.encoder_path)
         self._resnet = None
 
     def resnet(self):

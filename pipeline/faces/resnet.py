@@ -2,7 +2,7 @@
 
 The dlib-bin wheel is built without BLAS, so its network runs its own matrix code: about 60 ms per face on
 our 2-core CPU, more than half of the whole face pass (benchmarks/results/faces_speed.md). The same weights
-run as im2col + one BLAS matrix product per layer (numpy's OpenBLAS) take 9-15 ms per face and give the
+run as im2col + one BLAS matrix product per layer (numpy's OpenBLAS) take about 8 ms per face and give the
 same 128-d encodings (differences below 1e-5, checked against dlib in tests/test_faces_resnet.py), so the
 match threshold calibrated on dlib's encodings holds unchanged.
 
@@ -61,10 +61,7 @@ def _read_tensor(data: bytes, i: int, where: str) -> tuple[np.ndarray, int]:
     version, i = _read_int(data, i)
     if version != 2:
         raise ModelFileError(f"{where}: tensor format version {version}, expected 2")
-    dims = []
-    for _ in range(4):
-        v, i = _read_int(data, i)
-        dims.append(v)
+    dims, i = _read_ints(data, i, 4)
     n = int(np.prod(dims))
     if n <= 0 or i + 4 * n > len(data):
         raise ModelFileError(f"{where}: tensor of {dims} does not fit in the file")
@@ -126,7 +123,7 @@ class DlibResNet:
             if pos >= len(layers) or layers[pos][0] != kind:
                 found = layers[pos][0] if pos < len(layers) else "end of file"
                 raise ModelFileError(f"{path}: layer {pos} is {found}, expected {kind} ({what}); this reader "
-                                     "knows dlib_face_recognition_resnet_model_v1 only (faces.encoder: dlib "
+                                     "knows dlib_face_recognition_resnet_model_v1 only (faces.encoder_runtime: dlib "
                                      "runs any dlib model)")
             pos += 1
             return layers[pos - 1][1]

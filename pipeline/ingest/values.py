@@ -10,10 +10,23 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+import pandas as pd
+
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _TIME = re.compile(r"^(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?$")
 _STAMP = re.compile(
     r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2})(?:\.\d+)?)?)?$")
+
+
+def is_null(value: object) -> bool:
+    """An empty cell as pandas and the readers leave it: None, NaN, NaT or pd.NA (anything else, text and
+    containers included, is a value)."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def parse_date(text: str) -> dt.date:

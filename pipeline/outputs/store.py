@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.ingest.values import is_null
 from pipeline.outputs.schemas import PARTITION_KEY, TABLES, UNPARTITIONED, schema
 
 STAGING = ".staging"
@@ -72,27 +73,18 @@ def _array(values: pd.Series, type_: pa.DataType) -> pa.Array:
         converted = pd.to_datetime(values, utc=True)
         return pa.array(converted, type=pa.timestamp("us", tz="UTC")).cast(type_)
     if pa.types.is_date32(type_):
-        return pa.array([None if _isnull(v) else pd.Timestamp(v).date() for v in values], type=type_)
+        return pa.array([None if is_null(v) else pd.Timestamp(v).date() for v in values], type=type_)
     if pa.types.is_string(type_):
-        return pa.array([None if _isnull(v) else str(v) for v in values], type=type_)
+        return pa.array([None if is_null(v) else str(v) for v in values], type=type_)
     if pa.types.is_list(type_):
         return pa.array([None if v is None else [int(x) for x in v] for v in values], type=type_)
     if pa.types.is_integer(type_):
-        return pa.array([None if _isnull(v) else int(v) for v in values], type=type_)
+        return pa.array([None if is_null(v) else int(v) for v in values], type=type_)
     if pa.types.is_floating(type_):
-        return pa.array([None if _isnull(v) else float(v) for v in values], type=type_)
+        return pa.array([None if is_null(v) else float(v) for v in values], type=type_)
     if pa.types.is_boolean(type_):
-        return pa.array([None if _isnull(v) else bool(v) for v in values], type=type_)
+        return pa.array([None if is_null(v) else bool(v) for v in values], type=type_)
     return pa.array(values, type=type_)
-
-
-def _isnull(value: object) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 class Store:

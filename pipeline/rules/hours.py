@@ -99,7 +99,7 @@ def hours_overclaimed(ctx: RuleContext) -> list[Finding]:
         extra = unlinked_online(ctx, t.trainee_id)
         claimed_online = float(online["credited_hours"].fillna(0).sum()) + sum(r.credited_hours or 0.0 for r in extra)
         seen_online = float(online["observed_hours"].fillna(0).sum()) + sum(
-            online_observed_hours(r, ctx.pack) for r in extra)
+            online_observed_hours(r) for r in extra)
         claimed, seen = claimed_offline + claimed_online, seen_offline + seen_online
         excess = claimed - seen
         if excess <= tol + EPS:

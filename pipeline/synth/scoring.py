@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from pipeline.ingest.values import is_null
+
 KEY_COLUMNS = ("trainee_id", "session_id", "date", "path")
 
 
@@ -34,13 +36,8 @@ class RuleScore:
 
 
 def _norm(v) -> str | None:
-    if v is None:
+    if is_null(v):
         return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
     return v.isoformat() if hasattr(v, "isoformat") else str(v)
 
 
