@@ -127,7 +127,8 @@ def analyse_recording(task: RecordingTask) -> RecordingAnalysis:
     face_consumer, enrollment, pairs = _face_consumer(task)
     if face_consumer is not None:
         consumers.append(face_consumer)
-    interval_s = task.video.sample_interval_s
+    # fingerprints set the pace; blank detection (BlankConsumer.interval_s) and faces are thinned
+    interval_s = min(task.video.sample_interval_s, task.video.fingerprint_interval_s)
     if face_consumer is not None:
         interval_s = min(interval_s, task.faces.sample_interval_s)
     scan = _scan(task, probe, interval_s, consumers)
@@ -215,8 +216,11 @@ def _scan(task: RecordingTask, probe: ProbeResult, interval_s: float, consumers:
     from pipeline.video.scan import ScanResult
 
     global _SCANNER
+    # keyframes are used as they fall while they lag at most 1.5 blank-detection intervals (an NVR GOP
+    # of 2-12 s): fingerprints then follow the keyframes, and their times are exact either way
+    max_lag_s = 1.5 * task.video.sample_interval_s
     if multiprocessing.current_process().daemon:
-        return scan_recording(Path(task.path), interval_s, consumers)
+        return scan_recording(Path(task.path), interval_s, consumers, max_keyframe_lag_s=max_lag_s)
     length_s = probe.footage_s or probe.duration_s or 0.0
     timeout_s = task.video.scan_timeout_min_s + task.video.scan_timeout_ratio * length_s
     if _SCANNER is None:
@@ -224,7 +228,8 @@ def _scan(task: RecordingTask, probe: ProbeResult, interval_s: float, consumers:
         # A worker process joins its children when it exits: end this one first, or the join waits forever.
         multiprocessing.util.Finalize(_SCANNER, _stop_scanner, exitpriority=10)
     try:
-        return _SCANNER.submit(scan_recording, Path(task.path), interval_s, consumers).result(timeout=timeout_s)
+        return _SCANNER.submit(scan_recording, Path(task.path), interval_s, consumers,
+                               max_keyframe_lag_s=max_lag_s).result(timeout=timeout_s)
     except (FutureTimeout, BrokenProcessPool) as exc:
         reason = (f"decoding did not finish within {timeout_s:.0f} s (damaged file?)"
                   if isinstance(exc, FutureTimeout) else "the decoder crashed on this file")

@@ -77,8 +77,14 @@ class RulePack:
              "covered) video", min=0, max=240)
     gap_tolerance_min: float = setting(
         5.0, "uncovered scheduled time shorter than this is not a gap (NVR segment switches)", min=0, max=240)
+    # Issue 15: a covered lens or a frozen picture during a session is never normal; the tolerance only
+    # absorbs sampling (a stretch's edges are known to half a sample interval, 5 s at the default 10 s).
     blank_tolerance_min: float = setting(
-        5.0, "black/frozen/covered footage shorter than this is not reported", min=0, max=240)
+        2.0, "black/frozen/covered footage shorter than this is not reported", min=0, max=240)
+    reuse_same_moment_s: float = setting(
+        120.0, "within a class, footage matched at wall-clock times this close in both files is one recording "
+        "kept twice (a backup copy, a second export), not reuse; the matcher places footage to about 10 s",
+        min=0, max=86400)
     unknown_person_min_minutes: float = setting(
         10.0, "an unknown face seen at least this long in a session is reported", min=0, max=600)
     # Added by the rules stage (pipeline/rules/):

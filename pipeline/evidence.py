@@ -122,8 +122,9 @@ def blanks_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysis]) 
                          "session_id": session.session_id if session else None, "kind": stretch.kind,
                          "start": start, "end": end, "start_offset_s": stretch.start_offset_s,
                          "end_offset_s": stretch.end_offset_s, "snapshot_offset_s": stretch.snapshot_offset_s,
-                         "snapshot_path": None, "abs_path": str(rec.path)})
-    return pd.DataFrame(rows, columns=BLANK_COLUMNS + ["abs_path"])
+                         "snapshot_path": None, "abs_path": str(rec.path),
+                         "before_offset_s": getattr(stretch, "before_offset_s", None)})
+    return pd.DataFrame(rows, columns=BLANK_COLUMNS + ["abs_path", "before_offset_s"])
 
 
 def _split_person(key: str | None) -> tuple[str | None, str]:

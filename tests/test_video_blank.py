@@ -70,9 +70,10 @@ def test_static_room_with_sensor_noise_is_not_frozen(scans):
     assert scan.samples >= 39 and scan.results[0] == []
 
 
-@pytest.mark.parametrize("min_blank_s, expected", [(0.0, 2), (14.0, 2), (14.5, 0)])
+@pytest.mark.parametrize("min_blank_s, expected", [(0.0, 2), (15.0, 2), (15.5, 0)])
 def test_min_blank_length_at_and_past_the_threshold(scans, min_blank_s, expected):
-    """Black and covered stretches are each 14 s from first to last sample."""
+    """Black and covered stretches are each 15 s: 14 s from first to last sample, plus half a sample
+    interval at each edge."""
     path, _ = scans["blank"]
     params = VideoParams(sample_interval_s=1.0, min_blank_s=min_blank_s)
     scan = scan_recording(path, 1.0, [BlankConsumer(params)], end_s=85)
@@ -97,3 +98,32 @@ def test_snapshot_of_a_bad_file_says_why(tmp_path):
     bad.write_text("not a video")
     error = write_snapshot(bad, 3.0, tmp_path / "x.jpg")
     assert error and "bad.mp4" in error and not (tmp_path / "x.jpg").exists()
+
+
+@pytest.fixture(scope="module")
+def two_minute_blanks(tmp_path_factory):
+    """A classroom (pipeline/synth/footage.py) with a hand over 80% of the lens for 2 minutes, then the
+    NVR repeating one picture for 2 minutes, then a fully covered lens for 1.5 minutes; sampled every
+    10 s as the audit does."""
+    from pipeline.synth import footage as F
+
+    small = F.Footage(width_px=320, height_px=180, fps=2.0, gop_s=2.0)
+    path = F.render(tmp_path_factory.mktemp("blank2") / "cam.mp4", 560, session_seed=3, p=small,
+                    blanks=[(65.0, 185.0, "hand"), (420.0, 510.0, "covered")], frozen=[(245.0, 365.0)])
+    params = VideoParams()
+    return scan_recording(path, params.sample_interval_s, [BlankConsumer(params)]).results[0]
+
+
+@pytest.mark.parametrize("kind, start_s, end_s", [(COVERED, 65, 185), (FROZEN, 245, 365), (COVERED, 420, 510)])
+def test_two_minute_covered_and_frozen_footage_with_offsets(two_minute_blanks, kind, start_s, end_s):
+    found = [s for s in two_minute_blanks if s.kind == kind and abs(s.start_offset_s - start_s) <= 30]
+    assert len(found) == 1, two_minute_blanks
+    s = found[0]
+    # edges within half a sample interval (5 s) of the truth, plus one sample for a freeze to show
+    assert s.start_offset_s == pytest.approx(start_s, abs=10.0) and s.end_offset_s == pytest.approx(end_s, abs=5.0)
+    assert s.duration_s == pytest.approx(end_s - start_s, abs=10.0)
+    assert s.before_offset_s is not None and s.before_offset_s < start_s
+
+
+def test_two_minute_blanks_nothing_else(two_minute_blanks):
+    assert len(two_minute_blanks) == 3, two_minute_blanks

@@ -1,6 +1,10 @@
-"""Reused footage: a trimmed, rescaled, re-encoded copy is found with its offsets; different days
-of the same fixed camera in the same room (empty with only noise and lighting changes, or with
-other people moving) are never called reused."""
+"""Reused footage: re-encoded (other GOP, frame rate, scale, bitrate), trimmed, remuxed copies and a
+segment inside a longer file are found between the right files with their offsets; two real sessions
+of one class in the same seats, and the same session continued after a gap, are never called reused.
+
+Footage from pipeline/synth/footage.py, sampled as the audit samples it (keyframes, every 3 s). The
+clips are 4 minutes, so runs need 90 s instead of the default 180 s.
+"""
 
 from __future__ import annotations
 
@@ -11,84 +15,106 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline.synth import footage as F
 from pipeline.video.params import VideoParams
 from pipeline.video.probe import sha256_file
-from pipeline.video.reuse import Fingerprint, FingerprintConsumer, find_reused, motion_signature
+from pipeline.video.reuse import Fingerprint, FingerprintConsumer, compare_pair, find_reused, motion_signature
 from pipeline.video.scan import scan_recording
-from test_video_media import class_video, reencode
 
-# Test videos are 1-2 minutes: scale the time parameters down with the sampling (10 s -> 1 s).
-PARAMS = VideoParams(sample_interval_s=1.0, motion_window_s=10.0, reuse_min_run_s=20.0)
+PARAMS = VideoParams(reuse_min_run_s=90.0)
+SMALL = F.Footage(width_px=320, height_px=180, fps=5.0, gop_s=2.0)
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory) -> dict[str, Path]:
+def clips(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("reuse")
-    session = class_video(d / "class1_session3.mp4", 120)  # room 1, people moving
-    out = {
-        "original": session,
-        # presented again for another session: 30-100 s of it, 1.5x larger, lower quality, brighter
-        "copy": reencode(session, d / "class2_session1.mp4", "-ss", "30", "-t", "70",
-                         "-vf", "scale=480:360,eq=brightness=0.05", "-crf", "30", "-g", "17"),
-        "empty_day1": class_video(d / "empty_day1.mp4", 120, people_seed=None, noise=4.0),
-        "empty_day2": class_video(d / "empty_day2.mp4", 120, people_seed=None, noise=3.0, brightness=20),
-        "other_class": class_video(d / "class1_session4.mp4", 120, people_seed=7),
+    a = F.render(d / "R1_session1.mp4", 240, session_seed=1, p=SMALL)
+    b = F.render(d / "R1_session2.mp4", 240, session_seed=2, p=SMALL)  # same class, same seats, next session
+    head = F.reencode(b, d / "head.mp4", duration_s=60, gop_s=2)
+    return {
+        "a": a,
+        "b": b,
+        # the same session, exported again after a 60 s gap
+        "a_after_gap": F.render(d / "R1_session1_part2.mp4", 180, session_seed=1, start_s=300, p=SMALL),
+        # cut 15 s in, larger, 12.5 fps, 3 s GOP, low quality
+        "trim15": F.reencode(a, d / "copy_trim15.mp4", trim_start_s=15, width_px=480, fps=12.5, gop_s=3, crf=33),
+        # cut 47 s in and 40 s off the end, smaller, 10 fps, 5 s GOP, 150 kbit/s, brighter
+        "trim47": F.reencode(a, d / "copy_trim47.mp4", trim_start_s=47, duration_s=153, width_px=256, fps=10,
+                             gop_s=5, bitrate="150k", brightness=0.06),
+        # 40-200 s of a inside another recording, after 60 s of b
+        "inside": F.embed(F.reencode(a, d / "seg.mp4", trim_start_s=40, duration_s=160), head, None,
+                          d / "longer.mp4", width_px=320, fps=8, gop_s=4),
     }
-    return out
 
 
-def _fingerprints(paths, params=PARAMS) -> dict[Path, Fingerprint]:
-    out = {}
-    for path in paths:
-        scan = scan_recording(path, params.sample_interval_s, [FingerprintConsumer(path, params)])
-        assert scan.error is None and scan.samples > 10, scan
-        out[path] = scan.results[0]
-    return out
+def _fingerprint(path: Path, params: VideoParams = PARAMS, sha256: str | None = None) -> Fingerprint:
+    scan = scan_recording(path, params.fingerprint_interval_s, [FingerprintConsumer(path, params, sha256)],
+                          max_keyframe_lag_s=1.5 * params.sample_interval_s)
+    assert scan.error is None and scan.samples > 20, scan
+    return scan.results[0]
 
 
 @pytest.fixture(scope="module")
-def fingerprints(archive):
-    return _fingerprints(archive.values())
+def fingerprints(clips) -> dict[str, Fingerprint]:
+    out = {name: _fingerprint(path) for name, path in clips.items()}
+    out["trim15_mkv"] = _fingerprint(F.remux(clips["trim15"], clips["trim15"].with_suffix(".mkv")))
+    return out
 
 
-def test_reencoded_trimmed_rescaled_copy_is_found_with_offsets(archive, fingerprints):
-    matches = find_reused(fingerprints, PARAMS)
-    assert len(matches) == 1, matches
+@pytest.mark.parametrize("copy, offset_a_s, offset_copy_s, min_duration_s", [
+    ("trim15", 15.0, 0.0, 200.0),
+    ("trim15_mkv", 15.0, 0.0, 200.0),
+    ("trim47", 47.0, 0.0, 130.0),
+    ("inside", 40.0, 60.0, 140.0),
+])
+def test_reused_footage_is_found_with_its_offsets(fingerprints, copy, offset_a_s, offset_copy_s, min_duration_s):
+    profile, matches = compare_pair(fingerprints["a"], fingerprints[copy], PARAMS)
+    assert len(matches) == 1, (profile, matches)
     m = matches[0]
-    assert {m.path_a, m.path_b} == {archive["original"], archive["copy"]}
-    offsets = {m.path_a: m.offset_a_s, m.path_b: m.offset_b_s}
-    assert offsets[archive["original"]] == pytest.approx(30.0, abs=2.0)
-    assert offsets[archive["copy"]] == pytest.approx(0.0, abs=2.0)
-    assert m.duration_s == pytest.approx(70.0, abs=3.0)
-    assert m.similarity >= 0.8 and m.method == "motion_signature"  # measured 0.85
+    # the run starts at the first samples that agree: within a few samples of the true start
+    assert m.offset_a_s - m.offset_b_s == pytest.approx(offset_a_s - offset_copy_s, abs=3.0)
+    assert m.offset_a_s == pytest.approx(offset_a_s, abs=15.0) and m.offset_b_s == pytest.approx(offset_copy_s, abs=15.0)
+    assert m.duration_s >= min_duration_s and m.method == "motion_signature"
+    assert profile.margin >= PARAMS.reuse_min_margin + 0.1  # measured 0.33-0.5
 
 
-@pytest.mark.parametrize(
-    "a, b",
-    [("empty_day1", "empty_day2"), ("original", "empty_day1"), ("original", "other_class"),
-     ("copy", "other_class"), ("other_class", "empty_day2")],
-)
-def test_same_room_on_different_days_is_not_reuse(archive, fingerprints, a, b):
-    pair = {archive[a]: fingerprints[archive[a]], archive[b]: fingerprints[archive[b]]}
-    assert find_reused(pair, PARAMS) == []
+@pytest.mark.parametrize("x, y", [("a", "b"), ("a", "a_after_gap"), ("b", "trim15"), ("b", "inside"),
+                                  ("a_after_gap", "trim47")])
+def test_real_sessions_of_one_room_are_not_reuse(fingerprints, x, y):
+    """Same room, same people in the same seats, same lighting: another session, or the same session
+    after a gap. The best offset is a coincidence, no better than the others."""
+    profile, matches = compare_pair(fingerprints[x], fingerprints[y], PARAMS)
+    assert matches == [], (profile, matches)
+    assert profile.margin < PARAMS.reuse_min_margin - 0.1  # measured 0.02-0.1
 
 
-@pytest.mark.parametrize("min_run_s, found", [(60.0, 1), (69.0, 1), (75.0, 0)])
-def test_min_run_length_at_and_past_the_threshold(archive, fingerprints, min_run_s, found):
-    params = VideoParams(sample_interval_s=1.0, motion_window_s=10.0, reuse_min_run_s=min_run_s)
-    pair = {k: fingerprints[archive[k]] for k in ("original", "copy")}
-    assert len(find_reused(pair, params)) == found
+def test_find_reused_pairs_the_right_files(clips, fingerprints):
+    found = find_reused(fingerprints, PARAMS)
+    pairs = {frozenset((m.path_a.name, m.path_b.name)) for m in found}
+    copies = {"copy_trim15.mp4", "copy_trim15.mkv", "copy_trim47.mp4", "longer.mp4"}
+    # every copy matches the source, and the copies match each other; nothing else
+    assert all(frozenset(("R1_session1.mp4", c)) in pairs for c in copies), pairs
+    assert all(p <= copies | {"R1_session1.mp4"} for p in pairs), pairs
 
 
-def test_byte_identical_copy_is_reported_even_without_motion(archive, tmp_path):
-    copy = tmp_path / "empty_again.mp4"
-    shutil.copy(archive["empty_day1"], copy)
-    fps = {}
-    for path in (archive["empty_day1"], copy):
-        scan = scan_recording(path, 1.0, [FingerprintConsumer(path, PARAMS, sha256=sha256_file(path))])
-        fps[path] = scan.results[0]
-    matches = find_reused(fps, PARAMS)
-    assert [(m.method, m.similarity) for m in matches] == [("identical_file", 1.0)]
+@pytest.mark.parametrize("past, found", [(0.0, 1), (0.001, 0)])
+def test_margin_at_and_past_the_threshold(fingerprints, past, found):
+    margin = compare_pair(fingerprints["a"], fingerprints["trim15"], PARAMS)[0].margin
+    params = dataclasses.replace(PARAMS, reuse_min_margin=margin + past)
+    assert len(compare_pair(fingerprints["a"], fingerprints["trim15"], params)[1]) == found
+
+
+@pytest.mark.parametrize("min_run_s, found", [(90.0, 1), (200.0, 1), (240.0, 0)])
+def test_min_run_length_at_and_past_the_threshold(fingerprints, min_run_s, found):
+    params = dataclasses.replace(PARAMS, reuse_min_run_s=min_run_s)
+    assert len(compare_pair(fingerprints["a"], fingerprints["trim15"], params)[1]) == found
+
+
+def test_byte_identical_copy_is_reported_even_without_motion(clips, tmp_path):
+    copy = tmp_path / "backup_copy.mp4"
+    shutil.copy(clips["b"], copy)
+    fps = [_fingerprint(p, sha256=sha256_file(p)) for p in (clips["b"], copy)]
+    assert [(m.method, m.similarity) for m in find_reused(fps, PARAMS)] == [("identical_file", 1.0)]
 
 
 def test_motion_signature_removes_static_appearance():
@@ -99,8 +125,7 @@ def test_motion_signature_removes_static_appearance():
 
 def test_empty_and_single_inputs_find_nothing(fingerprints):
     assert find_reused({}, PARAMS) == []
-    first = next(iter(fingerprints.values()))
-    assert find_reused([first], PARAMS) == []
+    assert find_reused([fingerprints["a"]], PARAMS) == []
 
 
 def _still_room_with_bursts(seed: int, burst_at_s, n: int = 300) -> Fingerprint:
@@ -115,14 +140,11 @@ def _still_room_with_bursts(seed: int, burst_at_s, n: int = 300) -> Fingerprint:
 
 
 def test_matches_strung_over_motionless_stretches_are_not_a_run():
-    """Six moments that agree, 200 s apart, with nothing moving between them: coincidences in two
-    different recordings of a still room, not reused footage (the default allows 120 s between matches)."""
-    bursts = [400, 600, 800, 1000, 1200, 1400]
-    a, b = _still_room_with_bursts(1, bursts), _still_room_with_bursts(2, bursts)
+    """Six moments that agree, 200 s apart, with nothing moving between them: too little to judge (no
+    window of reuse_min_run_s holds enough of them), so not reuse. The same changes 20 s apart are."""
     params = VideoParams()
-    assert find_reused([a, b], params) == []
-    found = find_reused([a, b], dataclasses.replace(params, reuse_max_match_gap_s=1000.0))
-    assert len(found) == 1 and found[0].method == "motion_signature" and found[0].matching_samples == 6
-    # the same six matches 100 s apart are a run
-    close = [400, 500, 600, 700, 800, 900]
-    assert len(find_reused([_still_room_with_bursts(1, close), _still_room_with_bursts(2, close)], params)) == 1
+    sparse = [400, 600, 800, 1000, 1200, 1400]
+    assert find_reused([_still_room_with_bursts(1, sparse), _still_room_with_bursts(2, sparse)], params) == []
+    dense = list(range(400, 800, 20))
+    found = find_reused([_still_room_with_bursts(1, dense), _still_room_with_bursts(2, dense)], params)
+    assert len(found) == 1 and found[0].matching_samples >= len(dense)  # a burst shows in its neighbours too

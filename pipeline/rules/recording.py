@@ -17,6 +17,7 @@ from pipeline.attendance.timeline import (
 )
 from pipeline.model import Finding, Session
 from pipeline.rules.context import ArchiveContext, RuleContext, Snapshot
+from pipeline.rules.findings import finding_id
 from pipeline.rules.registry import rule
 
 EPS = 1e-9
@@ -101,26 +102,35 @@ def _blank_rows(ctx: RuleContext) -> list[dict]:
 
 @rule("RECORDING_BLANK")
 def recording_blank(ctx: RuleContext) -> list[Finding]:
-    """Black, frozen or covered footage longer than `blank_tolerance_min` inside an offline session: one
-    finding per file and session, listing the stretches; the snapshot is the middle of the longest."""
+    """Black, frozen or covered footage of `blank_tolerance_min` or longer inside an offline session (a covered
+    lens or a frozen picture is never normal: the tolerance only absorbs sampling): one finding per file and
+    session, listing the stretches with their offsets; snapshots in the middle of the longest and, as
+    `snapshot_before`, the last normal picture before it."""
     tol = ctx.pack.blank_tolerance_min
-    long = [r for r in _blank_rows(ctx) if r["minutes"] > tol + EPS]
+    long = [r for r in _blank_rows(ctx) if r["minutes"] >= tol - EPS and r["minutes"] > EPS]
     out = []
     for (path, sid), group in itertools.groupby(sorted(long, key=lambda r: (str(r["path"]), r["session_id"], r["start"])),
                                                key=lambda r: (str(r["path"]), r["session_id"])):
         group = list(group)
         top = max(group, key=lambda r: r["minutes"])
         mid_s = float(top.get("start_offset_s") or 0.0) + top["clip_s"] + top["minutes"] * 30.0
+        camera = _text(top.get("camera_id"))
+        before_s = _num(top.get("before_offset_s"))
+        before = None
+        if before_s is not None:
+            fid = finding_id(ctx.info.class_id, "RECORDING_BLANK", path=path, session_id=sid, camera_id=camera)
+            before = ctx.snapshot(f"{fid}_before", "RECORDING_BLANK", Snapshot(path, before_s))
         out.append(ctx.finding(
-            "RECORDING_BLANK", path=path, session_id=sid, camera_id=_text(top.get("camera_id")),
-            start=top["start"], end=top["end"], measured=top["minutes"], threshold=tol,
+            "RECORDING_BLANK", path=path, session_id=sid, camera_id=camera, start=top["start"], end=top["end"],
+            measured=top["minutes"], threshold=tol,
             snapshot=Snapshot(path, mid_s),
             fields={"kind": _text(top.get("kind")) or "?", "minutes": top["minutes"]},
             detail={"stretches": [{"kind": _text(r.get("kind")), "start": r["start"].isoformat(),
                                    "end": r["end"].isoformat(), "minutes": r["minutes"],
                                    "start_offset_s": _num(r.get("start_offset_s")),
                                    "end_offset_s": _num(r.get("end_offset_s"))} for r in group],
-                    "offset_s": _num(top.get("start_offset_s"))}))
+                    "offset_s": _num(top.get("start_offset_s")), "end_offset_s": _num(top.get("end_offset_s")),
+                    "snapshot_before_offset_s": before_s, "snapshot_before": before}))
     return out
 
 
@@ -229,10 +239,19 @@ def _file_times(ctx: RuleContext, path: str) -> tuple[object, object, str | None
     return None, None, None
 
 
+def _moment(ctx: RuleContext, path: str, offset_s: object):
+    """Wall-clock time of an offset into a file, None when the file's start is unknown."""
+    start = _file_times(ctx, path)[0]
+    return None if start is None else start + pd.Timedelta(seconds=_num(offset_s) or 0.0)
+
+
 @rule("RECORDING_REUSED", scope="archive")
 def recording_reused(actx: ArchiveContext) -> list[Finding]:
     """The same footage for two sessions or classes: one finding per class involved (within a class, one per
-    pair, on the first file by path). Copies of a file that fall in the same session are not reuse."""
+    pair, on the first file by path). Within a class, footage that shows the same moment in both files (a
+    backup copy, a second export of the same session and time, overlapping NVR segments: the matched
+    footage's wall-clock times within `reuse_same_moment_s`) is a duplicate of one recording, not reuse;
+    where either file's time is unknown the two cannot be told apart and nothing is reported."""
     out, seen = [], set()
     for p in _pairs(actx):
         ca, cb, pa, pb = str(p["class_id_a"]), str(p["class_id_b"]), str(p["path_a"]), str(p["path_b"])
@@ -242,8 +261,8 @@ def recording_reused(actx: ArchiveContext) -> list[Finding]:
                  (cb, pb, p.get("offset_b_s"), ca, pa, p.get("offset_a_s"))]
         if ca == cb:
             ctx = actx.classes[ca]
-            sa, sb = (ctx.session_at(*_file_times(ctx, x)[:2]) for x in (pa, pb))
-            if sa == sb and _file_times(ctx, pa)[0] == _file_times(ctx, pb)[0]:
+            moments = [_moment(ctx, path, p.get(key)) for path, key in ((pa, "offset_a_s"), (pb, "offset_b_s"))]
+            if None in moments or abs((moments[0] - moments[1]).total_seconds()) <= ctx.pack.reuse_same_moment_s:
                 continue
             sides = [min(sides, key=lambda x: x[1])]
         for cid, path, off, other_cid, other_path, other_off in sides:

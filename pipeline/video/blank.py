@@ -2,13 +2,17 @@
 
 Each sampled frame gets at most one label, in order of certainty: black (mean luma at or below
 `black_luma_max`), covered (near-uniform: luma std of a 64x36 reduction at or below
-`uniform_luma_std_max`; a reduction averages sensor noise away, so a taped lens reads as flat even
-when the camera raises its gain), frozen (the same picture as the previous sample). A live camera
-never repeats a picture exactly, sensor noise and codec flicker see to that; a frozen feed does.
+`uniform_luma_std_max`, a reduction averages sensor noise away, so a taped lens reads as flat even
+when the camera raises its gain; or partly covered: at least `covered_min_share` of the 8x6-pixel
+blocks of that reduction featureless, a hand or a sheet of paper over most of the lens), frozen
+(the same picture as the previous sample). A live camera never repeats a picture exactly, sensor
+noise and codec flicker see to that; a frozen feed (an NVR repeating its last frame while its clock
+runs on) does.
 
-Stretches are reported from the first to the last sample that shows the condition: a lower bound,
-so that the evidence never claims more than was seen (the true edges lie within one sample
-interval outside).
+A stretch runs from midway between the last sample before it and its first sample to midway
+between its last sample and the next one: the true edges lie within half a sample interval of
+these (an unbiased estimate, so that a 2-minute cover sampled every 10 s measures 2 minutes, not
+1:50). `first_sample_s` / `last_sample_s` keep what was actually seen.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class BlankStretch:
     samples: int
     mean_luma: float  # mean over the stretch's samples (0-255), evidence for black/covered
     path: Path | None = None  # the recording, when the consumer was told it
+    before_offset_s: float | None = None  # the last sample before the stretch (a normal picture), for evidence
 
     @property
     def duration_s(self) -> float:
@@ -58,6 +63,7 @@ class BlankConsumer:
 
     def __init__(self, params: VideoParams | None = None, path: Path | None = None) -> None:
         self.params = params or VideoParams()
+        self.interval_s = self.params.sample_interval_s  # a denser pass (fingerprints) is thinned to this
         self.path = None if path is None else Path(path)
         self._samples: list[_Sample] = []
         self._prev: np.ndarray | None = None
@@ -73,7 +79,7 @@ class BlankConsumer:
         label = None
         if mean <= p.black_luma_max:
             label = BLACK
-        elif float(tiny.std()) <= p.uniform_luma_std_max:
+        elif float(tiny.std()) <= p.uniform_luma_std_max or featureless_share(tiny, p.uniform_luma_std_max) >= p.covered_min_share:
             label = COVERED
         elif self._prev is not None and self._prev.shape == gray.shape:
             if float(np.abs(gray - self._prev).mean()) <= p.freeze_mean_diff_max:
@@ -89,18 +95,30 @@ class BlankConsumer:
         return stretches_from_labels(self._samples, self.params.min_blank_s, self.path)
 
 
+def featureless_share(tiny: np.ndarray, std_max: float) -> float:
+    """Share of the 8x6-pixel blocks of a 64x36 luma image whose std is at most `std_max`."""
+    h, w = tiny.shape
+    blocks = tiny[: h // 6 * 6, : w // 8 * 8].reshape(h // 6, 6, w // 8, 8).transpose(0, 2, 1, 3)
+    return float((blocks.reshape(h // 6, w // 8, -1).std(axis=2) <= std_max).mean())
+
+
 def stretches_from_labels(samples: list[_Sample], min_blank_s: float, path: Path | None = None) -> list[BlankStretch]:
     out: list[BlankStretch] = []
     run: list[_Sample] = []
+    before: _Sample | None = None
     for sample in [*samples, _Sample(float("inf"), None, 0.0)]:
         if run and sample.label != run[0].label:
-            if run[0].label is not None and run[-1].offset_s - run[0].offset_s >= min_blank_s:
-                mid = run[len(run) // 2].offset_s
-                out.append(BlankStretch(
-                    kind=run[0].label, start_offset_s=run[0].offset_s, end_offset_s=run[-1].offset_s,
-                    snapshot_offset_s=mid, samples=len(run),
-                    mean_luma=round(float(np.mean([s.mean_luma for s in run])), 2), path=path,
-                ))
+            if run[0].label is not None:
+                start = run[0].offset_s if before is None else (before.offset_s + run[0].offset_s) / 2
+                end = run[-1].offset_s if sample.offset_s == float("inf") else (run[-1].offset_s + sample.offset_s) / 2
+                if end - start >= min_blank_s:
+                    out.append(BlankStretch(
+                        kind=run[0].label, start_offset_s=round(start, 3), end_offset_s=round(end, 3),
+                        snapshot_offset_s=run[len(run) // 2].offset_s, samples=len(run),
+                        mean_luma=round(float(np.mean([s.mean_luma for s in run])), 2), path=path,
+                        before_offset_s=None if before is None else before.offset_s,
+                    ))
+            before = run[-1]
             run = []
         run.append(sample)
     return out

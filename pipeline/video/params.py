@@ -45,6 +45,11 @@ class VideoParams:
     # Std of luma of the frame reduced to 64x36 (area average removes sensor noise). Real clips in
     # ../shared/data: 19.6-56; synthetic covered lens (flat 70 + gain noise sigma 6): 0.95.
     uniform_luma_std_max: float = _p(6.0, 0.5, 64.0, "std of luma (0-255, 64x36 frame) at or below which a frame is near-uniform (lens covered)")
+    # Share of the 8x6-pixel blocks of the 64x36 reduction with a std at or below uniform_luma_std_max
+    # above which the lens counts as partly covered (a hand or paper over most of it). Measured: real
+    # clips in ../shared/data at most 0.48 (dark theatre stage, short_hamilton_clip.mp4) apart from
+    # black fades (black first); a generated classroom 0.10; a hand over 80% of the lens 0.77.
+    covered_min_share: float = _p(0.7, 0.3, 1.0, "share of featureless blocks above which the lens counts as partly covered")
     # Mean absolute luma difference between consecutive samples on a 320 px wide frame. Measured on
     # the synthetic test videos (x264 ultrafast, crf 23): a frozen picture 0.0-1.6 (x264 refines a
     # repeated picture over its first 3-4 GOPs, then repeats it exactly); a static empty room with
@@ -58,19 +63,25 @@ class VideoParams:
     # while removing noise and codec detail; 576 values, stored as float16 (1.2 kB a sample).
     fingerprint_width_px: int = _p(32, 8, 128, "fingerprint image width (pixels)")
     fingerprint_height_px: int = _p(18, 4, 72, "fingerprint image height (pixels)")
-    # Motion signature = fingerprint minus its local temporal mean over +/- this window. Static
-    # appearance (the room) cancels; what people did in it remains.
-    motion_window_s: float = _p(60.0, 2.0, 1800.0, "half-width of the temporal window whose mean is removed to get the motion signature")
-    # RMS of a motion signature (per-frame normalised units) below which a sample carries no
-    # information (empty room). Measured (tests/test_video_reuse.py footage): empty room with sensor
-    # noise sigma 3-4 and a lighting change: 0.019-0.028; seven people moving: 0.34-0.68.
+    # Fingerprints are sampled this often by the shared decode pass (blank detection and faces are
+    # thinned to their own intervals). Two encodes of one source, cut anywhere, then have samples
+    # within half this (plus keyframe placement) of the same moments. Each sample costs one keyframe
+    # decode reduced to 160 px; see benchmarks/results/video_bench.md for the speed at 3 s.
+    fingerprint_interval_s: float = _p(3.0, 0.2, 600.0, "seconds between fingerprint samples (reused-footage detection)")
+    # Fine-detail signature = fingerprint minus its local temporal mean over +/- this window. The
+    # room, the seating and slow drift (lighting, people settling) cancel; what changed within
+    # seconds remains. Two real sessions of one class in the same seats look alike in slow drift
+    # (issue 15 measured false matches at 0.78-0.86 with a 60 s window), not in fine detail.
+    motion_window_s: float = _p(10.0, 2.0, 1800.0, "half-width of the temporal window whose mean is removed to get the fine-detail signature")
+    # RMS of a fine-detail signature (per-frame normalised units) below which a sample carries no
+    # information (nothing changed within the window).
     reuse_min_motion_rms: float = _p(0.1, 0.0, 2.0, "motion energy below which a sample cannot prove reuse")
-    # Cosine similarity of aligned motion signatures (tests/test_video_reuse.py): the same footage
-    # trimmed, rescaled 1.5x, re-encoded at crf 30 with a 1.7 s GOP and brightened: mean 0.96 when
-    # sampled at the same instants, 0.85 with keyframe sampling (samples up to 0.85 s apart, people
-    # moving fast); the best pair of samples between different footage of the same room: 0.36
-    # (99th percentile 0.19).
-    reuse_min_similarity: float = _p(0.6, 0.0, 1.0, "motion-signature similarity at or above which two samples show the same moment")
+    # Cosine similarity of paired fine-detail signatures at or above which two samples show the same
+    # moment (see benchmarks/results/video_bench.md for the distributions).
+    reuse_min_similarity: float = _p(0.6, 0.0, 1.0, "fine-detail similarity at or above which two samples show the same moment")
+    # The pair's best offset must beat its best offset elsewhere (more than 2 windows away) by this
+    # much, in mean similarity over a window of reuse_min_run_s (benchmarks/results/video_bench.md).
+    reuse_min_margin: float = _p(0.3, 0.0, 2.0, "how far the best time offset of a pair must stand above its best other offset")
     # Cosine similarity of the recordings' median images: the cheap filter that keeps only pairs
     # of recordings showing the same view (the same camera) for the expensive comparison. Same
     # room, any day, rescaled or re-lit: 0.99-1.0 (tests/test_video_reuse.py); 0.7 leaves room for
@@ -84,6 +95,10 @@ class VideoParams:
     # sessions matched at 4 informative samples strung over 640 s of motionless ones (similarity 0.69,
     # benchmarks/accuracy.py). Reused footage with people in it matches every sample or two.
     reuse_max_match_gap_s: float = _p(120.0, 1.0, 36000.0, "longest time between two matching samples of one run (seconds)")
+    # Samples paired 1-2 s apart disagree where something moved fast in between (the teacher walking):
+    # reused footage matched 60-90% of its informative pairs in benchmarks/bench_video.py, so a stretch
+    # needs half of them to match.
+    reuse_min_match_fraction: float = _p(0.5, 0.0, 1.0, "share of a run's informative sample pairs that must match")
     # At least this many informative, matching samples in a run (a run of near-static samples is
     # not proof).
     reuse_min_matching_samples: int = _p(6, 2, 10000, "fewest matching informative samples in a reported run")

@@ -2,15 +2,25 @@
 
 A fingerprint is the sequence of sampled frames reduced to 32x18 luma, each normalised to zero
 mean and unit spread (re-encoding, rescaling and brightness changes leave it almost unchanged),
-with the frames' offsets. Static appearance alone cannot tell reused footage from a fixed camera
-filming the same room on another day, so matching is done on the motion signature: each frame
-minus the local temporal mean of its recording. The room cancels out; what people did in it, and
-when, remains. Samples without motion (an empty room) carry no information and can neither prove
-nor break a match. Two recordings match when their motion signatures agree, at one time offset,
-over a long enough run.
+with the frames' true offsets (the decoded frame's time, not the requested one). Samples come from
+the shared decode pass every `fingerprint_interval_s` (a few seconds), so two encodes of one source
+with keyframes in different places still have samples within a second or two of the same moments;
+samples are paired across files with that tolerance in time, never by index.
+
+What is compared is fine time detail: each frame minus the mean of its recording's frames within
+`motion_window_s` (seconds) of it. The room, the seating, the lighting and everything else that
+drifts slowly cancel; what changed within those seconds (who moved, looked down, stood up) remains.
+Samples in which nothing changed carry no information and neither prove nor break a match.
+
+A pair is judged against itself: for every time offset between the two files, the best mean
+similarity over a window of `reuse_min_run_s` is computed (the offset profile). Reused footage has
+one offset far above all the others; two real sessions of one room (same people in the same seats,
+an NVR export continuing after a gap) have a flat profile whose best offset is a coincidence, no
+better than the offsets around it. A match needs the best offset to beat the best offset outside
+its neighbourhood by `reuse_min_margin`, and the run there to hold sample after sample.
 
 Cost: a cheap filter on median images keeps only pairs that show the same view; each kept pair
-costs one (n_a x n_b x 576) matrix product (360 x 360 for two hours sampled every 10 s: ~1 ms).
+costs one (n_a x n_b x 576) matrix product and an (offsets x n_a) gather for the profile.
 """
 
 from __future__ import annotations
@@ -24,8 +34,6 @@ import numpy as np
 
 from pipeline.video.params import VideoParams
 from pipeline.video.sample import SampledFrame, downscale_gray
-
-_MAX_OFFSETS_PER_PAIR = 4  # one footage reused several times in one file: report each offset
 
 
 @dataclass(frozen=True)
@@ -43,9 +51,25 @@ class ReuseMatch:
     offset_a_s: float  # where the shared footage starts in a
     offset_b_s: float  # ... and in b
     duration_s: float
-    similarity: float  # mean motion-signature cosine over the run's matching samples (1.0: identical file)
+    similarity: float  # mean fine-detail cosine over the run's matching samples (1.0: identical file)
     matching_samples: int
     method: str  # "identical_file" (same SHA-256) or "motion_signature"
+    margin: float = 1.0  # best offset's window similarity minus the best offset away from it
+
+
+@dataclass(frozen=True)
+class PairProfile:
+    """How one pair of recordings looks over all time offsets (a minus b): for the decision and for
+    benchmarks that show the distributions."""
+
+    delta_s: float | None  # the best offset (None: too little to compare)
+    best: float  # best window-mean similarity at delta_s
+    best_elsewhere: float  # best window-mean similarity at offsets away from delta_s
+    offsets_compared: int
+
+    @property
+    def margin(self) -> float:
+        return self.best - self.best_elsewhere
 
 
 class FingerprintConsumer:
@@ -78,7 +102,7 @@ class FingerprintConsumer:
 class _Prepared:
     fp: Fingerprint
     x: np.ndarray  # (n, d) float32 appearance, unit rows
-    m: np.ndarray  # (n, d) float32 motion signature, unit rows
+    m: np.ndarray  # (n, d) float32 fine-detail signature, unit rows
     informative: np.ndarray  # (n,) bool
     median: np.ndarray  # (d,) unit
     spacing_s: float
@@ -107,83 +131,112 @@ def _prepare(fp: Fingerprint, params: VideoParams) -> _Prepared:
     return _Prepared(fp, _unit(x), _unit(m), rms >= params.reuse_min_motion_rms, median, spacing)
 
 
-def _offset_peaks(a: _Prepared, b: _Prepared, params: VideoParams) -> list[float]:
-    """Time offsets (a minus b) at which many informative samples agree, strongest first."""
-    ia, ib = np.flatnonzero(a.informative), np.flatnonzero(b.informative)
-    if len(ia) < params.reuse_min_matching_samples or len(ib) < params.reuse_min_matching_samples:
+def _tolerance_s(a: _Prepared, b: _Prepared) -> float:
+    """Two samples show the same moment when their times differ by at most this: half the coarser
+    spacing (the nearest sample of the other file is never further) plus half a second of jitter."""
+    return 0.5 * max(a.spacing_s, b.spacing_s) + 0.5
+
+
+def _partners(b: _Prepared, targets_s: np.ndarray, tol_s: float) -> np.ndarray:
+    """Index of b's sample nearest each target time, -1 where none lies within tol_s."""
+    t = b.fp.offsets_s
+    if len(t) == 0:
+        return np.full(targets_s.shape, -1, np.int64)
+    j = np.clip(np.searchsorted(t, targets_s), 1, max(len(t) - 1, 1))
+    j = np.where(np.abs(t[j - 1] - targets_s) <= np.abs(t[j] - targets_s), j - 1, j)
+    return np.where(np.abs(t[j] - targets_s) <= tol_s, j, -1)
+
+
+def pair_profile(a: _Prepared, b: _Prepared, params: VideoParams) -> PairProfile:
+    """The offset profile of a pair: for each offset on a grid of the time tolerance, the best mean
+    fine-detail similarity over windows of `reuse_min_run_s` of a's informative samples paired with b's."""
+    tol = _tolerance_s(a, b)
+    ia = np.flatnonzero(a.informative)
+    if len(ia) < params.reuse_min_matching_samples or a.informative.sum() == 0 or b.informative.sum() == 0:
+        return PairProfile(None, 0.0, 0.0, 0)
+    ta = a.fp.offsets_s
+    deltas = np.arange(ta[0] - b.fp.offsets_s[-1] - tol, ta[-1] - b.fp.offsets_s[0] + tol, tol)
+    if len(deltas) == 0:
+        return PairProfile(None, 0.0, 0.0, 0)
+    sim = a.m[ia] @ b.m.T  # (informative a) x (all b)
+    best = np.full(len(deltas), -np.inf)
+    window = max(params.reuse_min_matching_samples, int(round(params.reuse_min_run_s / max(a.spacing_s, 1e-3))))
+    chunk = max(1, 2_000_000 // max(len(ia), 1))
+    for k0 in range(0, len(deltas), chunk):
+        d = deltas[k0:k0 + chunk]
+        j = _partners(b, ta[ia][None, :] - d[:, None], tol)  # (offsets, informative a)
+        ok = (j >= 0) & b.informative[np.maximum(j, 0)]
+        s = np.where(ok, sim[np.arange(len(ia))[None, :], np.maximum(j, 0)], 0.0)
+        best[k0:k0 + chunk] = _best_window_mean(s, ok, ia, window, params.reuse_min_matching_samples)
+    if not np.isfinite(best).any():
+        return PairProfile(None, 0.0, 0.0, len(deltas))
+    top = int(np.nanargmax(best))
+    away = np.abs(deltas - deltas[top]) > 2.0 * params.motion_window_s + 2.0 * tol
+    elsewhere = float(best[away & np.isfinite(best)].max()) if (away & np.isfinite(best)).any() else 0.0
+    return PairProfile(float(deltas[top]), float(best[top]), max(elsewhere, 0.0), len(deltas))
+
+
+def _best_window_mean(s: np.ndarray, ok: np.ndarray, ia: np.ndarray, window: int, min_count: int) -> np.ndarray:
+    """Per row: the best mean of `s` over the paired entries whose a-sample index lies in a window of
+    `window` consecutive samples (uninformative samples count as absent); -inf where no window has
+    `min_count` paired entries."""
+    csum = np.concatenate([np.zeros((len(s), 1)), np.cumsum(s, axis=1)], axis=1)
+    ccnt = np.concatenate([np.zeros((len(s), 1)), np.cumsum(ok, axis=1)], axis=1)
+    hi = np.searchsorted(ia, ia + window, side="left")  # window of a's samples [ia[i], ia[i] + window)
+    lo = np.arange(len(ia))
+    total, count = csum[:, hi] - csum[:, lo], ccnt[:, hi] - ccnt[:, lo]
+    means = np.where(count >= min_count, total / np.maximum(count, 1), -np.inf)
+    return means.max(axis=1)
+
+
+def _runs_at(a: _Prepared, b: _Prepared, delta_s: float, params: VideoParams, margin: float) -> list[ReuseMatch]:
+    """The stretches of a paired with b at `delta_s` (within the time tolerance) where samples agree: from
+    match to match, split where more than `reuse_max_match_gap_s` passes without one; a stretch counts
+    when at least `reuse_min_match_fraction` of its informative pairs match. Samples a second or two
+    apart disagree where something moved fast in between, so single misses never break a stretch."""
+    tol = _tolerance_s(a, b)
+    j = _partners(b, a.fp.offsets_s - delta_s, tol)
+    paired = (j >= 0) & a.informative & b.informative[np.maximum(j, 0)]
+    sims = np.where(paired, np.einsum("ij,ij->i", a.m, b.m[np.maximum(j, 0)]), np.nan)
+    hits = np.flatnonzero(paired & (sims >= params.reuse_min_similarity))
+    if len(hits) == 0:
         return []
-    sim = a.m[ia] @ b.m[ib].T
-    ii, jj = np.nonzero(sim >= params.reuse_min_similarity)
-    deltas = a.fp.offsets_s[ia[ii]] - b.fp.offsets_s[ib[jj]]
-    bin_s = 2.0 * max(a.spacing_s, b.spacing_s)
-    peaks: list[float] = []
-    while len(deltas) >= params.reuse_min_matching_samples and len(peaks) < _MAX_OFFSETS_PER_PAIR:
-        bins = np.floor(deltas / bin_s).astype(np.int64)
-        values, counts = np.unique(bins, return_counts=True)
-        by_bin = dict(zip(values.tolist(), counts.tolist()))
-        # a peak may straddle two bins: score each bin with its neighbours
-        window = [by_bin.get(v - 1, 0) + c + by_bin.get(v + 1, 0) for v, c in by_bin.items()]
-        best = values[int(np.argmax(window))]
-        near = np.abs(bins - best) <= 1
-        if near.sum() < params.reuse_min_matching_samples:
-            break
-        peaks.append(float(np.median(deltas[near])))
-        deltas = deltas[~near]
-    return peaks
-
-
-def _runs_at(a: _Prepared, b: _Prepared, delta_s: float, params: VideoParams) -> list[ReuseMatch]:
-    """Walk a's samples aligned to b at `delta_s`; a run is broken by two mismatches in a row, or by more
-    than `reuse_max_match_gap_s` between two matches (samples without motion bridge only so far)."""
-    tol = 0.51 * max(a.spacing_s, b.spacing_s)  # the nearest sample of b, never its neighbour
-    targets = a.fp.offsets_s - delta_s
-    j = np.clip(np.searchsorted(b.fp.offsets_s, targets), 1, max(len(b.fp.offsets_s) - 1, 1))
-    j = np.where(np.abs(b.fp.offsets_s[j - 1] - targets) <= np.abs(b.fp.offsets_s[j] - targets), j - 1, j)
-    out, run, misses = [], [], 0
-    for i in range(len(targets) + 1):
-        state = "end"
-        if i < len(targets) and abs(b.fp.offsets_s[j[i]] - targets[i]) <= tol:
-            both = a.informative[i] and b.informative[j[i]]
-            similarity = float(a.m[i] @ b.m[j[i]]) if both else None
-            if similarity is not None:
-                state = "match" if similarity >= params.reuse_min_similarity else "miss"
-            else:
-                # no motion: it neither proves nor breaks, unless the picture itself differs
-                state = "neutral" if float(a.x[i] @ b.x[j[i]]) >= params.reuse_candidate_min_similarity else "miss"
-        if state == "match":
-            if run and a.fp.offsets_s[i] - a.fp.offsets_s[run[-1][0]] > params.reuse_max_match_gap_s:
-                out.extend(_emit(a, b, run, params))  # too long without proof: coincidences, not a run
-                run = []
-            run.append((i, int(j[i]), similarity))
-            misses = 0
-        elif state == "neutral":
+    t = a.fp.offsets_s
+    breaks = np.flatnonzero(np.diff(t[hits]) > params.reuse_max_match_gap_s) + 1
+    out = []
+    for run in np.split(hits, breaks):
+        i0, i1 = int(run[0]), int(run[-1])
+        duration = float(t[i1] - t[i0])
+        considered = paired[i0:i1 + 1].sum()
+        if (len(run) < params.reuse_min_matching_samples or duration < params.reuse_min_run_s
+                or len(run) < params.reuse_min_match_fraction * considered):
             continue
-        elif state == "miss" and run and misses == 0:
-            misses = 1
-        else:
-            out.extend(_emit(a, b, run, params))
-            run, misses = [], 0
+        out.append(ReuseMatch(
+            path_a=a.fp.path, path_b=b.fp.path, offset_a_s=round(float(t[i0]), 2),
+            offset_b_s=round(float(b.fp.offsets_s[j[i0]]), 2), duration_s=round(duration, 2),
+            similarity=round(float(np.mean(sims[run])), 4), matching_samples=len(run), method="motion_signature",
+            margin=round(margin, 4)))
     return out
-
-
-def _emit(a: _Prepared, b: _Prepared, run, params: VideoParams) -> list[ReuseMatch]:
-    if len(run) < params.reuse_min_matching_samples:
-        return []
-    (i0, j0, _), (i1, _, _) = run[0], run[-1]
-    duration = float(a.fp.offsets_s[i1] - a.fp.offsets_s[i0])
-    if duration < params.reuse_min_run_s:
-        return []
-    return [ReuseMatch(
-        path_a=a.fp.path, path_b=b.fp.path,
-        offset_a_s=round(float(a.fp.offsets_s[i0]), 2), offset_b_s=round(float(b.fp.offsets_s[j0]), 2),
-        duration_s=round(duration, 2), similarity=round(float(np.mean([s for _, _, s in run])), 4),
-        matching_samples=len(run), method="motion_signature",
-    )]
 
 
 def _identical(a: Fingerprint, b: Fingerprint) -> ReuseMatch:
     duration = float(a.offsets_s[-1]) if len(a.offsets_s) else 0.0
     return ReuseMatch(a.path, b.path, 0.0, 0.0, duration, 1.0, len(a.offsets_s), "identical_file")
+
+
+def compare_pair(a: Fingerprint, b: Fingerprint, params: VideoParams | None = None) -> tuple[PairProfile, list[ReuseMatch]]:
+    """One pair in detail (no view filter): its offset profile and the runs reported at its best offset."""
+    params = params or VideoParams()
+    pa, pb = _prepare(a, params), _prepare(b, params)
+    return _compare(pa, pb, params)
+
+
+def _compare(a: _Prepared, b: _Prepared, params: VideoParams) -> tuple[PairProfile, list[ReuseMatch]]:
+    profile = pair_profile(a, b, params)
+    if profile.delta_s is None or profile.margin < params.reuse_min_margin:
+        return profile, []
+    runs = _runs_at(a, b, profile.delta_s, params, profile.margin)
+    return profile, runs
 
 
 def find_reused(
@@ -209,21 +262,5 @@ def find_reused(
             continue
         if view_similarity[ia, ib] < params.reuse_candidate_min_similarity:
             continue
-        for delta in _offset_peaks(a, b, params):
-            out.extend(_runs_at(a, b, delta, params))
-    return _dedupe(out)
-
-
-def _dedupe(matches: list[ReuseMatch]) -> list[ReuseMatch]:
-    """Two nearby offset peaks can find the same run: keep the longest of overlapping ones."""
-    kept: list[ReuseMatch] = []
-    for m in sorted(matches, key=lambda m: -m.duration_s):
-        clash = any(
-            k.path_a == m.path_a and k.path_b == m.path_b
-            and m.offset_a_s < k.offset_a_s + k.duration_s and k.offset_a_s < m.offset_a_s + m.duration_s
-            and abs((m.offset_a_s - m.offset_b_s) - (k.offset_a_s - k.offset_b_s)) <= max(5.0, 0.05 * k.duration_s)
-            for k in kept
-        )
-        if not clash:
-            kept.append(m)
-    return sorted(kept, key=lambda m: (str(m.path_a), str(m.path_b), m.offset_a_s))
+        out.extend(_compare(a, b, params)[1])
+    return sorted(out, key=lambda m: (str(m.path_a), str(m.path_b), m.offset_a_s))

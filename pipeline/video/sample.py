@@ -77,9 +77,18 @@ def _frame_time(frame: av.VideoFrame, packet: av.Packet) -> float | None:
     return None
 
 
-def _first_keyframe(container, stream) -> tuple[av.VideoFrame, float | None] | None:
+_SAME_KEYFRAME = object()  # the seek landed on the keyframe sampled last: nothing new before the next one
+
+
+def _first_keyframe(container, stream, skip_time_s: float | None = None):
+    """(frame, time) of the first keyframe after a seek; `_SAME_KEYFRAME` without decoding it when its
+    packet time is `skip_time_s` (a GOP longer than the interval lands several requests on one keyframe)."""
     ctx = stream.codec_context
     for packet in container.demux(stream):
+        if skip_time_s is not None and packet.is_keyframe and packet.pts is not None and packet.time_base is not None:
+            if abs(float(packet.pts * packet.time_base) - skip_time_s) < 1e-6:
+                return _SAME_KEYFRAME
+            skip_time_s = None
         frames = packet.decode()
         if not frames and packet.is_keyframe:
             # A decoder with B-frame reordering holds the keyframe back until later frames
@@ -100,21 +109,21 @@ def _decode_forward(container, stream, target_s: float) -> tuple[av.VideoFrame, 
     return found
 
 
-def _decode_at(container, stream, target_s: float, start_s: float, max_lag_s: float):
-    """(frame, time) of the keyframe at or before `target_s`; if that lies more than `max_lag_s`
-    before it (a GOP longer than the sample interval), decode on to the target instead."""
+def _decode_at(container, stream, target_s: float, start_s: float, max_lag_s: float, last_time_s: float | None):
+    """(frame, time, forward) for the keyframe at or before `target_s`; if that lies more than `max_lag_s`
+    before it (a GOP longer than the sampler may lag), decode on to the target instead and say so
+    (forward=True: the decoder is left decoding every frame, positioned just after the target)."""
     pts = int((target_s + start_s) / stream.time_base)
     container.seek(pts, stream=stream, backward=True, any_frame=False)
-    found = _first_keyframe(container, stream)
-    if found is None or found[1] is None or found[1] - start_s >= target_s - max_lag_s:
+    found = _first_keyframe(container, stream, last_time_s)
+    if found is _SAME_KEYFRAME:
         return found
-    ctx = stream.codec_context
-    ctx.skip_frame = "DEFAULT"  # long GOP: this request needs the frames in between
-    try:
-        container.seek(pts, stream=stream, backward=True, any_frame=False)
-        return _decode_forward(container, stream, target_s + start_s) or found
-    finally:
-        ctx.skip_frame = "NONKEY"
+    if found is None or found[1] is None or found[1] - start_s >= target_s - max_lag_s:
+        return None if found is None else (*found, False)
+    stream.codec_context.skip_frame = "DEFAULT"  # long GOP: this request needs the frames in between
+    container.seek(pts, stream=stream, backward=True, any_frame=False)
+    forward = _decode_forward(container, stream, target_s + start_s)
+    return (*forward, True) if forward else (*found, False)
 
 
 def _sequential(path: Path, interval_s: float, start_s: float, end_s: float, width_px, report: SampleReport):
@@ -152,8 +161,11 @@ def sample_frames(
     `width_px` asks for frames reduced (area average, aspect kept) to that width, done inside the
     colour conversion at almost no cost; None keeps full resolution (faces need it).
     A request whose keyframe lies more than `max_keyframe_lag_s` (default 1.5 intervals) before it
-    is served by decoding on from that keyframe: only files whose GOP is much longer than the
-    interval pay for it (short clips with a single keyframe); an NVR GOP of 2-12 s never does.
+    is served by decoding on from that keyframe, and the rest of the file is then decoded in order
+    (never seeking back into a GOP already decoded): only files whose GOP is much longer than the
+    lag pay for it (short clips with a single keyframe, 1 fps generated footage); an NVR GOP of
+    2-12 s never does. A GOP longer than the interval lands several requests on one keyframe: it is
+    decoded once, the others cost a seek and one packet read.
     A file that cannot be opened or that fails mid-way ends the iteration; `report.error` says why.
     """
     if interval_s <= 0:
@@ -171,11 +183,16 @@ def sample_frames(
             end_s = duration / 1e6 if duration else float("inf")
         max_lag_s = 1.5 * interval_s if max_keyframe_lag_s is None else max_keyframe_lag_s
         reformatter = VideoReformatter()
-        last_offset = -1.0
+        last_offset, last_time = -1.0, None
+        forward = False  # once a GOP is longer than the lag allowed, decode on instead of seeking back
         target = start_s
         while target <= end_s:
             try:
-                found = _decode_at(container, stream, target, file_start_s, max_lag_s)
+                if forward:
+                    found = _decode_forward(container, stream, target + file_start_s)
+                    found = None if found is None else (*found, True)
+                else:
+                    found = _decode_at(container, stream, target, file_start_s, max_lag_s, last_time)
             except (av.FFmpegError, OSError, ValueError) as exc:
                 if report.samples == 0:
                     # Raw elementary streams (.h264 NVR dumps) have no index to seek in.
@@ -184,16 +201,17 @@ def sample_frames(
                         return
                 report.error = f"{path}: decode failed near {target:.1f} s: {exc}"
                 return
+            if found is _SAME_KEYFRAME:
+                target += interval_s  # still before the next keyframe
+                continue
             if found is None:
                 return
-            frame, time_s = found
+            frame, time_s, forward = found
             offset = (time_s - file_start_s) if time_s is not None else target
             if offset > last_offset:
-                last_offset = offset
+                last_offset, last_time = offset, time_s
                 report.samples += 1
                 yield SampledFrame(offset_s=offset, image_bgr=_to_image(frame, width_px, reformatter))
-            # A long GOP lands several requests on one keyframe: skip past it instead of
-            # decoding it again.
             target = max(target + interval_s, offset + interval_s / 2)
     finally:
         container.close()

@@ -22,7 +22,8 @@ class FrameConsumer(Protocol):
     """Receives every sampled frame of one file, in time order, then gives its result.
 
     Optional attribute `max_width_px: int | None`: the widest frame the consumer needs;
-    None or absent means full resolution.
+    None or absent means full resolution. Optional attribute `interval_s: float`: feed it at most
+    one frame per that many seconds (a pass sampled more densely for another consumer).
     """
 
     def feed(self, frame: SampledFrame) -> None: ...
@@ -54,13 +55,24 @@ def scan_recording(
     *,
     start_s: float = 0.0,
     end_s: float | None = None,
+    max_keyframe_lag_s: float | None = None,
 ) -> ScanResult:
     report = SampleReport()
     last = None
-    for frame in sample_frames(Path(path), interval_s, start_s, end_s, width_px=frame_width_for(consumers), report=report):
+    due = [float("-inf")] * len(consumers)
+    every = [getattr(c, "interval_s", None) for c in consumers]
+    frames = sample_frames(Path(path), interval_s, start_s, end_s, width_px=frame_width_for(consumers),
+                           max_keyframe_lag_s=max_keyframe_lag_s, report=report)
+    for frame in frames:
         last = frame.offset_s
-        for consumer in consumers:
-            consumer.feed(frame)
+        for k, consumer in enumerate(consumers):
+            if every[k] is None:
+                consumer.feed(frame)
+            elif frame.offset_s + 1e-6 >= due[k]:
+                # on the consumer's own grid when keyframes allow, never closer than half its interval
+                first = due[k] == float("-inf")
+                due[k] = frame.offset_s + every[k] if first else max(due[k] + every[k], frame.offset_s + every[k] / 2)
+                consumer.feed(frame)
     return ScanResult(
         path=Path(path),
         interval_s=interval_s,
