@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-VARIANTS = [  # (name, width, height, gop, bitrate)
+VARIANTS = [  # (name, width, height, gop, bitrate); "noisy": sensor-like noise (keyframes cost like a camera's)
+    ("1080p_noisy_gop50", 1920, 1080, 50, "4M"),
     ("1080p_gop50", 1920, 1080, 50, "4M"),
     ("1080p_gop250", 1920, 1080, 250, "4M"),
     ("720p_gop50", 1280, 720, 50, "2M"),
@@ -49,7 +50,7 @@ def generate(folder: Path, minutes: float, variants=VARIANTS) -> list[Path]:
             t = time.perf_counter()
             subprocess.run([
                 "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={w}x{h}:rate=25",
-                "-t", str(minutes * 60), "-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop),
+                "-t", str(minutes * 60), *(["-vf", "noise=alls=8:allf=t"] if "noisy" in name else []), "-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop),
                 "-b:v", rate, "-maxrate", rate, "-bufsize", "8M", "-pix_fmt", "yuv420p", str(path),
             ], check=True)
             print(f"generated {path.name} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
@@ -91,19 +92,26 @@ def stage_sha(path: str) -> dict:
 
 
 def stage_scan(path: str, interval_s: float) -> dict:
+    """The audit's pass: fingerprints every `interval_s` (keyframes as they fall while they lag at most
+    15 s), blank detection thinned to its own 10 s."""
     from pipeline.video.blank import BlankConsumer
+    from pipeline.video.params import VideoParams
     from pipeline.video.reuse import FingerprintConsumer
     from pipeline.video.scan import scan_recording
 
+    lag_s = 1.5 * VideoParams().sample_interval_s
+
     def run():
-        scan = scan_recording(Path(path), interval_s, [BlankConsumer(), FingerprintConsumer(Path(path))])
+        scan = scan_recording(Path(path), interval_s, [BlankConsumer(), FingerprintConsumer(Path(path))],
+                              max_keyframe_lag_s=lag_s)
         return {"samples": scan.samples, "error": scan.error, "blank": len(scan.results[0]), "fingerprint": scan.results[1]}
 
     return _measure(run)
 
 
 def stage_baseline(path: str, interval_s: float) -> dict:
-    """Cheapest decode of the same samples: seek to the keyframe, decode one frame, nothing else."""
+    """Cheapest decode of the same samples: seek to the keyframe, decode one frame (each keyframe once),
+    nothing else."""
     import av
 
     def run():
@@ -116,10 +124,11 @@ def stage_baseline(path: str, interval_s: float) -> dict:
             while target <= end_s:
                 container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
                 for packet in container.demux(stream):
+                    if packet.is_keyframe and packet.pts == last:
+                        break
                     frames = packet.decode() or (stream.codec_context.decode(None) if packet.is_keyframe else [])
                     if frames:
-                        if packet.pts != last:
-                            n, last = n + 1, packet.pts
+                        n, last = n + 1, packet.pts
                         break
                 target += interval_s
         return n
@@ -155,6 +164,235 @@ def stage_reuse_archive(recordings: int, samples: int) -> dict:
     return _measure(lambda: len(find_reused(fps)))
 
 
+# ---- reuse and blank accuracy over seeds (pipeline/synth/footage.py) ---------------------------------
+
+ACC_FOOTAGE = dict(width_px=480, height_px=270, fps=4.0, gop_s=2.0)
+
+
+def _case_files(folder: Path, seed: int) -> dict:
+    """One seed's recordings: the source session, the next session of the same class (same people, same
+    seats), the same session continued after a gap, and the copies people make; each with the wall-clock
+    start an NVR name would give it."""
+    import numpy as np
+
+    from pipeline.synth import footage as F
+
+    rng = np.random.default_rng(seed)
+    p = F.Footage(**ACC_FOOTAGE)
+    d = folder / f"seed{seed}"
+    d.mkdir(parents=True, exist_ok=True)
+    t0 = datetime(2024, 10, 8, 8, 30)
+    src_s = 480.0
+
+    def made(name, fn):
+        path = d / name
+        if not path.exists():
+            fn(path)
+        return path
+
+    a = made("A.mp4", lambda x: F.render(x, src_s, seed, p=p, room_seed=seed))
+    b = made("B.mp4", lambda x: F.render(x, src_s, seed + 1000, p=p, room_seed=seed))
+    gap = float(rng.uniform(60, 300))
+    a2 = made("A_after_gap.mp4", lambda x: F.render(x, 240, seed, p=p, room_seed=seed, start_s=src_s + gap))
+    trim1 = float(rng.uniform(5, 60))
+    trim2, cut2 = float(rng.uniform(5, 60)), float(rng.uniform(5, 60))
+    seg0, seg_len = float(rng.uniform(30, 120)), float(rng.uniform(200, 300))
+    head_s = float(rng.uniform(60, 150))
+    enc = [dict(width_px=int(rng.choice([320, 640, 854])), fps=float(rng.choice([10, 12.5, 15, 25])),
+                gop_s=float(rng.choice([1, 2, 3, 4, 5, 6])), crf=int(rng.integers(26, 36))) for _ in range(4)]
+    enc[1] = {**enc[1], "bitrate": f"{int(rng.integers(150, 600))}k", "brightness": float(rng.uniform(-0.06, 0.06))}
+    p1 = made("copy_trim.mp4", lambda x: F.reencode(a, x, trim_start_s=trim1, **enc[0]))
+    p2 = made("copy_trim_both.mp4", lambda x: F.reencode(a, x, trim_start_s=trim2, duration_s=src_s - trim2 - cut2, **enc[1]))
+    p3 = made("copy_trim.mkv", lambda x: F.remux(p1, x))
+    seg = made("segment.mp4", lambda x: F.reencode(a, x, trim_start_s=seg0, duration_s=seg_len, gop_s=2))
+    head = made("head.mp4", lambda x: F.reencode(b, x, duration_s=head_s, gop_s=2))
+    tail = made("tail.mp4", lambda x: F.reencode(b, x, trim_start_s=300, gop_s=2))
+    p4 = made("longer.mp4", lambda x: F.embed(seg, head, tail, x, **{k: enc[2][k] for k in ("width_px", "fps", "gop_s")}))
+    dup = made("export_same_time.mp4", lambda x: F.reencode(a, x, **enc[3]))
+    backup = made("backup_A.mp4", lambda x: x.write_bytes(a.read_bytes()))
+    shift = timedelta(hours=2)
+    files = {  # name -> (path, wall-clock start)
+        "A": (a, t0), "B": (b, t0 + timedelta(minutes=55)), "A_after_gap": (a2, t0 + timedelta(seconds=src_s + gap)),
+        "copy_trim": (p1, t0 + shift), "copy_trim_both": (p2, t0 + shift + timedelta(days=1)),
+        "copy_trim.mkv": (p3, t0 + shift + timedelta(days=2)), "longer": (p4, t0 + timedelta(days=3)),
+        "export_same_time": (dup, t0), "backup_A": (backup, t0),
+    }
+    positives = {  # copy -> (offset in A, offset in the copy)
+        "copy_trim": (trim1, 0.0), "copy_trim_both": (trim2, 0.0), "copy_trim.mkv": (trim1, 0.0),
+        "longer": (seg0, head_s),
+    }
+    negatives = [("A", "B", "next session, same seats"), ("A", "A_after_gap", "same session after a gap"),
+                 ("B", "copy_trim", "next session vs a copy"), ("A_after_gap", "longer", "after a gap vs a longer file"),
+                 ("A", "export_same_time", "second export, same time"), ("A", "backup_A", "backup copy")]
+    encodings = {"copy_trim": enc[0], "copy_trim_both": enc[1], "longer": enc[2], "export_same_time": enc[3]}
+    return {"files": files, "positives": positives, "negatives": negatives, "encodings": encodings}
+
+
+def _case_blanks(folder: Path, seed: int) -> dict:
+    import numpy as np
+
+    from pipeline.synth import footage as F
+
+    rng = np.random.default_rng(seed + 50)
+    p = F.Footage(**ACC_FOOTAGE)
+    path = folder / f"seed{seed}" / "blanks.mp4"
+    h0 = float(rng.uniform(30, 90))
+    f0 = h0 + 120 + float(rng.uniform(40, 90))
+    c0 = f0 + 120 + float(rng.uniform(40, 90))
+    truth = [("covered", h0, h0 + 120), ("frozen", f0, f0 + 120), ("covered", c0, c0 + 150)]
+    if not path.exists():
+        F.render(path, c0 + 150 + 60, seed + 7, p=p, room_seed=seed,
+                 blanks=[(h0, h0 + 120, "hand"), (c0, c0 + 150, "covered")], frozen=[(f0, f0 + 120)])
+    return {"path": path, "truth": truth}
+
+
+def stage_fingerprints(paths: list[str]) -> dict:
+    """The audit's pass over each file (fingerprints every 3 s at keyframes, blank detection every 10 s)."""
+    from pipeline.video.blank import BlankConsumer
+    from pipeline.video.params import VideoParams
+    from pipeline.video.probe import sha256_file
+    from pipeline.video.reuse import FingerprintConsumer
+    from pipeline.video.scan import scan_recording
+
+    params = VideoParams()
+
+    def run():
+        out = {}
+        for path in paths:
+            consumers = [BlankConsumer(params), FingerprintConsumer(Path(path), params, sha256_file(Path(path)))]
+            scan = scan_recording(Path(path), min(params.fingerprint_interval_s, params.sample_interval_s), consumers,
+                                  max_keyframe_lag_s=1.5 * params.sample_interval_s)
+            out[path] = (scan.results[0], scan.results[1])
+        return out
+
+    return _measure(run)
+
+
+def accuracy(folder: Path, seeds: list[int]) -> dict:
+    from pipeline.rules.recording import same_moment
+    from pipeline.video.params import VideoParams
+    from pipeline.video.reuse import compare_pair, find_reused
+
+    params = VideoParams()
+    tolerance_s = 120.0  # RulePack.reuse_same_moment_s default
+    pos_rows, neg_rows, blank_rows, speed = [], [], [], []
+    for seed in seeds:
+        t = time.perf_counter()
+        case, blanks = _case_files(folder, seed), _case_blanks(folder, seed)
+        print(f"seed {seed}: footage ready in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        paths = [str(p) for p, _ in case["files"].values()] + [str(blanks["path"])]
+        scanned = in_child(stage_fingerprints, paths)
+        speed.append((scanned["cpu_s"], sum(_duration(Path(p)) for p in paths)))
+        fp = {name: scanned["value"][str(path)][1] for name, (path, _) in case["files"].items()}
+        start = {name: s for name, (_, s) in case["files"].items()}
+        found = find_reused(list(fp.values()), params)
+        by_pair = {}
+        for m in found:
+            na = next(n for n, f in fp.items() if f.path == m.path_a)
+            nb = next(n for n, f in fp.items() if f.path == m.path_b)
+            reported = not same_moment(start[na], m.offset_a_s, start[nb], m.offset_b_s, tolerance_s)
+            by_pair.setdefault(frozenset((na, nb)), []).append((na, nb, m, reported))
+        for copy, (off_a, off_copy) in case["positives"].items():
+            profile, _ = compare_pair(fp["A"], fp[copy], params)
+            hits = [(na, m) for na, nb, m, rep in by_pair.get(frozenset(("A", copy)), []) if rep]
+            ok_offsets = False
+            for na, m in hits:
+                oa, oc = (m.offset_a_s, m.offset_b_s) if na == "A" else (m.offset_b_s, m.offset_a_s)
+                ok_offsets |= abs(oa - off_a) <= 30 and abs(oc - off_copy) <= 30
+            pos_rows.append(dict(seed=seed, case=copy, enc=case["encodings"].get(copy.replace(".mkv", ""), {}),
+                                 found=bool(hits), offsets_ok=ok_offsets, best=profile.best,
+                                 elsewhere=profile.best_elsewhere, margin=profile.margin,
+                                 similarity=max((m.similarity for _, m in hits), default=None)))
+        for x, y, what in case["negatives"]:
+            profile, _ = compare_pair(fp[x], fp[y], params)
+            matched = by_pair.get(frozenset((x, y)), [])
+            neg_rows.append(dict(seed=seed, case=what, matched=bool(matched),
+                                 reported=any(rep for *_, rep in matched), best=profile.best,
+                                 elsewhere=profile.best_elsewhere, margin=profile.margin))
+        stray = [(na, nb) for pairs in by_pair.values() for na, nb, m, rep in pairs if rep and "A" not in (na, nb)
+                 and not {na, nb} <= set(case["positives"])]
+        neg_rows[-1]["stray"] = stray
+        stretches = scanned["value"][str(blanks["path"])][0]
+        for kind, a, b in blanks["truth"]:
+            hit = [s for s in stretches if s.kind == kind and abs(s.start_offset_s - a) <= 30 and abs(s.end_offset_s - b) <= 30]
+            blank_rows.append(dict(seed=seed, kind=kind, truth=(a, b), found=hit[0] if hit else None))
+        blank_rows.append(dict(seed=seed, kind="extra", truth=None, found=len(stretches) - sum(
+            1 for r in blank_rows[-3:] if r["found"] is not None)))
+        clean = [s for name in ("A", "B", "A_after_gap") for s in scanned["value"][str(case["files"][name][0])][0]]
+        blank_rows.append(dict(seed=seed, kind="clean files", truth=None, found=len(clean)))
+    return {"pos": pos_rows, "neg": neg_rows, "blank": blank_rows, "speed": speed}
+
+
+def _duration(path: Path) -> float:
+    import av
+
+    with av.open(str(path)) as c:
+        return c.duration / 1e6
+
+
+def _q(values) -> str:
+    import numpy as np
+
+    v = np.asarray([x for x in values if x is not None], float)
+    return "-" if len(v) == 0 else f"{v.min():.2f} / {np.median(v):.2f} / {v.max():.2f}"
+
+
+def accuracy_report(res: dict, seeds: list[int]) -> list[str]:
+    pos, neg, blank = res["pos"], res["neg"], res["blank"]
+    lines = [
+        "## Reused footage and blank footage: accuracy over seeds",
+        "",
+        f"Seeds {', '.join(map(str, seeds))}. Footage from `pipeline/synth/footage.py` ({ACC_FOOTAGE['width_px']}x"
+        f"{ACC_FOOTAGE['height_px']}, {ACC_FOOTAGE['fps']:g} fps, GOP {ACC_FOOTAGE['gop_s']:g} s): one room, the same "
+        "24 people in the same seats every session, a teacher walking, lighting drift, sensor noise. Per seed: session A "
+        "(8 min), the next session B of the same class, A continued after a 1-5 min gap (another export), and copies "
+        "of A re-encoded with seeded settings (scale 320/640/854 px, 10-25 fps, GOP 1-6 s, crf 26-35 or 150-600 kbit/s, "
+        "brightness), trimmed 5-60 s, remuxed to MKV, and 3-5 min of A inside a longer file after part of B. Every file "
+        "is sampled as the audit samples it (keyframes, fingerprints every 3 s, blank detection every 10 s) with the "
+        "default parameters. Copies carry a wall-clock start 2 hours to 3 days after A; the second export and the "
+        "backup copy carry A's own start (a duplicate: the rule drops a match at the same moment).",
+        "",
+        "Profile figures: `best` = mean fine-detail similarity of the pair's best time offset over a 180 s window; "
+        "`elsewhere` = the same at the best offset more than 2 windows away; `margin` = best - elsewhere (decision: "
+        f"margin >= reuse_min_margin). min / median / max over seeds.",
+        "",
+        "| positive (A vs ...) | found (reported) | offsets within 30 s | best | elsewhere | margin | run similarity |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for case in dict.fromkeys(r["case"] for r in pos):
+        rows = [r for r in pos if r["case"] == case]
+        lines.append(f"| {case} | {sum(r['found'] for r in rows)}/{len(rows)} | {sum(r['offsets_ok'] for r in rows)}/{len(rows)} | "
+                     f"{_q(r['best'] for r in rows)} | {_q(r['elsewhere'] for r in rows)} | {_q(r['margin'] for r in rows)} | "
+                     f"{_q(r['similarity'] for r in rows)} |")
+    lines += ["", "| hard negative | matched by the video stage | reported as reuse | best | elsewhere | margin |",
+              "|---|---|---|---|---|---|"]
+    for case in dict.fromkeys(r["case"] for r in neg):
+        rows = [r for r in neg if r["case"] == case]
+        lines.append(f"| {case} | {sum(r['matched'] for r in rows)}/{len(rows)} | {sum(r['reported'] for r in rows)}/{len(rows)} | "
+                     f"{_q(r['best'] for r in rows)} | {_q(r['elsewhere'] for r in rows)} | {_q(r['margin'] for r in rows)} |")
+    stray = [s for r in neg for s in r.get("stray", [])]
+    pos_m, neg_m = [r["margin"] for r in pos], [r["margin"] for r in neg if r["case"] not in
+                                                ("second export, same time", "backup copy")]
+    lines += ["", f"Other pairs reported (neither A nor two copies of A): {len(stray)} {stray if stray else ''}".rstrip(),
+              f"Smallest positive margin {min(pos_m):.2f}, largest negative margin (different footage) {max(neg_m):.2f}: "
+              f"the threshold {0.3:g} sits between them.", "",
+              "| blank footage (sampled every 10 s) | found, offsets within 30 s | measured start / end error, s |",
+              "|---|---|---|"]
+    for kind, label in (("covered", "hand over 80% of the lens 2 min, fully covered 2.5 min"), ("frozen", "NVR repeating one picture 2 min")):
+        rows = [r for r in blank if r["kind"] == kind]
+        errs = [max(abs(r["found"].start_offset_s - r["truth"][0]), abs(r["found"].end_offset_s - r["truth"][1]))
+                for r in rows if r["found"] is not None]
+        lines.append(f"| {label} | {sum(r['found'] is not None for r in rows)}/{len(rows)} | max {max(errs) if errs else float('nan'):.1f} |")
+    extra = sum(r["found"] for r in blank if r["kind"] == "extra")
+    clean = sum(r["found"] for r in blank if r["kind"] == "clean files")
+    cpu = sum(c for c, _ in res["speed"])
+    video = sum(v for _, v in res["speed"])
+    lines += ["", f"Other blank stretches in those files: {extra}; in the clean files (A, B, A after the gap): {clean}.",
+              f"The pass over these files: {video / 60:.0f} video-min in {cpu:.1f} CPU s ({video / cpu:.0f}x real time per core; "
+              "small frames, see the speed tables for 1080p).", ""]
+    return lines
+
+
 def in_child(fn, *args):
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         return pool.submit(fn, *args).result()
@@ -163,12 +401,20 @@ def in_child(fn, *args):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=3.0, help="length of each generated recording")
-    ap.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
+    ap.add_argument("--interval", type=float, default=3.0, help="seconds between samples (fingerprint_interval_s)")
+    ap.add_argument("--seeds", type=int, nargs="*", default=[1, 2, 3, 4, 5], help="seeds of the accuracy part")
+    ap.add_argument("--skip-speed", action="store_true", help="only the accuracy part")
+    ap.add_argument("--skip-accuracy", action="store_true", help="only the speed part")
     ap.add_argument("--archive-recordings", type=int, default=100, help="one-hour fingerprints in the find_reused scale test")
     ap.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "trainaudit_bench_video")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "video_bench.md")
     args = ap.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
+    acc = None if args.skip_accuracy else accuracy(args.folder / "accuracy", args.seeds)
+    if args.skip_speed:
+        text = "\n".join(["# Video stage benchmark: accuracy part only", "", *accuracy_report(acc, args.seeds)])
+        print(text)
+        return
     files = generate(args.folder, args.minutes)
     per_hour = 60.0 / args.minutes
     # Fixed cost per file (two ffprobe starts, process and file opening), measured on a 5 s file,
@@ -191,10 +437,10 @@ def main() -> None:
         print(f"{path.stem}: probe {probe['wall_s']:.2f}s scan {scan['wall_s']:.2f}s base {base['wall_s']:.2f}s", file=sys.stderr)
     reuse = in_child(stage_reuse, fingerprints)
     args.archive = in_child(stage_reuse_archive, args.archive_recordings, 360)
-    write_report(args, rows, reuse, per_hour)
+    write_report(args, rows, reuse, per_hour, acc)
 
 
-def write_report(args, rows, reuse, per_hour) -> None:
+def write_report(args, rows, reuse, per_hour, acc=None) -> None:
     load = os.getloadavg()
     lines = [
         "# Video stage benchmark",
@@ -252,6 +498,8 @@ def write_report(args, rows, reuse, per_hour) -> None:
         "matrix product over median images.",
         "",
     ]
+    if acc is not None:
+        lines += accuracy_report(acc, args.seeds)
     lines += [
         "## Reading it against the goals (issue 3)",
         "",

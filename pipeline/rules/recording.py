@@ -239,10 +239,15 @@ def _file_times(ctx: RuleContext, path: str) -> tuple[object, object, str | None
     return None, None, None
 
 
-def _moment(ctx: RuleContext, path: str, offset_s: object):
-    """Wall-clock time of an offset into a file, None when the file's start is unknown."""
-    start = _file_times(ctx, path)[0]
-    return None if start is None else start + pd.Timedelta(seconds=_num(offset_s) or 0.0)
+def same_moment(start_a, offset_a_s: float, start_b, offset_b_s: float, tolerance_s: float) -> bool | None:
+    """Whether matched footage shows the same wall-clock moment in both files (a backup copy, a second
+    export of the same session and time, overlapping NVR segments: one recording kept twice, not reuse).
+    `start_*` are the files' start datetimes; None when either is unknown (it cannot be told)."""
+    if start_a is None or start_b is None:
+        return None
+    moment_a = start_a.timestamp() + float(offset_a_s or 0.0)
+    moment_b = start_b.timestamp() + float(offset_b_s or 0.0)
+    return abs(moment_a - moment_b) <= tolerance_s
 
 
 @rule("RECORDING_REUSED", scope="archive")
@@ -261,8 +266,9 @@ def recording_reused(actx: ArchiveContext) -> list[Finding]:
                  (cb, pb, p.get("offset_b_s"), ca, pa, p.get("offset_a_s"))]
         if ca == cb:
             ctx = actx.classes[ca]
-            moments = [_moment(ctx, path, p.get(key)) for path, key in ((pa, "offset_a_s"), (pb, "offset_b_s"))]
-            if None in moments or abs((moments[0] - moments[1]).total_seconds()) <= ctx.pack.reuse_same_moment_s:
+            same = same_moment(_file_times(ctx, pa)[0], _num(p.get("offset_a_s")) or 0.0,
+                               _file_times(ctx, pb)[0], _num(p.get("offset_b_s")) or 0.0, ctx.pack.reuse_same_moment_s)
+            if same is None or same:
                 continue
             sides = [min(sides, key=lambda x: x[1])]
         for cid, path, off, other_cid, other_path, other_off in sides:

@@ -80,13 +80,15 @@ def _frame_time(frame: av.VideoFrame, packet: av.Packet) -> float | None:
 _SAME_KEYFRAME = object()  # the seek landed on the keyframe sampled last: nothing new before the next one
 
 
-def _first_keyframe(container, stream, skip_time_s: float | None = None):
+def _first_keyframe(container, stream, skip_time_s: float | None = None, min_time_s: float = float("-inf")):
     """(frame, time) of the first keyframe after a seek; `_SAME_KEYFRAME` without decoding it when its
-    packet time is `skip_time_s` (a GOP longer than the interval lands several requests on one keyframe)."""
+    packet time is `skip_time_s` and not before `min_time_s` (a GOP longer than the interval lands several
+    requests on one keyframe; one that lags too far is decoded, to decode on from it)."""
     ctx = stream.codec_context
     for packet in container.demux(stream):
         if skip_time_s is not None and packet.is_keyframe and packet.pts is not None and packet.time_base is not None:
-            if abs(float(packet.pts * packet.time_base) - skip_time_s) < 1e-6:
+            packet_s = float(packet.pts * packet.time_base)
+            if abs(packet_s - skip_time_s) < 1e-6 and packet_s >= min_time_s:
                 return _SAME_KEYFRAME
             skip_time_s = None
         frames = packet.decode()
@@ -115,7 +117,7 @@ def _decode_at(container, stream, target_s: float, start_s: float, max_lag_s: fl
     (forward=True: the decoder is left decoding every frame, positioned just after the target)."""
     pts = int((target_s + start_s) / stream.time_base)
     container.seek(pts, stream=stream, backward=True, any_frame=False)
-    found = _first_keyframe(container, stream, last_time_s)
+    found = _first_keyframe(container, stream, last_time_s, target_s + start_s - max_lag_s)
     if found is _SAME_KEYFRAME:
         return found
     if found is None or found[1] is None or found[1] - start_s >= target_s - max_lag_s:
