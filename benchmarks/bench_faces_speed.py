@@ -49,20 +49,25 @@ def face_crops() -> list[np.ndarray]:
     return crops[:SEATS]
 
 
+def classroom_frame(crops: list[np.ndarray], sizes, seats, present) -> np.ndarray:
+    """One 1080p scene: the present seats' faces pasted at their sizes (face side in px) on a plain room."""
+    frame = np.full((1080, 1920, 3), (180, 175, 170), np.uint8)
+    cv2.rectangle(frame, (0, 900), (1920, 1080), (90, 80, 70), -1)  # desks
+    for k in np.flatnonzero(present):
+        s = int(sizes[k] * 1.6)
+        x, y = seats[k]
+        frame[y:y + s, x:x + s] = cv2.resize(crops[k], (s, s))
+    return frame
+
+
 def build_video(path: Path, minutes: int, crops: list[np.ndarray], rng) -> None:
     work = path.parent
     sizes = rng.integers(25, 61, SEATS)  # face side in px, as a classroom camera sees them
     seats = [(140 + (k % 10) * 170, 260 + (k // 10) * 190) for k in range(SEATS)]
     lines = []
     for scene in range(max(1, minutes * 60 // SCENE_S)):
-        frame = np.full((1080, 1920, 3), (180, 175, 170), np.uint8)
-        cv2.rectangle(frame, (0, 900), (1920, 1080), (90, 80, 70), -1)  # desks
         present = rng.random(SEATS) > 0.15  # about 15% away in any minute
-        for k in np.flatnonzero(present):
-            s = int(sizes[k] * 1.6)
-            face = cv2.resize(crops[k], (s, s))
-            x, y = seats[k]
-            frame[y:y + s, x:x + s] = face
+        frame = classroom_frame(crops, sizes, seats, present)
         img = work / f"scene{scene:04d}.png"
         cv2.imwrite(str(img), frame)
         lines += [f"file '{img.name}'", f"duration {SCENE_S}"]

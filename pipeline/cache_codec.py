@@ -29,13 +29,14 @@ class CacheFormatError(ValueError):
 
 def _types() -> dict[str, type]:
     from pipeline.analysis import RecordingAnalysis
+    from pipeline.faces.pictured import ExcludedFace
     from pipeline.faces.video import HeadcountRow, Sighting, VideoFaceResult
     from pipeline.video.blank import BlankStretch
     from pipeline.video.probe import ProbeResult
     from pipeline.video.reuse import Fingerprint
 
     return {t.__name__: t for t in (RecordingAnalysis, ProbeResult, BlankStretch, Fingerprint, VideoFaceResult,
-                                    HeadcountRow, Sighting)}
+                                    HeadcountRow, Sighting, ExcludedFace)}
 
 
 def dumps(value: Any) -> bytes:

@@ -167,6 +167,10 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
             if s.person_id and s.person_id.startswith("teacher:"):
                 teachers_at[s.offset_s] = teachers_at.get(s.offset_s, 0) + 1
         windows = robust_headcount(result.headcount, faces.headcount_window_s, faces.headcount_quantile)
+        not_people: dict[float, list[dict]] = {}
+        for e in result.excluded:
+            not_people.setdefault(e.offset_s, []).append({"box": list(e.box_xywh), "reason": e.reason,
+                                                          "detail": e.detail})
         for row in result.headcount:
             ts = start + dt.timedelta(seconds=row.offset_s)
             session = session_of(archive.sessions, rec.room, ts)
@@ -175,7 +179,10 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
             headcount.append({"class_id": rec.class_id, "session_id": session.session_id if session else None,
                               "camera_id": rec.camera_id, "path": rec.rel_path, "offset_s": row.offset_s, "ts": ts,
                               "faces": row.faces, "identified": row.identified, "unknown": row.unknown,
-                              "teachers": teachers, "people_smoothed": max(0.0, smooth - teachers)})
+                              "teachers": teachers, "people_smoothed": max(0.0, smooth - teachers),
+                              "not_people": len(not_people.get(row.offset_s, ())),
+                              "not_people_why": json.dumps(not_people[row.offset_s], ensure_ascii=False)
+                              if row.offset_s in not_people else None})
 
         def who(s, r=r):
             if s.person_id is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.faces import adapter
+from pipeline.faces import adapter, pictured
 from pipeline.faces.detections import iou_matrix
 from pipeline.faces.gallery import Gallery
 from pipeline.faces.params import FaceParams
@@ -26,9 +26,9 @@ SNAPSHOT_PX = 96  # side of the stored crop of an unknown face (report thumbnail
 @dataclass(frozen=True)
 class HeadcountRow:
     offset_s: float
-    faces: int
+    faces: int  # every face counted (counting floor, min_face_px)
     identified: int
-    unknown: int
+    unknown: int  # judged (recognition floor) and matched nobody; faces - identified - unknown were too small
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class VideoFaceResult:
     unknown_encodings: np.ndarray  # (K, 128) float32, one per distinct unknown face track
     unknown_snapshots: tuple[np.ndarray, ...]  # K BGR crops, SNAPSHOT_PX square
     encoded_faces: int = 0  # faces sent to the encoder (the rest reused a tracked identity)
+    excluded: tuple[pictured.ExcludedFace, ...] = ()  # faces that are pictures, not people (taken out above)
 
 
 @dataclass
@@ -78,10 +79,15 @@ class VideoFacePass:
         self._snapshots: list[np.ndarray] = []
         self._tracks: list[_Track] = []
         self._encoded = 0
+        self._seen: list[tuple[float, np.ndarray, np.ndarray]] = []  # per sample: boxes, landmarks counted
 
     def feed(self, frame: SampledFrame) -> None:
         p = self.params
-        dets = adapter.detect_faces(frame.image_bgr, p)
+        counted = adapter.detect_faces(frame.image_bgr, p)
+        # every face is counted; only those at the recognition floor are judged (encoded, tracked, sighted)
+        dets = counted.filter(counted.boxes_xywh[:, 2:].min(axis=1) >= p.recognition_min_face_px)
+        if counted.landmarks is not None:
+            self._seen.append((frame.offset_s, counted.boxes_xywh, counted.landmarks))
         tracks: list[_Track | None] = [None] * len(dets)
         carried: dict[int, _Track] = {}  # detection -> the previous sample's track it continues
         if self._tracks and len(dets) and p.track_iou < 1.0:
@@ -127,15 +133,16 @@ class VideoFacePass:
                                    frame.offset_s)
         self._tracks = [t for t in tracks if t is not None]
         identified = sum(t.person_id is not None for t in self._tracks)
-        self._headcount.append(HeadcountRow(frame.offset_s, len(dets), identified, len(dets) - identified))
+        self._headcount.append(HeadcountRow(frame.offset_s, len(counted), identified, len(dets) - identified))
         for t in self._tracks:
             self._sightings.append(Sighting(frame.offset_s, t.person_id, float(t.distance),
                                             tuple(int(v) for v in t.box), t.unknown_index))
 
     def result(self) -> VideoFaceResult:
         unknown = np.asarray(self._unknown, np.float32).reshape(-1, adapter.ENCODING_DIM)
-        return VideoFaceResult(tuple(self._headcount), tuple(self._sightings), unknown, tuple(self._snapshots),
-                               self._encoded)
+        raw = VideoFaceResult(tuple(self._headcount), tuple(self._sightings), unknown, tuple(self._snapshots),
+                              self._encoded)
+        return pictured.exclude_still(raw, self._seen, self.params)
 
 
 def run_face_pass(frames: Iterable[SampledFrame], gallery: Gallery, params: FaceParams) -> VideoFaceResult:

@@ -55,6 +55,9 @@ def _fields(tz: str) -> dict[str, list[tuple[str, pa.DataType]]]:
         "headcount": [
             ("class_id", s), ("session_id", s), ("camera_id", s), ("path", s), ("offset_s", f), ("ts", ts),
             ("faces", i), ("identified", i), ("unknown", i), ("teachers", i), ("people_smoothed", f),
+            # faces taken out of `faces` as pictures, not people (pipeline/faces/pictured.py), and why:
+            # JSON list of {"box": [x, y, w, h], "reason", "detail"}
+            ("not_people", i), ("not_people_why", s),
         ],
         "sightings": [
             ("class_id", s), ("session_id", s), ("camera_id", s), ("path", s), ("offset_s", f), ("ts", ts),
