@@ -124,6 +124,8 @@ class FaceParams:
                                                "is a picture, not a person (0: never)", min=0.0, max=86400.0)
     static_min_share: float = setting(0.8, "a still face is a picture only if found, unmoved, in at least this share of the "
                                            "recording's samples", min=0.5, max=1.0)
+    screen_faces: bool = setting(True, "faces wholly inside a screen (TV, projection) whose outline is unbroken are "
+                                       "not people")
     static_max_motion: float = setting(0.03, "largest landmark move, as a share of the face's size, that still "
                                              "counts as not moving (at least 1 px)", min=0.0, max=0.5)
 

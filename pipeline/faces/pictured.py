@@ -26,7 +26,7 @@ class ExcludedFace:
 
     offset_s: float
     box_xywh: tuple[int, int, int, int]
-    reason: str  # "still": did not move for the whole recording
+    reason: str  # "still": did not move for the whole recording; "screen": inside a detected screen
     detail: str
 
 
@@ -75,40 +75,89 @@ def still_faces(frames: list[tuple[float, np.ndarray, np.ndarray]], min_share: f
     return out
 
 
-def exclude_still(result, seen: list[tuple[float, np.ndarray, np.ndarray]], params):
-    """``result`` (a VideoFaceResult) without the faces that stayed still for the whole recording: out of
-    the headcount, the sightings and the unknown faces, listed in ``excluded`` instead. ``seen``: per
-    sample, the boxes and landmarks of every face counted. A still face recognised as an enrolled person
-    in any of its samples is kept (see the module's docstring)."""
-    if params.static_min_span_s <= 0 or not seen:
-        return result
-    still = still_faces(seen, params.static_min_share, params.static_min_span_s, params.static_max_motion)
-    if not still:
-        return result
+def screen_regions(image_bgr: np.ndarray, work_px: int = 480) -> list[np.ndarray]:
+    """Screens in a frame (a TV, a projection): closed, convex four-sided outlines covering 1-60% of the
+    frame and filling their bounding rectangle, as (4, 2) corner arrays in the frame's pixels.
+
+    A person in front of a screen breaks its outline (the body crosses the lower edge), so a face counts
+    as on a screen only while the whole outline around it is intact."""
+    import cv2
+
+    h, w = image_bgr.shape[:2]
+    k = min(1.0, work_px / max(h, w))
+    gray = cv2.cvtColor(cv2.resize(image_bgr, None, fx=k, fy=k, interpolation=cv2.INTER_AREA) if k < 1
+                        else image_bgr, cv2.COLOR_BGR2GRAY)
+    edges = cv2.dilate(cv2.Canny(gray, 60, 160), np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    area_all = gray.shape[0] * gray.shape[1]
+    out = []
+    for c in contours:
+        area = cv2.contourArea(c)
+        if not 0.01 * area_all <= area <= 0.6 * area_all:
+            continue
+        quad = cv2.approxPolyDP(c, 0.03 * cv2.arcLength(c, True), True)
+        (_, _), (rw, rh), _ = cv2.minAreaRect(c)
+        if len(quad) == 4 and cv2.isContourConvex(quad) and area >= 0.85 * rw * rh:
+            out.append(quad.reshape(4, 2).astype(np.float32) / k)
+    return out
+
+
+def on_screen(boxes_xywh: np.ndarray, screens: list[np.ndarray]) -> np.ndarray:
+    """Which boxes lie wholly inside one of the screens."""
+    import cv2
+
+    inside = np.zeros(len(boxes_xywh), bool)
+    for quad in screens:
+        q = quad.reshape(-1, 1, 2)
+        for i, (x, y, w, h) in enumerate(boxes_xywh):
+            corners = ((x, y), (x + w, y), (x, y + h), (x + w, y + h))
+            inside[i] |= all(cv2.pointPolygonTest(q, (float(cx), float(cy)), False) > 0 for cx, cy in corners)
+    return inside
+
+
+def exclude_pictures(result, seen: list[tuple], params):
+    """``result`` (a VideoFaceResult) without the faces that are pictures: out of the headcount, the
+    sightings and the unknown faces, listed in ``excluded`` instead. ``seen``: per sample (offset_s,
+    boxes, landmarks, on-screen mask) of every face counted. A face recognised as an enrolled person is
+    kept (see the module's docstring): for a still face, if recognised in any of its samples."""
     sighted = {(s.offset_s, tuple(s.box_xywh)): s for s in result.sightings}
-    drop: dict[tuple[float, tuple], str] = {}
-    for face in still:
-        keys = [(seen[f][0], tuple(int(v) for v in seen[f][1][d])) for f, d in face["members"]]
-        if any(k in sighted and sighted[k].person_id is not None for k in keys):
-            continue  # recognised as someone enrolled: a still trainee, not a picture
-        minutes = (face["last_s"] - face["first_s"]) / 60.0
-        detail = (f"did not move for {minutes:.0f} min: found in {len(keys)} of {len(seen)} samples, landmarks "
-                  f"within {face['motion_px']:.1f} px")
-        drop.update({k: detail for k in keys})
+
+    def recognised(key) -> bool:
+        return key in sighted and sighted[key].person_id is not None
+
+    def key(f: int, d: int) -> tuple[float, tuple]:
+        return seen[f][0], tuple(int(v) for v in seen[f][1][d])
+
+    drop: dict[tuple[float, tuple], tuple[str, str]] = {}
+    if params.static_min_span_s > 0:
+        frames = [(t, boxes, marks) for t, boxes, marks, _ in seen]
+        for face in still_faces(frames, params.static_min_share, params.static_min_span_s, params.static_max_motion):
+            keys = [key(f, d) for f, d in face["members"]]
+            if any(recognised(k) for k in keys):
+                continue  # recognised as someone enrolled: a still trainee, not a picture
+            minutes = (face["last_s"] - face["first_s"]) / 60.0
+            detail = (f"did not move for {minutes:.0f} min: found in {len(keys)} of {len(seen)} samples, "
+                      f"landmarks within {face['motion_px']:.1f} px")
+            drop.update({k: ("still", detail) for k in keys})
+    for f, (_, boxes, _, screen) in enumerate(seen):
+        for d in np.flatnonzero(screen):
+            k = key(f, d)
+            if k not in drop and not recognised(k):
+                drop[k] = ("screen", "inside a screen (a TV or a projection) whose outline is unbroken")
     if not drop:
         return result
-    excluded = tuple(ExcludedFace(t, box, "still", drop[(t, box)]) for t, box in sorted(drop))
-    gone_at: dict[float, list[tuple]] = {}
-    for t, box in drop:
-        gone_at.setdefault(t, []).append(box)
-    sightings = [s for s in result.sightings if (s.offset_s, tuple(s.box_xywh)) not in drop]
-    unknown_gone = {}
-    for s in result.sightings:
-        if (s.offset_s, tuple(s.box_xywh)) in drop and s.person_id is None:
+    excluded = tuple(ExcludedFace(t, box, *drop[(t, box)]) for t, box in sorted(drop))
+    gone_at: dict[float, int] = {}
+    unknown_gone: dict[float, int] = {}
+    for t, _ in drop:
+        gone_at[t] = gone_at.get(t, 0) + 1
+    for k, s in sighted.items():
+        if k in drop and s.person_id is None:
             unknown_gone[s.offset_s] = unknown_gone.get(s.offset_s, 0) + 1
-    headcount = tuple(dataclasses.replace(r, faces=r.faces - len(gone_at.get(r.offset_s, ())),
+    headcount = tuple(dataclasses.replace(r, faces=r.faces - gone_at.get(r.offset_s, 0),
                                           unknown=r.unknown - unknown_gone.get(r.offset_s, 0))
                       for r in result.headcount)
+    sightings = [s for s in result.sightings if (s.offset_s, tuple(s.box_xywh)) not in drop]
     # unknown faces only pictures showed: gone, and the remaining ones renumbered
     kept = sorted({s.unknown_index for s in sightings if s.unknown_index is not None})
     new_index = {old: new for new, old in enumerate(kept)}

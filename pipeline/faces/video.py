@@ -79,7 +79,7 @@ class VideoFacePass:
         self._snapshots: list[np.ndarray] = []
         self._tracks: list[_Track] = []
         self._encoded = 0
-        self._seen: list[tuple[float, np.ndarray, np.ndarray]] = []  # per sample: boxes, landmarks counted
+        self._seen: list[tuple] = []  # per sample: boxes, landmarks and on-screen mask of every face counted
 
     def feed(self, frame: SampledFrame) -> None:
         p = self.params
@@ -87,7 +87,9 @@ class VideoFacePass:
         # every face is counted; only those at the recognition floor are judged (encoded, tracked, sighted)
         dets = counted.filter(counted.boxes_xywh[:, 2:].min(axis=1) >= p.recognition_min_face_px)
         if counted.landmarks is not None:
-            self._seen.append((frame.offset_s, counted.boxes_xywh, counted.landmarks))
+            screens = pictured.screen_regions(frame.image_bgr) if p.screen_faces and len(counted) else []
+            self._seen.append((frame.offset_s, counted.boxes_xywh, counted.landmarks,
+                               pictured.on_screen(counted.boxes_xywh, screens)))
         tracks: list[_Track | None] = [None] * len(dets)
         carried: dict[int, _Track] = {}  # detection -> the previous sample's track it continues
         if self._tracks and len(dets) and p.track_iou < 1.0:
@@ -142,7 +144,7 @@ class VideoFacePass:
         unknown = np.asarray(self._unknown, np.float32).reshape(-1, adapter.ENCODING_DIM)
         raw = VideoFaceResult(tuple(self._headcount), tuple(self._sightings), unknown, tuple(self._snapshots),
                               self._encoded)
-        return pictured.exclude_still(raw, self._seen, self.params)
+        return pictured.exclude_pictures(raw, self._seen, self.params)
 
 
 def run_face_pass(frames: Iterable[SampledFrame], gallery: Gallery, params: FaceParams) -> VideoFaceResult:
