@@ -47,3 +47,14 @@ def test_count_all_good_exits_0(shared_data):
 def test_help_names_the_commands():
     res = CliRunner().invoke(faces, ["--help"])
     assert "count" in res.output and "match" in res.output
+
+
+def test_count_upscale_finds_more_small_faces(shared_data):
+    """count_dev's crowded meeting: at x1.5 YuNet finds faces under the counting floor's reach at x1."""
+    photo = str(shared_data / "count_dev/11_Meeting_Meeting_11_Meeting_Meeting_11_774.jpg")
+    plain = CliRunner().invoke(faces, ["count", photo])
+    larger = CliRunner().invoke(faces, ["count", "--upscale", "1.5", photo])
+    assert plain.exit_code == 0 and larger.exit_code == 0, (plain.output, larger.output)
+    assert json.loads(larger.stdout)[0]["faces"] > json.loads(plain.stdout)[0]["faces"] + 5
+    bad = CliRunner().invoke(faces, ["count", "--upscale", "9", photo])
+    assert bad.exit_code == 2 and "--upscale" in bad.output
