@@ -117,9 +117,12 @@ class CheckinParams:
 @dataclass(frozen=True)
 class IngestParams:
     filename_patterns: list[str] = setting(
-        [r"^(?P<camera_id>.+?)_(?P<start>\d{14})(?:_(?P<end>\d{14}))?$"],
+        [r"^(?P<camera_id>.+?)_(?P<start>\d{14})(?:_(?P<end>\d{14}))?$",
+         # Hikvision / Dahua exports: ch01-20241015082933-20241015090000, NVR_ch1_main_2024-10-15_08-29-33_...
+         r"^(?P<camera_id>.+?)[-_](?P<start>\d{4}[-_]?\d{2}[-_]?\d{2}[-_T]?\d{2}[-_]?\d{2}[-_]?\d{2})"
+         r"(?:[-_](?P<end>\d{4}[-_]?\d{2}[-_]?\d{2}[-_T]?\d{2}[-_]?\d{2}[-_]?\d{2}))?$"],
         "regular expressions for NVR file names (stem): named groups camera_id, start, optional end "
-        "(YYYYMMDDhhmmss); tried in order")
+        "(YYYYMMDDhhmmss, separators - or _ between the parts allowed); tried in order")
     video_extensions: list[str] = setting(
         [".mp4", ".mkv", ".avi", ".mov", ".ts", ".dav", ".flv", ".m4v", ".mpg", ".h264", ".264"],
         "file extensions listed as recordings")

@@ -24,7 +24,8 @@ CAMERA_ALIASES = {"camera_id": ["摄像头编号", "通道"], "room": ["教室",
 
 
 def _stamp(text: str, tz: ZoneInfo) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=tz)
+    """YYYYMMDDhhmmss, with or without separators between the parts (2024-10-15_08-29-33)."""
+    return dt.datetime.strptime(re.sub(r"[^0-9]", "", text), "%Y%m%d%H%M%S").replace(tzinfo=tz)
 
 
 def read_cameras(path: Path, col: Collector) -> dict[str, tuple[str | None, str | None]]:

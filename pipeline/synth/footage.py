@@ -215,3 +215,39 @@ def embed(inner: Path, before: Path | None, after: Path | None, dst: Path, *, wi
             "-crf", str(crf), "-g", str(max(1, int(round(gop_s * fps)))), "-sc_threshold", "0",
             "-pix_fmt", "yuv420p", "-threads", "1", str(dst))
     return Path(dst)
+
+
+def to_dav(src: Path, dst: Path, start, *, fps: float | None = None) -> Path:
+    """Rewrite an H.264 recording as a Dahua DHAV stream (`.dav`, what Dahua NVRs export; ffmpeg reads it
+    with its dhav demuxer, it has no muxer): one chunk per access unit, "DHAV" + type (0xfd keyframe,
+    0xfc other) + frame number + chunk length + the wall-clock second packed in 32 bits + a millisecond
+    counter + extensions (size, codec, frame rate), the Annex B payload, then "dhav" + the chunk length.
+    `start` (a datetime) is the recording's wall-clock start, as the NVR stamps it."""
+    import datetime as dt
+    import struct
+    import tempfile
+
+    import av
+
+    with tempfile.TemporaryDirectory() as tmp:
+        annexb = Path(tmp) / "stream.h264"
+        _ffmpeg("-i", str(src), "-an", "-c:v", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264", str(annexb))
+        with av.open(str(src)) as probe:
+            stream = probe.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            rate = fps or float(stream.average_rate or 25)
+        with av.open(str(annexb), format="h264") as container, open(dst, "wb") as out:
+            for n, packet in enumerate(container.demux(container.streams.video[0])):
+                payload = bytes(packet)
+                if not payload:
+                    continue
+                when = start + dt.timedelta(seconds=n / rate)
+                date = (when.second | when.minute << 6 | when.hour << 12 | when.day << 17 | when.month << 22
+                        | (when.year - 2000) << 26)
+                ms = int(round(n * 1000 / rate)) % 65536
+                ext = bytes([0x80, 0, width // 8, height // 8, 0x81, 0, 0x02, int(round(rate))])
+                header_len, key = 24 + len(ext), packet.is_keyframe
+                length = header_len + len(payload) + 8
+                out.write(b"DHAV" + bytes([0xFD if key else 0xFC, 0, 0, 0]) + struct.pack("<III", n, length, date)
+                          + struct.pack("<HBB", ms, len(ext), 0) + ext + payload + b"dhav" + struct.pack("<I", length))
+    return Path(dst)

@@ -128,22 +128,39 @@ def _decode_at(container, stream, target_s: float, start_s: float, max_lag_s: fl
     return (*forward, True) if forward else (*found, False)
 
 
-def _sequential(path: Path, interval_s: float, start_s: float, end_s: float, width_px, report: SampleReport):
-    """Decode in order, keeping one frame per interval: for inputs that cannot seek."""
+def _sequential(path: Path, interval_s: float, start_s: float, end_s: float, width_px, report: SampleReport,
+                max_lag_s: float):
+    """Decode in order, keeping one frame per interval: for inputs that cannot seek (raw .h264 dumps, Dahua
+    .dav exports). Only keyframes are decoded while they come at least every `max_lag_s`; a longer GOP
+    switches to decoding every frame for the rest of the file."""
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
+            stream.thread_type = "SLICE"
+            ctx = stream.codec_context
+            if stream.start_time is not None:  # frames carry their times: keyframes alone can be sampled
+                ctx.skip_frame = "NONKEY"
             rate = float(stream.average_rate or 25)
             next_s = start_s
             reformatter = VideoReformatter()
-            for index, frame in enumerate(container.decode(stream)):
-                offset = float(frame.time) if frame.time is not None and frame.pts is not None else index / rate
-                if offset > end_s:
-                    return
-                if offset >= next_s:
-                    report.samples += 1
-                    yield SampledFrame(offset_s=offset, image_bgr=_to_image(frame, width_px, reformatter))
-                    next_s = offset + interval_s
+            file_start_s = _stream_start_s(stream)  # a Dahua .dav counts time from 1970: offsets from its start
+            last_key_s, index = None, -1
+            for packet in container.demux(stream):
+                if packet.is_keyframe and packet.pts is not None and packet.time_base is not None:
+                    key_s = float(packet.pts * packet.time_base)
+                    if last_key_s is not None and key_s - last_key_s > max_lag_s:
+                        ctx.skip_frame = "DEFAULT"
+                    last_key_s = key_s
+                for frame in packet.decode():
+                    index += 1
+                    timed = frame.time is not None and frame.pts is not None
+                    offset = float(frame.time) - file_start_s if timed else index / rate
+                    if offset > end_s:
+                        return
+                    if offset >= next_s:
+                        report.samples += 1
+                        yield SampledFrame(offset_s=offset, image_bgr=_to_image(frame, width_px, reformatter))
+                        next_s = max(next_s + interval_s, offset + interval_s / 2)
     except (av.FFmpegError, OSError, ValueError) as exc:
         report.error = f"{path}: decode failed after {report.samples} samples: {exc}"
 
@@ -198,7 +215,7 @@ def sample_frames(
             except (av.FFmpegError, OSError, ValueError) as exc:
                 if report.samples == 0:
                     # Raw elementary streams (.h264 NVR dumps) have no index to seek in.
-                    yield from _sequential(path, interval_s, start_s, end_s, width_px, report)
+                    yield from _sequential(path, interval_s, start_s, end_s, width_px, report, max_lag_s)
                     if report.samples or report.error:
                         return
                 report.error = f"{path}: decode failed near {target:.1f} s: {exc}"
