@@ -183,17 +183,16 @@ def same_face_pairs(gallery, max_distance: float) -> list[tuple[str, str, float]
 
 
 class Throttled:
-    """Feeds a consumer only every `interval_s` of the shared pass: the face pass samples more sparsely
-    than blank detection (it costs ~0.25 s a 1080p frame against ~1 ms), from the same decoded frames."""
+    """A consumer fed only every `interval_s` of the shared pass (scan_recording thins it, and converts a
+    frame to full resolution only when it is due): the face pass samples more sparsely than fingerprints
+    and blank detection (it costs ~0.25 s a 1080p frame against ~1 ms), from the same decoded frames."""
 
     def __init__(self, consumer: Any, interval_s: float):
         self.consumer, self.interval_s = consumer, interval_s
-        self._due_s = float("-inf")
+        self.max_width_px = getattr(consumer, "max_width_px", None)
 
     def feed(self, frame) -> None:
-        if frame.offset_s + 1e-6 >= self._due_s:
-            self._due_s = frame.offset_s + self.interval_s
-            self.consumer.feed(frame)
+        self.consumer.feed(frame)
 
     def result(self) -> Any:
         return self.consumer.result()

@@ -52,6 +52,22 @@ def test_one_pass_feeds_every_consumer_the_same_offsets(video):
     assert scan.results[3].vectors.shape == (16, 32 * 18)
 
 
+class Sparse(Recorder):
+    """A full-resolution consumer that wants a frame only every 6 s (the face pass in the audit)."""
+
+    interval_s = 6.0
+
+
+def test_a_sparse_consumer_is_thinned_and_full_frames_are_made_only_for_it(video):
+    sparse, small = Sparse(None), Recorder(160)
+    scan_recording(video, 2.0, [sparse, small])
+    assert [o for o, _ in sparse.seen] == pytest.approx([0.0, 6.0, 12.0, 18.0, 24.0])
+    assert len(small.seen) == 16
+    full_at = {o for o, shape in small.seen if shape == (240, 320, 3)}
+    assert full_at == {o for o, _ in sparse.seen}  # small frames whenever the sparse consumer is not due
+    assert {shape for o, shape in small.seen if o not in full_at} == {(120, 160, 3)}
+
+
 def test_small_frames_when_no_consumer_needs_more(video):
     small = Recorder(160)
     scan_recording(video, 5.0, [small])

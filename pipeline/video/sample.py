@@ -57,7 +57,7 @@ def _stream_start_s(stream) -> float:
     return float(stream.start_time * stream.time_base)
 
 
-def _to_image(frame: av.VideoFrame, width_px: int | None, reformatter: VideoReformatter | None = None) -> np.ndarray:
+def to_image(frame: av.VideoFrame, width_px: int | None, reformatter: VideoReformatter | None = None) -> np.ndarray:
     """BGR array, reduced inside the colour conversion when width_px asks for less. One
     reformatter per file keeps its scaler context: a fresh one costs ~1 ms a frame to set up,
     more than the conversion itself."""
@@ -128,8 +128,7 @@ def _decode_at(container, stream, target_s: float, start_s: float, max_lag_s: fl
     return (*forward, True) if forward else (*found, False)
 
 
-def _sequential(path: Path, interval_s: float, start_s: float, end_s: float, width_px, report: SampleReport,
-                max_lag_s: float):
+def _sequential(path: Path, interval_s: float, start_s: float, end_s: float, report: SampleReport, max_lag_s: float):
     """Decode in order, keeping one frame per interval: for inputs that cannot seek (raw .h264 dumps, Dahua
     .dav exports). Only keyframes are decoded while they come at least every `max_lag_s`; a longer GOP
     switches to decoding every frame for the rest of the file."""
@@ -142,7 +141,6 @@ def _sequential(path: Path, interval_s: float, start_s: float, end_s: float, wid
                 ctx.skip_frame = "NONKEY"
             rate = float(stream.average_rate or 25)
             next_s = start_s
-            reformatter = VideoReformatter()
             file_start_s = _stream_start_s(stream)  # a Dahua .dav counts time from 1970: offsets from its start
             last_key_s, index = None, -1
             for packet in container.demux(stream):
@@ -159,7 +157,7 @@ def _sequential(path: Path, interval_s: float, start_s: float, end_s: float, wid
                         return
                     if offset >= next_s:
                         report.samples += 1
-                        yield SampledFrame(offset_s=offset, image_bgr=_to_image(frame, width_px, reformatter))
+                        yield offset, frame
                         next_s = max(next_s + interval_s, offset + interval_s / 2)
     except (av.FFmpegError, OSError, ValueError) as exc:
         report.error = f"{path}: decode failed after {report.samples} samples: {exc}"
@@ -175,10 +173,28 @@ def sample_frames(
     max_keyframe_lag_s: float | None = None,
     report: SampleReport | None = None,
 ) -> Iterator[SampledFrame]:
-    """Yield one frame per `interval_s` between `start_s` and `end_s` (file offsets, seconds).
+    """Yield one frame per `interval_s` between `start_s` and `end_s` (file offsets, seconds), converted to
+    BGR; see decoded_frames for how frames are chosen. `width_px` asks for frames reduced (area average,
+    aspect kept) to that width, done inside the colour conversion at almost no cost; None keeps full
+    resolution (faces need it)."""
+    reformatter = VideoReformatter()
+    for offset, frame in decoded_frames(path, interval_s, start_s, end_s, max_keyframe_lag_s=max_keyframe_lag_s,
+                                        report=report):
+        yield SampledFrame(offset_s=offset, image_bgr=to_image(frame, width_px, reformatter))
 
-    `width_px` asks for frames reduced (area average, aspect kept) to that width, done inside the
-    colour conversion at almost no cost; None keeps full resolution (faces need it).
+
+def decoded_frames(
+    path: Path,
+    interval_s: float,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+    *,
+    max_keyframe_lag_s: float | None = None,
+    report: SampleReport | None = None,
+) -> Iterator[tuple[float, av.VideoFrame]]:
+    """(offset, decoded frame) once per `interval_s` between `start_s` and `end_s` (file offsets, seconds),
+    not yet converted (the caller converts each at the width it needs).
+
     A request whose keyframe lies more than `max_keyframe_lag_s` (default 1.5 intervals) before it
     is served by decoding on from that keyframe, and the rest of the file is then decoded in order
     (never seeking back into a GOP already decoded): only files whose GOP is much longer than the
@@ -201,7 +217,6 @@ def sample_frames(
             duration = container.duration  # microseconds, may be None for raw streams
             end_s = duration / 1e6 if duration else float("inf")
         max_lag_s = 1.5 * interval_s if max_keyframe_lag_s is None else max_keyframe_lag_s
-        reformatter = VideoReformatter()
         last_offset, last_time = -1.0, None
         forward = False  # once a GOP is longer than the lag allowed, decode on instead of seeking back
         target = start_s
@@ -215,7 +230,7 @@ def sample_frames(
             except (av.FFmpegError, OSError, ValueError) as exc:
                 if report.samples == 0:
                     # Raw elementary streams (.h264 NVR dumps) have no index to seek in.
-                    yield from _sequential(path, interval_s, start_s, end_s, width_px, report, max_lag_s)
+                    yield from _sequential(path, interval_s, start_s, end_s, report, max_lag_s)
                     if report.samples or report.error:
                         return
                 report.error = f"{path}: decode failed near {target:.1f} s: {exc}"
@@ -230,7 +245,7 @@ def sample_frames(
             if offset > last_offset:
                 last_offset, last_time = offset, time_s
                 report.samples += 1
-                yield SampledFrame(offset_s=offset, image_bgr=_to_image(frame, width_px, reformatter))
+                yield offset, frame
             target = max(target + interval_s, offset + interval_s / 2)
     finally:
         container.close()

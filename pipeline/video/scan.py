@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from pipeline.video.sample import SampledFrame, SampleReport, sample_frames
+from av.video.reformatter import VideoReformatter
+
+from pipeline.video.sample import SampledFrame, SampleReport, decoded_frames, to_image
 
 
 @runtime_checkable
@@ -61,18 +63,21 @@ def scan_recording(
     last = None
     due = [float("-inf")] * len(consumers)
     every = [getattr(c, "interval_s", None) for c in consumers]
-    frames = sample_frames(Path(path), interval_s, start_s, end_s, width_px=frame_width_for(consumers),
-                           max_keyframe_lag_s=max_keyframe_lag_s, report=report)
-    for frame in frames:
-        last = frame.offset_s
-        for k, consumer in enumerate(consumers):
-            if every[k] is None:
-                consumer.feed(frame)
-            elif frame.offset_s + 1e-6 >= due[k]:
+    reformatters: dict[int | None, VideoReformatter] = {}  # one scaler context per width (each costs ~1 ms to set up)
+    frames = decoded_frames(Path(path), interval_s, start_s, end_s, max_keyframe_lag_s=max_keyframe_lag_s, report=report)
+    for offset, decoded in frames:
+        last = offset
+        fed = [k for k in range(len(consumers)) if every[k] is None or offset + 1e-6 >= due[k]]
+        for k in fed:
+            if every[k] is not None:
                 # on the consumer's own grid when keyframes allow, never closer than half its interval
                 first = due[k] == float("-inf")
-                due[k] = frame.offset_s + every[k] if first else max(due[k] + every[k], frame.offset_s + every[k] / 2)
-                consumer.feed(frame)
+                due[k] = offset + every[k] if first else max(due[k] + every[k], offset + every[k] / 2)
+        # converted once, at the width the consumers fed this time need (full resolution only for faces)
+        width = frame_width_for([consumers[k] for k in fed])
+        frame = SampledFrame(offset, to_image(decoded, width, reformatters.setdefault(width, VideoReformatter())))
+        for k in fed:
+            consumers[k].feed(frame)
     return ScanResult(
         path=Path(path),
         interval_s=interval_s,
