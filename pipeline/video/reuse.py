@@ -147,7 +147,7 @@ def _partners(b: _Prepared, targets_s: np.ndarray, tol_s: float) -> np.ndarray:
     return np.where(np.abs(t[j] - targets_s) <= tol_s, j, -1)
 
 
-def pair_profile(a: _Prepared, b: _Prepared, params: VideoParams) -> PairProfile:
+def pair_profile(a: _Prepared, b: _Prepared, params: VideoParams, screen: bool = True) -> PairProfile:
     """The offset profile of a pair: for each offset on a grid of the time tolerance, the best mean
     fine-detail similarity over windows of `reuse_min_run_s` of a's informative samples paired with b's."""
     tol = _tolerance_s(a, b)
@@ -159,6 +159,8 @@ def pair_profile(a: _Prepared, b: _Prepared, params: VideoParams) -> PairProfile
     if len(deltas) == 0:
         return PairProfile(None, 0.0, 0.0, 0)
     sim = a.m[ia] @ b.m.T  # (informative a) x (all b)
+    if screen and not _could_match(a, b, ia, sim, tol, params):
+        return PairProfile(None, 0.0, 0.0, 0)
     best = np.full(len(deltas), -np.inf)
     window = max(params.reuse_min_matching_samples, int(round(params.reuse_min_run_s / max(a.spacing_s, 1e-3))))
     chunk = max(1, 2_000_000 // max(len(ia), 1))
@@ -174,6 +176,20 @@ def pair_profile(a: _Prepared, b: _Prepared, params: VideoParams) -> PairProfile
     away = np.abs(deltas - deltas[top]) > 2.0 * params.motion_window_s + 2.0 * tol
     elsewhere = float(best[away & np.isfinite(best)].max()) if (away & np.isfinite(best)).any() else 0.0
     return PairProfile(float(deltas[top]), float(best[top]), max(elsewhere, 0.0), len(deltas))
+
+
+def _could_match(a: _Prepared, b: _Prepared, ia: np.ndarray, sim: np.ndarray, tol: float, params: VideoParams) -> bool:
+    """Cheap necessary condition for any run: `reuse_min_matching_samples` matching informative pairs whose
+    time offsets lie within one tolerance of each other (a run's matches all do). Most pairs of different
+    footage stop here, before the offset profile."""
+    ok = sim[:, b.informative] >= params.reuse_min_similarity
+    ii, jj = np.nonzero(ok)
+    if len(ii) < params.reuse_min_matching_samples:
+        return False
+    deltas = a.fp.offsets_s[ia[ii]] - b.fp.offsets_s[np.flatnonzero(b.informative)[jj]]
+    values, counts = np.unique(np.floor(deltas / (2.0 * tol)).astype(np.int64), return_counts=True)
+    by_bin = dict(zip(values.tolist(), counts.tolist()))
+    return max(by_bin.get(v - 1, 0) + c + by_bin.get(v + 1, 0) for v, c in by_bin.items()) >= params.reuse_min_matching_samples
 
 
 def _best_window_mean(s: np.ndarray, ok: np.ndarray, ia: np.ndarray, window: int, min_count: int) -> np.ndarray:
@@ -224,15 +240,17 @@ def _identical(a: Fingerprint, b: Fingerprint) -> ReuseMatch:
     return ReuseMatch(a.path, b.path, 0.0, 0.0, duration, 1.0, len(a.offsets_s), "identical_file")
 
 
-def compare_pair(a: Fingerprint, b: Fingerprint, params: VideoParams | None = None) -> tuple[PairProfile, list[ReuseMatch]]:
-    """One pair in detail (no view filter): its offset profile and the runs reported at its best offset."""
+def compare_pair(a: Fingerprint, b: Fingerprint, params: VideoParams | None = None,
+                 screen: bool = True) -> tuple[PairProfile, list[ReuseMatch]]:
+    """One pair in detail (no view filter): its offset profile and the runs reported at its best offset.
+    `screen=False` computes the whole profile even for pairs that cannot match (to show distributions)."""
     params = params or VideoParams()
     pa, pb = _prepare(a, params), _prepare(b, params)
-    return _compare(pa, pb, params)
+    return _compare(pa, pb, params, screen)
 
 
-def _compare(a: _Prepared, b: _Prepared, params: VideoParams) -> tuple[PairProfile, list[ReuseMatch]]:
-    profile = pair_profile(a, b, params)
+def _compare(a: _Prepared, b: _Prepared, params: VideoParams, screen: bool = True) -> tuple[PairProfile, list[ReuseMatch]]:
+    profile = pair_profile(a, b, params, screen)
     if profile.delta_s is None or profile.margin < params.reuse_min_margin:
         return profile, []
     runs = _runs_at(a, b, profile.delta_s, params, profile.margin)
