@@ -11,7 +11,8 @@ import pytest
 from pipeline.video.blank import BLACK, COVERED, FROZEN, BlankConsumer, write_snapshot
 from pipeline.video.params import VideoParams
 from pipeline.video.scan import scan_recording
-from test_video_media import class_video, noisy
+from pipeline.video.sample import sample_frames
+from test_video_media import class_video, noisy, real_clips
 
 PARAMS = VideoParams(sample_interval_s=1.0)
 
@@ -127,3 +128,20 @@ def test_two_minute_covered_and_frozen_footage_with_offsets(two_minute_blanks, k
 
 def test_two_minute_blanks_nothing_else(two_minute_blanks):
     assert len(two_minute_blanks) == 3, two_minute_blanks
+
+
+@pytest.mark.skipif(not real_clips(), reason="../shared/data not present")
+def test_real_footage_is_never_partly_covered():
+    """The partly-covered test (featureless blocks) on every frame of the real clips (a dark theatre stage,
+    a crowd, a cartoon with black fades): below covered_min_share wherever the frame is not black."""
+    from pipeline.video.blank import featureless_share
+    from pipeline.video.sample import downscale_gray
+
+    params, shares = VideoParams(), []
+    for clip in real_clips():
+        for frame in sample_frames(clip, 0.5):
+            tiny = downscale_gray(frame.image_bgr, 64, 36)
+            if tiny.mean() > params.black_luma_max:
+                shares.append(featureless_share(tiny, params.uniform_luma_std_max))
+    assert len(shares) >= 20
+    assert max(shares) < params.covered_min_share  # measured 0.48 (short_hamilton_clip.mp4)
