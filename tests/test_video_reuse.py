@@ -75,17 +75,17 @@ def test_reused_footage_is_found_with_its_offsets(fingerprints, copy, offset_a_s
     assert m.offset_a_s - m.offset_b_s == pytest.approx(offset_a_s - offset_copy_s, abs=3.0)
     assert m.offset_a_s == pytest.approx(offset_a_s, abs=15.0) and m.offset_b_s == pytest.approx(offset_copy_s, abs=15.0)
     assert m.duration_s >= min_duration_s and m.method == "motion_signature"
-    assert profile.margin >= PARAMS.reuse_min_margin + 0.1  # measured 0.33-0.5
+    assert profile.margin >= PARAMS.reuse_min_margin + 0.15  # measured 0.56-0.81
 
 
-@pytest.mark.parametrize("x, y", [("a", "b"), ("a", "a_after_gap"), ("b", "trim15"), ("b", "inside"),
+@pytest.mark.parametrize("x, y", [("a", "b"), ("a", "a_after_gap"), ("b", "trim15"), ("a_after_gap", "inside"),
                                   ("a_after_gap", "trim47")])
 def test_real_sessions_of_one_room_are_not_reuse(fingerprints, x, y):
     """Same room, same people in the same seats, same lighting: another session, or the same session
     after a gap. The best offset is a coincidence, no better than the others."""
     profile, matches = compare_pair(fingerprints[x], fingerprints[y], PARAMS)
     assert matches == [], (profile, matches)
-    assert profile.margin < PARAMS.reuse_min_margin - 0.1  # measured 0.02-0.1
+    assert profile.margin < PARAMS.reuse_min_margin - 0.1  # measured 0.01-0.17 (4-minute clips: 90 s windows)
 
 
 def test_find_reused_pairs_the_right_files(clips, fingerprints):

@@ -155,7 +155,8 @@ def pair_profile(a: _Prepared, b: _Prepared, params: VideoParams, screen: bool =
     if len(ia) < params.reuse_min_matching_samples or a.informative.sum() == 0 or b.informative.sum() == 0:
         return PairProfile(None, 0.0, 0.0, 0)
     ta = a.fp.offsets_s
-    deltas = np.arange(ta[0] - b.fp.offsets_s[-1] - tol, ta[-1] - b.fp.offsets_s[0] + tol, tol)
+    # offsets on a grid of half the tolerance: the true offset is never more than a quarter tolerance off
+    deltas = np.arange(ta[0] - b.fp.offsets_s[-1] - tol, ta[-1] - b.fp.offsets_s[0] + tol, tol / 2)
     if len(deltas) == 0:
         return PairProfile(None, 0.0, 0.0, 0)
     sim = a.m[ia] @ b.m.T  # (informative a) x (all b)
@@ -163,13 +164,16 @@ def pair_profile(a: _Prepared, b: _Prepared, params: VideoParams, screen: bool =
         return PairProfile(None, 0.0, 0.0, 0)
     best = np.full(len(deltas), -np.inf)
     window = max(params.reuse_min_matching_samples, int(round(params.reuse_min_run_s / max(a.spacing_s, 1e-3))))
+    # a window counts when half its samples are paired and informative: the few-sample windows where two files
+    # barely overlap would otherwise give noisy highs on both sides of the decision
+    min_count = max(params.reuse_min_matching_samples, (window + 1) // 2)
     chunk = max(1, 2_000_000 // max(len(ia), 1))
     for k0 in range(0, len(deltas), chunk):
         d = deltas[k0:k0 + chunk]
         j = _partners(b, ta[ia][None, :] - d[:, None], tol)  # (offsets, informative a)
         ok = (j >= 0) & b.informative[np.maximum(j, 0)]
         s = np.where(ok, sim[np.arange(len(ia))[None, :], np.maximum(j, 0)], 0.0)
-        best[k0:k0 + chunk] = _best_window_mean(s, ok, ia, window, params.reuse_min_matching_samples)
+        best[k0:k0 + chunk] = _best_window_mean(s, ok, ia, window, min_count)
     if not np.isfinite(best).any():
         return PairProfile(None, 0.0, 0.0, len(deltas))
     top = int(np.nanargmax(best))
