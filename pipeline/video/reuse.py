@@ -148,8 +148,9 @@ def _partners(b: _Prepared, targets_s: np.ndarray, tol_s: float) -> np.ndarray:
 
 
 def pair_profile(a: _Prepared, b: _Prepared, params: VideoParams, screen: bool = True) -> PairProfile:
-    """The offset profile of a pair: for each offset on a grid of the time tolerance, the best mean
-    fine-detail similarity over windows of `reuse_min_run_s` of a's informative samples paired with b's."""
+    """The offset profile of a pair: for each offset on a grid of half the time tolerance, the best mean
+    fine-detail similarity over windows of `reuse_min_run_s` of a's informative samples paired with b's (a window
+    needs half its samples paired and informative: footage where little moves cannot be judged)."""
     tol = _tolerance_s(a, b)
     ia = np.flatnonzero(a.informative)
     if len(ia) < params.reuse_min_matching_samples or a.informative.sum() == 0 or b.informative.sum() == 0:
