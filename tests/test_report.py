@@ -106,7 +106,7 @@ def test_findings_carry_snapshot_and_video_offset(built):
     assert href.fragment == "t=2473" and "00:41:13" in link.text_content()
     archive = out.parent / "archive"
     assert (page.parent / unquote(href.path)).resolve() == (archive / CLASS_A / REC_1).resolve()
-    img = hc.xpath('.//img[@class="snapshot"]')[0]
+    img = hc.xpath('.//figure//img[@class="frame"]')[0]
     assert (page.parent / unquote(img.get("src"))).resolve().is_file()
     blank = doc.xpath('//article[@data-rule="RECORDING_BLANK"]//a[@class="video-link"]')[0]
     assert blank.get("href").endswith(Path(REC_2).name + "#t=1800")  # the rule's own offset wins
@@ -127,7 +127,8 @@ def test_timeline_and_tables(built):
     assert len(svg.xpath('.//*[local-name()="polyline"]')) == 2  # one headcount curve per session
     rows = doc.xpath('//table[@id="trainee-table"]/tbody/tr')
     assert [r[0].text_content() for r in rows] == ["S001", "S002", "S003"]
-    assert "HOURS_SHORTFALL" in rows[2][-1].text_content()
+    flags = rows[2][-1]
+    assert "实到学时不足" in flags.text_content() and flags.xpath('.//a[@title="HOURS_SHORTFALL"]')
 
 
 def test_index_links_every_class(built):
@@ -142,11 +143,21 @@ def test_index_links_every_class(built):
 
 def test_english_report(tmp_path):
     out = write_sample_out(tmp_path)
+    zh = build_report(out)
     result = build_report(out, lang="en")
+    assert result.class_pages[CLASS_A].name == f"{CLASS_A}.en.html" and result.index.name == "index.en.html"
+    assert result.workbook.name == "summary.en.xlsx" and zh.workbook.is_file()
+    assert _doc(zh.class_pages[CLASS_A]).get("lang") == "zh-CN"  # the Chinese report is still there
     doc = _doc(result.class_pages[CLASS_A])
     assert doc.get("lang") == "en"
-    assert "open video at 00:41:13" in doc.text_content()
-    assert doc.xpath('//section[@id="glance"]/h2')[0].text_content() == "Class at a glance"
+    text = doc.text_content()
+    assert "open video at 00:41:13" in text
+    assert doc.xpath('//details[@id="glance"]/summary')[0].text_content() == "Class at a glance"
+    # the message is made again in English from the fields the rule stored; rule names are English too
+    assert "Trainee 王五 (S003) checked in 1 time(s) for session S1" in text and "疑似代签" not in text
+    assert "Checked in but not on video (proxy)" in text
+    assert doc.xpath('//a[@class="class-link"]') == [] and _doc(result.index).xpath(
+        f'//a[@class="class-link" and @href="{CLASS_A}.en.html"]')
     assert openpyxl.load_workbook(result.workbook).sheetnames[0] == SUMMARY_SHEET
 
 
@@ -164,7 +175,8 @@ def test_report_command(tmp_path, args, code):
     result = CliRunner().invoke(report, [str(out), *args])
     assert result.exit_code == code, result.output
     if code == 0:
-        assert result.stdout.strip() == str((out / "report" / "index.html").resolve())
+        index = "index.en.html" if "en" in args else "index.html"
+        assert result.stdout.strip() == str((out / "report" / index).resolve())
 
 
 def test_report_help_has_an_example():
@@ -208,3 +220,27 @@ def test_required_hours_fall_back_to_what_the_rules_judged(built):
         '{"part": "total", "required_hours": 8.0, "trainee_kind": "refresher"}')])
     t2 = dataclasses.replace(t, findings=shortfall)
     assert _required_hours(t2, blank) == {"theory": 88.0, "practical": None, "total": None}
+
+
+def test_workbook_has_real_dates_rounded_numbers_links_and_print_setup(built):
+    import datetime as dt
+
+    out, result = built
+    ws = openpyxl.load_workbook(result.workbook).worksheets[1]
+    head = [c.value for c in ws[1]]
+    rows = {r[3].value: r for r in ws.iter_rows(min_row=2)}
+    hc = rows["f0a1"]  # HEADCOUNT_MISMATCH at 09:11:10 Shanghai time
+    start = hc[head.index("开始时间")]
+    assert start.value == dt.datetime(2024, 10, 8, 9, 11, 10) and start.number_format == "yyyy-mm-dd hh:mm:ss"
+    sparse = rows["f0a6"][head.index("日期")]
+    assert type(sparse.value) is dt.datetime and sparse.value.date() == dt.date(2024, 10, 8)  # Excel keeps a date
+    assert sparse.number_format == "yyyy-mm-dd"
+    snap = hc[head.index("截图文件")]
+    assert snap.hyperlink is not None and (out / "report" / unquote(snap.hyperlink.target)).resolve().is_file()
+    page = hc[head.index("班级页面")]
+    assert (out / "report" / unquote(page.hyperlink.target)).is_file()
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1 and ws.print_title_rows
+    assert ws.column_dimensions["Q"].width == 60 and ws.column_dimensions["A"].width >= 12
+    hours = openpyxl.load_workbook(result.workbook).worksheets[2]
+    floats = [c.value for r in hours.iter_rows(min_row=2) for c in r if isinstance(c.value, float)]
+    assert floats and all(v == round(v, 2) for v in floats)

@@ -16,6 +16,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium; CI set-up does it)")
 # Launched as root in CI containers: no sandbox; nothing that would phone home.
+# Wait for every image to decode, but never forever (a picture that cannot load fails the asserts instead).
+DECODE = ("Promise.race([Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null))), "
+          "new Promise(r => setTimeout(r, 10000))])")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
@@ -49,7 +52,7 @@ class Visit:
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(path.as_uri(), wait_until="load")
-        self.page.evaluate("Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)))")
+        self.page.evaluate(DECODE)
         self.page.screenshot(path=str(shot), full_page=True)
         self.shot = shot
 
@@ -77,7 +80,7 @@ def test_class_page_renders_offline_with_evidence(browser, report, tmp_path):
     _assert_not_blank(visit.shot)
     page = visit.page
     assert page.locator("article.finding").count() == 6
-    snaps = page.locator("article.finding img.snapshot")
+    snaps = page.locator("article.finding figure img.frame")
     assert snaps.count() == 2
     assert all(w >= 640 for w in snaps.evaluate_all("els => els.map(e => e.naturalWidth)"))
     assert page.locator("svg.timeline").count() == 1 and page.locator("svg.timeline polyline").count() == 2

@@ -127,7 +127,8 @@ def _findings_a(out: Path) -> list[dict]:
          "message": "R201 10:40–11:30 无录像"},
         {**base, "finding_id": "f0a3", "rule_id": "ATTENDANCE_PROXY", "severity": "high", "trainee_id": "S003",
          "session_id": "S1", "start": at(8, "08:26"), "message": "王五签到但录像中未出现",
-         "detail": '{"best_distance": 0.71}'},
+         "detail": '{"best_distance": 0.71, "message_fields": {"name": "王五", "trainee_id": "S003", "session_id": "S1", '
+                   '"events": 1, "recorded_min": 130.0, "measured": 0.0, "threshold": 1.0}}'},
         {**base, "finding_id": "f0a4", "rule_id": "HOURS_SHORTFALL", "severity": "high", "trainee_id": "S003",
          "measured": 0.0, "threshold": 148.0, "message": "实到0学时，要求148学时"},
         {**base, "finding_id": "f0a5", "rule_id": "RECORDING_BLANK", "severity": "low", "session_id": "S2",

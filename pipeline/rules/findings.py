@@ -91,8 +91,15 @@ def make_finding(info: ClassInfo, pack: RulePack, lang: str, rule_id: str, *, tr
         trainee_id=trainee_id, session_id=session_id, date=date, camera_id=camera_id, path=path,
         start=_py(start), end=_py(end), measured=None if measured is None else float(measured),
         threshold=None if threshold is None else float(threshold), evidence_path=evidence_path,
-        detail=to_json(detail), finding_id=fid,
+        detail=to_json(_with_message_fields(detail, values)), finding_id=fid,
     )
+
+
+def _with_message_fields(detail: dict[str, Any] | None, values: dict[str, Any]) -> dict[str, Any]:
+    """The detail plus the values the message was made from, so the report can give the message in
+    another language (`trainaudit report --lang en`) without re-running the rules."""
+    fields = {k: v for k, v in values.items() if v is not None}
+    return {**(detail or {}), "message_fields": fields} if fields else (detail or {})
 
 
 def _py(value: Any) -> dt.datetime | None:

@@ -59,9 +59,9 @@ def write_class(world: ClassWorld, out: Path, seed: int, video: VideoParams) -> 
 
 
 def build_suite(identities: list[scenarios.Identity], seed: int, session_min: float = 45,
-                suite: str = "full", n_trainees: int = 12) -> list[ClassWorld]:
+                suite: str = "full", n_trainees: int = 12, empty_seats: int = 0) -> list[ClassWorld]:
     """'video': the class with recordings alone; 'full': plus the schedule and retention classes."""
-    v = scenarios.video_class(identities, seed, session_min, n_trainees)
+    v = scenarios.video_class(identities, seed, session_min, n_trainees, empty_seats=empty_seats)
     if suite == "video":
         return [v]
     # one person enrolled in two classes is a finding (IDENTITY_SHARED): the other classes get other people
@@ -73,8 +73,8 @@ def build_suite(identities: list[scenarios.Identity], seed: int, session_min: fl
 
 
 def generate(identities_dir: Path, out: Path, seed: int = 7, session_min: float = 45, suite: str = "full",
-             n_trainees: int = 12, video: VideoParams | None = None) -> list[Path]:
-    worlds = build_suite(load_identities(identities_dir), seed, session_min, suite, n_trainees)
+             n_trainees: int = 12, video: VideoParams | None = None, empty_seats: int = 0) -> list[Path]:
+    worlds = build_suite(load_identities(identities_dir), seed, session_min, suite, n_trainees, empty_seats)
     return [write_class(w, Path(out), seed, video or VideoParams()) for w in worlds]
 
 
@@ -90,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trainees", type=int, default=12)
     ap.add_argument("--fps", type=float, default=1.0)
     ap.add_argument("--row-face-px", default="30,38,48,60", help="face widths per seat row, back to front")
+    ap.add_argument("--empty-seats", type=int, default=0,
+                    help="trainees who check in for the last session but are not in the room (HEADCOUNT_MISMATCH "
+                         "from 4); default 0")
     a = ap.parse_args(argv)
     vp = replace(VideoParams(), fps=a.fps, row_face_px=tuple(int(v) for v in a.row_face_px.split(",")))
-    for f in generate(a.identities, a.out, a.seed, a.session_min, a.suite, a.trainees, vp):
+    for f in generate(a.identities, a.out, a.seed, a.session_min, a.suite, a.trainees, vp, a.empty_seats):
         print(f)
     return 0

@@ -106,7 +106,11 @@ def _hours(length_min: float) -> float:
 
 
 def video_class(identities: list[Identity], seed: int, session_min: float = 45, n_trainees: int = 12,
-                class_id: str = "TA2024-DG-017") -> ClassWorld:
+                class_id: str = "TA2024-DG-017", empty_seats: int = 0) -> ClassWorld:
+    """The class with recordings. `empty_seats`: that many trainees check in for the last offline session
+    (S07) but are not in the room: more people signed in than were there (HEADCOUNT_MISMATCH, and an
+    ATTENDANCE_PROXY each). The oracle fires on 4 or more (tolerance 2, its band 1); 0 leaves the class
+    as the benchmarks measure it."""
     rng = np.random.default_rng(seed)
     people, twin = _people(identities, rng, n_trainees, 3, 1, twin=True)
     L = session_min
@@ -154,6 +158,16 @@ def video_class(identities: list[Identity], seed: int, session_min: float = 45, 
         teacher = "T03" if s.session_id == "S02" else s.teacher_id
         presence[(teacher, s.session_id)] = [(-120.0, s.length_s + 120.0)]
         look[(teacher, s.session_id)] = []
+
+    if empty_seats:
+        # Chosen by id, not drawn: the random stream (and so the rest of the class) stays as without them.
+        ghosts = sorted(normal)[:empty_seats]
+        if len(ghosts) < empty_seats:
+            raise ValueError(f"video_class: {empty_seats} empty seats need as many trainees without a shared "
+                             f"face; found {len(normal)}")
+        for k in ghosts:
+            presence.pop((k, "S07"), None)
+            look.pop((k, "S07"), None)
 
     recs = []
     pre_s, post_s = 120.0, 120.0

@@ -12,12 +12,14 @@ from pipeline.outputs.report.build import build_report
 @click.command("report")
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Language of the pages and workbook labels.")
+              help="Language of the pages, messages and workbook. zh writes index.html, <class>.html and "
+                   "summary.xlsx; en writes index.en.html, <class>.en.html and summary.en.xlsx beside them.")
 def report(out: Path, lang: str) -> None:
     """Rebuild the report of output folder OUT from its Parquet tables alone.
 
-    Writes OUT/report/<class_id>.html per class, OUT/report/index.html and OUT/report/summary.xlsx (the
-    provincial 对照检查工作汇总表). Pages open offline from disk.
+    Writes OUT/report/<class_id>.html per class (suspect trainees first), OUT/report/<class_id>__<trainee>.html
+    per trainee, OUT/report/index.html and OUT/report/summary.xlsx (the provincial 对照检查工作汇总表).
+    Photos, frames and face crops go to OUT/report/media/. Pages open offline from disk.
 
     \b
     Example:

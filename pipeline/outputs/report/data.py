@@ -17,7 +17,7 @@ from pipeline.outputs.report.tables import read_table
 from pipeline.outputs.store import class_key
 
 _TABLES = ("classes", "trainees", "sessions", "checkins", "recordings", "coverage", "headcount",
-           "trainee_hours", "findings", "problems")
+           "sightings", "presence", "trainee_hours", "findings", "problems")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class ReportTables:
     recordings: pd.DataFrame
     coverage: pd.DataFrame
     headcount: pd.DataFrame
+    sightings: pd.DataFrame
+    presence: pd.DataFrame
     trainee_hours: pd.DataFrame
     findings: pd.DataFrame
     problems: pd.DataFrame
@@ -79,9 +81,23 @@ def class_tz(info: dict) -> str:
     return str(info.get("timezone") or "Asia/Shanghai")
 
 
-def page_name(class_id: str) -> str:
+def _suffix(lang: str) -> str:
+    """Chinese pages keep the plain names (OUT/report/index.html); another language gets its own files."""
+    return ".html" if lang == "zh" else f".{lang}.html"
+
+
+def page_name(class_id: str, lang: str = "zh") -> str:
     """File name of a class page: the same safe key the class's Parquet files are named by."""
-    return f"{class_key(class_id)}.html"
+    return f"{class_key(class_id)}{_suffix(lang)}"
+
+
+def trainee_page_name(class_id: str, trainee_id: str, lang: str = "zh") -> str:
+    """File name of a trainee's page, beside the class page (so every relative link is the same)."""
+    return f"{class_key(class_id)}__{class_key(trainee_id)}{_suffix(lang)}"
+
+
+def index_name(lang: str = "zh") -> str:
+    return f"index{_suffix(lang)}"
 
 
 def detail_dict(text: object) -> dict:

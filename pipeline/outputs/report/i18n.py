@@ -121,6 +121,61 @@ _LABELS: dict[str, tuple[str, str]] = {
     "sheet_findings": ("问题清单", "findings"),
     "sheet_hours": ("学员学时", "trainee hours"),
     "sheet_institutions": ("机构明细", "institutions"),
+    "class_page": ("班级页面", "Class page"),
+    "suspects": ("重点关注学员", "Trainees to check first"),
+    "suspects_note": ("按严重程度排序；每格为一个课次：签到 · 录像中出现分钟 · 认定学时。",
+                      "Ranked by severity; one cell per session: checked in · minutes seen on video · hours credited."),
+    "no_suspects": ("没有需要重点关注的学员。", "No trainee needs a closer look."),
+    "grid": ("出勤网格（录像中出现分钟 / 认定学时对应分钟）", "Attendance grid (minutes seen on video / minutes credited)"),
+    "grid_note": ("颜色按录像中出现的分钟占认定学时分钟（1 学时 = 45 分钟，只计有录像的分钟）的比例；仅用于阅读，不是判定。",
+                  "Colour: minutes seen on video as a share of the minutes credited (1 学时 = 45 min, counted over "
+                  "the recorded minutes only); a reading aid, not a judgement."),
+    "grid_full": ("≥ 80%", "≥ 80%"),
+    "grid_part": ("50–80%", "50–80%"),
+    "grid_low": ("20–50%", "20–50%"),
+    "grid_none": ("< 20%", "< 20%"),
+    "grid_unjudged": ("无录像 / 未认定", "no recording / not credited"),
+    "grid_online": ("线上学习", "online study"),
+    "checked_in": ("签到", "Checked in"),
+    "not_checked_in": ("未签到", "not checked in"),
+    "seen_min": ("录像中出现（分钟）", "Seen on video (min)"),
+    "credited_hours": ("认定学时", "Credited hours"),
+    "class_problems": ("班级层面问题", "Class-level problems"),
+    "trainee_findings": ("按学员列出的问题", "Findings per trainee"),
+    "folded": ("其他问题：一般问题与线上学时占比（{n}）", "Other findings: low severity and online share ({n})"),
+    "search": ("搜索（姓名、编号、规则、机构）", "Search (name, id, rule, institution)"),
+    "all_rules": ("全部规则", "All rules"),
+    "all_severities": ("全部严重程度", "All severities"),
+    "shown": ("显示", "shown"),
+    "trainee_page": ("学员详情", "Trainee page"),
+    "enrollment_photo": ("报名照片", "Enrollment photo"),
+    "no_photo": ("无照片", "no photo"),
+    "best_faces": ("各课次录像中最清晰的人脸", "Best face seen in each session"),
+    "not_seen": ("录像中未见", "not seen on video"),
+    "checkin_events": ("签到记录", "Check-in events"),
+    "presence_lanes": ("在场时间（每课次一行）", "Presence (one lane per session)"),
+    "presence_timeline": ("各课次在场时间（每位学员一行）", "Presence per session (one lane per trainee)"),
+    "lane_seen": ("录像中出现", "seen on video"),
+    "lane_checkin": ("签到", "check-in"),
+    "lane_credited": ("认定学时", "credited"),
+    "lane_uncovered": ("无录像 / 空白画面", "no recording / blank footage"),
+    "this_frame": ("本帧", "This frame"),
+    "faces_named": ("本帧识别出 {n} 张人脸（已标注姓名）", "{n} faces found on this frame (named)"),
+    "absent_from_frame": ("未出现：{who}", "Not on the frame: {who}"),
+    "headcount_frame": ("本帧计数 {n} 人（方框为计入的人脸）", "{n} people counted on this frame (boxes)"),
+    "photo_of": ("{who} 的报名照片", "Enrollment photo of {who}"),
+    "frame_of": ("{file} 第 {t}", "{file} at {t}"),
+    "before_blank": ("空白之前", "Before the blank"),
+    "during_blank": ("空白期间", "During the blank"),
+    "stranger": ("名单外人员", "not on the roster"),
+    "stranger_crop": ("名单外人员的人脸", "The stranger's face"),
+    "teacher_label": ("教师", "teacher"),
+    "unknown_label": ("未识别", "unknown"),
+    "other_class": ("另一班级", "Other class"),
+    "time_zone": ("时区", "Time zone"),
+    "language": ("English", "中文"),
+    "print_title": ("案卷", "Case file"),
+    "page_of": ("第 {p} 页", "page {p}"),
 }
 
 RULE_TITLES: dict[str, tuple[str, str]] = {
@@ -154,6 +209,52 @@ RULE_TITLES: dict[str, tuple[str, str]] = {
     "ARCHIVE_INCOMPLETE": ("培训档案不完整", "Archive incomplete"),
 }
 
+# Labels of the keys rules write into `findings.detail`; a key not listed is shown as written.
+DETAIL_LABELS: dict[str, tuple[str, str]] = {
+    "applies_to": ("适用于", "applies to"), "base": ("基数来源", "base"), "base_hours": ("基数学时", "base hours"),
+    "basis": ("依据", "basis"), "best_distance": ("最近人脸距离", "nearest face distance"),
+    "best_sighting": ("最接近的一次出现", "closest sighting"), "box": ("方框", "box"),
+    "camera_id": ("摄像头", "camera"), "checked_in": ("签到人数/已签到", "checked in"),
+    "checkin_method": ("签到方式", "check-in method"), "checkins": ("签到记录", "check-ins"),
+    "claimed_hours": ("申报学时", "claimed hours"), "claimed_offline_recorded": ("申报线下已录像", "claimed offline recorded"),
+    "class_kind": ("班级类型", "class kind"), "cluster_snapshot": ("人脸截图", "face crop"), "counts": ("人数", "counts"),
+    "course_id": ("课程编号", "course id"), "course_title": ("课程名称", "course"), "covered_min": ("录像覆盖分钟", "covered min"),
+    "credited_hours": ("认定学时", "credited hours"), "device_id": ("设备", "device"), "direction": ("方向", "direction"),
+    "distance": ("人脸距离", "face distance"), "distinct_events": ("有效签到次数", "distinct events"),
+    "duration_s": ("时长（秒）", "duration (s)"), "edited": ("人工修改", "edited"),
+    "effective_min": ("有效学习分钟", "effective min"), "end": ("结束", "end"), "end_offset_s": ("结束位置（秒）", "end offset (s)"),
+    "error": ("错误", "error"), "face_checks": ("人脸核验次数", "face checks"),
+    "face_checks_passed": ("核验通过次数", "face checks passed"), "file": ("文件", "file"),
+    "files_of_room": ("该教室录像文件数", "files of the room"), "gaps": ("缺口", "gaps"),
+    "head_teacher": ("班主任", "head teacher"), "hours": ("学时", "hours"), "kept_min": ("留存分钟", "kept min"),
+    "kind": ("类型", "kind"), "merge_min": ("合并间隔（分钟）", "merge window (min)"), "method": ("方式", "method"),
+    "method_raw": ("原始方式代码", "raw method"), "methods": ("签到方式", "methods"),
+    "min_per_hour": ("每学时分钟", "min per hour"), "min_presence_ratio": ("最低在场比例", "min presence ratio"),
+    "minutes": ("分钟", "minutes"), "missing_trainees": ("同课次缺勤学员", "trainees missing from the session"),
+    "mode": ("方式", "mode"), "observed_min": ("录像中出现分钟", "observed min"), "offset_s": ("文件内位置（秒）", "offset (s)"),
+    "online_credited_hours": ("线上认定学时", "online credited hours"), "online_records": ("线上记录数", "online records"),
+    "online_theory_hours": ("线上理论学时", "online theory hours"), "other_class_id": ("另一班级", "other class"),
+    "other_file": ("另一文件", "other file"), "other_kind_trainees": ("另一类型学员", "trainees of the other kind"),
+    "other_offset_s": ("另一文件内位置（秒）", "other offset (s)"), "other_trainee_id": ("另一学员", "other trainee"),
+    "part": ("学时类别", "part"), "parts": ("各类学时", "parts"), "peak_at": ("人数最多时刻", "peak at"),
+    "person_id": ("人员", "person"), "readable": ("可读", "readable"), "reason": ("原因", "reason"),
+    "recorded_min": ("已录像分钟", "recorded min"), "registration": ("考试报名时间", "exam registration"),
+    "required_from": ("要求来源", "required by"), "required_hours": ("要求学时", "required hours"),
+    "retention_days": ("留存天数", "retention days"), "room": ("教室", "room"), "samples": ("采样帧数", "samples"),
+    "schedule_hours": ("课表学时", "schedule hours"), "scheduled_min": ("计划分钟", "scheduled min"),
+    "scheduled_teacher": ("计划教师", "scheduled teacher"), "searched": ("查找时段", "searched"),
+    "seen_hours": ("可见学时", "seen hours"), "seen_minutes": ("各教师出现分钟", "minutes seen per teacher"),
+    "seen_teacher": ("视频中教师", "teacher on video"), "session": ("课次", "session"), "sessions": ("课次", "sessions"),
+    "sessions_without_recording": ("无录像课次", "sessions without recording"), "similarity": ("相似度", "similarity"),
+    "size_bytes": ("文件大小（字节）", "size (bytes)"), "source_file": ("来源文件", "source file"),
+    "source_row": ("行", "row"), "start": ("开始", "start"), "start_offset_s": ("开始位置（秒）", "start offset (s)"),
+    "start_source": ("开始时间来源", "start time from"), "stretches": ("空白片段", "blank stretches"),
+    "supported_hours": ("有据可查学时", "supported hours"), "teacher_id": ("教师", "teacher"),
+    "teachers_listed": ("名单上的教师", "teachers listed"), "tolerance": ("容差", "tolerance"),
+    "trainee_id": ("学员", "trainee"), "trainee_kind": ("学员类型", "trainee kind"), "ts": ("时间", "time"),
+    "video_peak": ("视频最多人数", "peak on video"), "video_typical": ("视频常见人数", "typical on video"),
+}
+
 SEVERITIES = ("high", "medium", "low")
 # The pipeline's own enum values that the report translates; every other value is shown as written.
 _ENUMS = frozenset({"theory", "practical", "offline", "online", "initial", "refresher", *SEVERITIES})
@@ -174,6 +275,9 @@ class Words:
 
     def rule(self, rule_id: str) -> str:
         return RULE_TITLES[rule_id][self._i] if rule_id in RULE_TITLES else rule_id
+
+    def detail(self, key: str) -> str:
+        return DETAIL_LABELS[key][self._i] if key in DETAIL_LABELS else key
 
     def value(self, text: object) -> str:
         """Translate the pipeline's own enum values (theory, offline, high...); anything else as is."""

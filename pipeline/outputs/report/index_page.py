@@ -8,8 +8,12 @@ import pandas as pd
 
 from pipeline.outputs.report.data import ReportTables, page_name, present
 from pipeline.outputs.report.i18n import SEVERITIES, Words
-from pipeline.outputs.report.page import day, esc, num_cell, page, when
+from pipeline.outputs.report.page import day, esc, filter_bar, num_cell, page, when
 from pipeline.outputs.report.workbook import institution_rows
+
+
+def workbook_name(lang: str) -> str:
+    return "summary.xlsx" if lang == "zh" else f"summary.{lang}.xlsx"
 
 
 def _table(words: Words, cols: list[str], rows: list[str], table_id: str) -> str:
@@ -25,12 +29,18 @@ def _sev_cells(counts: pd.Series | dict) -> str:
 def _classes(t: ReportTables, words: Words) -> str:
     rows = []
     by_class = t.findings.groupby(["class_id", "severity"]).size()
+    rules_of = t.findings.groupby("class_id")["rule_id"].agg(lambda r: sorted(set(r.dropna().astype(str)))).to_dict()
     info = t.classes.drop_duplicates("class_id").set_index("class_id")
     for cid in t.class_ids():
         c = info.loc[cid].to_dict() if cid in info.index else {}
         counts = by_class[cid].to_dict() if cid in by_class.index.get_level_values(0) else {}
+        rules = rules_of.get(cid, [])
+        text = " ".join([cid, str(present(c.get("institution_name")) or ""), str(present(c.get("institution_id")) or ""),
+                         *rules, *(words.rule(r) for r in rules)]).lower()
         rows.append(
-            f'<tr><td><a class="class-link" href="{esc(quote(page_name(cid)))}">{esc(cid)}</a></td>'
+            f'<tr data-filter data-rule="{esc(" ".join(rules))}" data-severity="{esc(" ".join(counts))}" '
+            f'data-inst="{esc(present(c.get("institution_id")))}" data-text="{esc(text)}">'
+            f'<td><a class="class-link" href="{esc(quote(page_name(cid, words.lang)))}">{esc(cid)}</a></td>'
             f'<td>{esc(c.get("institution_name"))}</td><td>{esc(c.get("institution_id"))}</td>'
             f'<td>{esc(c.get("job_type"))}</td><td>{esc(words.value(present(c.get("training_kind")) or ""))}</td>'
             f'<td>{esc(day(c.get("start_date")))} – {esc(day(c.get("end_date")))}</td>'
@@ -76,7 +86,9 @@ def _runs(runs: pd.DataFrame, words: Words) -> str:
 
 def index_page(t: ReportTables, runs: pd.DataFrame, words: Words, generated: str) -> str:
     body = (f'<h1>{esc(words("index_title"))}</h1><p class="muted">{esc(words("generated"))} {esc(generated)} · '
-            f'<a href="summary.xlsx">{esc(words("workbook"))}</a></p>'
+            f'<a href="{esc(workbook_name(words.lang))}">{esc(words("workbook"))}</a></p>'
             f'<p class="counts">{esc(words("findings"))}: <b>{len(t.findings)}</b></p>'
+            + filter_bar(words, [(r, words.rule(r)) for r in sorted(set(t.findings["rule_id"].dropna().astype(str)))],
+                         sorted(set(t.classes["institution_id"].dropna().astype(str))))
             + _classes(t, words) + _institutions(t, words) + _rules(t, words) + _runs(runs, words))
     return page(words("index_title"), words.lang, body)

@@ -7,24 +7,30 @@ Excel's quote prefix, so a value such as `=HYPERLINK(...)` or `+cmd|...` can nev
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipeline.outputs.report.data import ReportTables, present
+from pipeline.outputs.report.data import ReportTables, page_name, present
 from pipeline.outputs.report.i18n import SEVERITIES, Words
-from pipeline.outputs.report.page import when
+from pipeline.outputs.report.page import local
 
 SUMMARY_SHEET = "对照检查工作汇总表"
 EXAM_SECTION = "考试机构（考试点）对照检查统计表"
 TRAINING_SECTION = "培训机构对照检查统计表"
 SUMMARY_COLUMNS = ("序号", "问题（项）", "限期整改（项）", "停业整顿（家）", "退出（家）", "行政处罚（家）", "处罚金额（万）")
 _BOLD = Font(bold=True)
+_LINK = Font(color="1F5FBF", underline="single")
+DATE_FORMAT, TIME_FORMAT = "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss"
+DIGITS = 2  # measured values, thresholds and hours: two decimals are finer than any rule judges
 _HEAD_FILL = PatternFill("solid", fgColor="F2F4F8")
 
 
@@ -42,6 +48,21 @@ def put(ws: Worksheet, row: int, col: int, value: object):
         cell.value = value.item()
     else:
         cell.value = value
+    if isinstance(cell.value, float):
+        cell.value = round(cell.value, DIGITS)
+    elif isinstance(value, dt.datetime) or isinstance(value, pd.Timestamp):
+        cell.number_format = TIME_FORMAT
+    elif isinstance(value, dt.date):
+        cell.number_format = DATE_FORMAT
+    return cell
+
+
+def put_link(ws: Worksheet, row: int, col: int, text: object, target: str | None):
+    """A text cell that opens `target` (a path relative to the workbook) when clicked."""
+    cell = put(ws, row, col, text)
+    if target and present(text):
+        cell.hyperlink = target
+        cell.font = _LINK
     return cell
 
 
@@ -90,19 +111,79 @@ def _summary(ws: Worksheet, inst: pd.DataFrame) -> None:
         row += 1
     for col, width in zip("ABCDEFG", (8, 12, 14, 14, 10, 14, 14)):
         ws.column_dimensions[col].width = width
+    _print_setup(ws, landscape=False)
 
 
-def _table(ws: Worksheet, title: str, headers: list[str], rows: list[list[object]]) -> None:
+def _print_setup(ws: Worksheet, landscape: bool = True) -> None:
+    """A4, landscape for wide sheets, one page wide, the header row repeated on every page."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = True
+    ws.oddFooter.center.text = "&P / &N"
+    ws.oddHeader.center.text = "&A"
+
+
+def _widths(ws: Worksheet, caps: dict[int, int] | None = None) -> None:
+    """Each column as wide as its longest value (a CJK character counts double), within 8..60."""
+    caps = caps or {}
+    for col in ws.iter_cols(min_row=1, max_row=min(ws.max_row, 500)):
+        longest = 0
+        for cell in col:
+            v = cell.value
+            if isinstance(v, (dt.datetime, pd.Timestamp)):
+                n = 19
+            elif isinstance(v, dt.date):
+                n = 10
+            else:
+                text = "" if v is None else str(v)
+                n = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+            longest = max(longest, n)
+        idx = col[0].column
+        ws.column_dimensions[get_column_letter(idx)].width = max(8, min(caps.get(idx, 60), longest + 2))
+
+
+def _table(ws: Worksheet, title: str, headers: list[str], rows: list[list[object]],
+           links: dict[int, list[str | None]] | None = None) -> None:
+    """A sheet of rows under a bold header; `links`: column (1-based) -> a link target per row."""
     ws.title = title
     for col, name in enumerate(headers, start=1):
         cell = put(ws, 1, col, name)
         cell.font, cell.fill = _BOLD, _HEAD_FILL
     for r, values in enumerate(rows, start=2):
         for col, value in enumerate(values, start=1):
-            put(ws, r, col, value)
+            target = (links or {}).get(col)
+            if target is not None:
+                put_link(ws, r, col, value, target[r - 2])
+            else:
+                put(ws, r, col, value)
     ws.freeze_panes = "A2"
     if rows:
         ws.auto_filter.ref = ws.dimensions
+    _widths(ws)
+    _print_setup(ws)
+    ws.print_title_rows = "1:1"
+
+
+def _naive_local(ts: object, tz: str) -> dt.datetime | None:
+    """Excel has no time zones: the class's local time, which is what the inspector reads everywhere else."""
+    ts = local(ts, tz)
+    return None if ts is None else ts.tz_localize(None).to_pydatetime()
+
+
+def _date(value: object) -> dt.date | None:
+    value = present(value)
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
 
 
 def _findings_rows(t: ReportTables, words: Words, tz_of: dict[str, str], names: dict[str, str]) -> list[list]:
@@ -112,10 +193,17 @@ def _findings_rows(t: ReportTables, words: Words, tz_of: dict[str, str], names: 
         tz = tz_of.get(r["class_id"], "Asia/Shanghai")
         out.append([r["institution_id"], names.get(r["institution_id"]), r["class_id"], r["finding_id"], r["rule_id"],
                     words.rule(str(r["rule_id"])), words.value(r["severity"]), r["trainee_id"], r["session_id"],
-                    present(r["date"]) and str(r["date"]), r["camera_id"], r["path"], when(r["start"], tz, "%Y-%m-%d %H:%M:%S"),
-                    when(r["end"], tz, "%Y-%m-%d %H:%M:%S"), r["measured"], r["threshold"], r["message"],
-                    r["evidence_path"]])
+                    _date(r["date"]), r["camera_id"], r["path"], _naive_local(r["start"], tz),
+                    _naive_local(r["end"], tz), r["measured"], r["threshold"], r["message"],
+                    r["evidence_path"], words("class_page")])
     return out
+
+
+def _finding_links(rows: list[list], lang: str) -> dict[int, list[str | None]]:
+    """Snapshot files and class pages, relative to OUT/report/ where the workbook lives."""
+    snaps = [None if not present(r[17]) else "../" + quote(str(r[17]).replace("\\", "/")) for r in rows]
+    pages = [quote(page_name(str(r[2]), lang)) for r in rows]
+    return {18: snaps, 19: pages}
 
 
 def _hours_rows(t: ReportTables, inst_of: dict[str, str]) -> list[list]:
@@ -129,7 +217,8 @@ def _hours_rows(t: ReportTables, inst_of: dict[str, str]) -> list[list]:
     wide["checkins"] = t.checkins.groupby(keys).size()
     wide["findings"] = t.findings.groupby(keys).size()
     wide = wide.reset_index().sort_values(keys)
-    return [[inst_of.get(r["class_id"]), *r.tolist()] for _, r in wide.iterrows()]
+    return [[inst_of.get(r["class_id"]), *(round(v, DIGITS) if isinstance(v, float) else v for v in r.tolist())]
+            for _, r in wide.iterrows()]
 
 
 def build_workbook(t: ReportTables, path: Path, words: Words) -> None:
@@ -139,11 +228,16 @@ def build_workbook(t: ReportTables, path: Path, words: Words) -> None:
     inst_of = dict(zip(t.classes["class_id"], t.classes["institution_id"]))
     wb = Workbook()
     _summary(wb.active, inst)
+    rows = _findings_rows(t, words, tz_of, names)
     _table(wb.create_sheet(), words("sheet_findings"),
            [words(k) for k in ("institution_id", "institution_name", "class_id", "finding_id", "rule", "rule_title",
                                "severity", "trainee", "session", "date", "camera", "file", "start", "end",
-                               "measured", "threshold", "message", "evidence_path")],
-           _findings_rows(t, words, tz_of, names))
+                               "measured", "threshold", "message", "evidence_path", "class_page")],
+           rows, _finding_links(rows, words.lang))
+    ws = wb.worksheets[-1]
+    ws.column_dimensions["Q"].width = 60  # the message wraps rather than running off the page
+    for cell in ws["Q"][1:]:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
     _table(wb.create_sheet(), words("sheet_hours"),
            [words(k) for k in ("institution_id", "class_id", "trainee_id", "name", "training_kind", "credited_theory",
                                "observed_theory", "credited_practical", "observed_practical", "checkins", "findings")],
