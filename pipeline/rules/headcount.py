@@ -68,7 +68,7 @@ def headcount_mismatch(ctx: RuleContext) -> list[Finding]:
             direction, video, diff = "more", typical, typical - n
         else:
             continue
-        top = rows.sort_values("_people", ascending=False).iloc[0]
+        top = rows.sort_values(["_people", "faces"], ascending=False).iloc[0]  # the fullest frame shows the peak
         shot = Snapshot(str(top["path"]), float(top["offset_s"])) if not (
             pd.isna(top.get("path")) or pd.isna(top.get("offset_s"))) else None
         samples = rows.sort_values("ts")

@@ -27,7 +27,7 @@ from pipeline.outputs.report.page import clock, day, esc, num, when
 FOLDED_RULES = frozenset({"ONLINE_SHARE"})
 # Detail keys the card already shows as pictures or facts.
 _HIDDEN_KEYS = frozenset({"snapshot_file", "snapshot_offset_s", "snapshot_box", "message_fields", "sample_times",
-                          "cluster_snapshot", "box"})
+                          "cluster_snapshot", "box", "snapshot_before", "snapshot_before_offset_s"})
 BLANK_BEFORE_S = 30.0  # the "before" frame of a blank stretch: this long before it starts
 
 
@@ -162,16 +162,19 @@ def figures(view: ClassView, f: dict) -> list[str]:
         return out
     pic, snap_file, snap_off = _snapshot(view, f, detail)
     if rule == "RECORDING_BLANK":
-        stretches = detail.get("stretches") or []
-        start = stretches[0].get("start_offset_s") if stretches and isinstance(stretches[0], dict) else None
         path = snap_file or f.get("path")
-        if isinstance(start, (int, float)) and start - BLANK_BEFORE_S >= 0:
-            before = view.media.frame(path, start - BLANK_BEFORE_S)
-            if before is not None:
-                cap = f'{w("before_blank")} · {_frame_caption(view, path, start - BLANK_BEFORE_S)}'
-                out.append(_figure(_img(before, cap, "frame"), cap, "frame"))
+        before = view.media.existing(detail.get("snapshot_before"))  # the rule's own, when it wrote one
+        before_off = detail.get("snapshot_before_offset_s")
+        if before is None:
+            start = _blank_start(detail, snap_off)
+            if isinstance(start, (int, float)) and start >= 1.0:
+                before_off = start - min(BLANK_BEFORE_S, start / 2)
+                before = view.media.frame(path, before_off)
+        if before is not None:
+            cap = f'{w("before_blank")} · {_frame_caption(view, path, before_off)}'
+            out.append(_figure(_img(before, cap, "frame"), cap, "frame"))
         if pic is not None:
-            cap = f'{w("during_blank")} · {_frame_caption(view, snap_file or path, snap_off)}'
+            cap = f'{w("during_blank")} · {_frame_caption(view, path, snap_off)}'
             out.append(_figure(_img(pic, cap, "frame"), cap, "frame"))
         return out
     if pic is not None:
@@ -197,6 +200,18 @@ def figures(view: ClassView, f: dict) -> list[str]:
         if crop is not None:
             out.append(_figure(_img(crop, w("stranger_crop"), "photo"), w("stranger_crop"), "photo"))
     return out
+
+
+def _blank_start(detail: dict, snap_off: object) -> float | None:
+    """Where the blank stretch shown on the snapshot starts (seconds into the file)."""
+    starts = [(x.get("start_offset_s"), x.get("end_offset_s")) for x in detail.get("stretches") or []
+              if isinstance(x, dict) and isinstance(x.get("start_offset_s"), (int, float))]
+    for a, b in starts:
+        if isinstance(snap_off, (int, float)) and isinstance(b, (int, float)) and a <= snap_off <= b:
+            return float(a)
+    if starts:
+        return float(starts[0][0])
+    return detail.get("start_offset_s") if isinstance(detail.get("start_offset_s"), (int, float)) else None
 
 
 def _value(view: ClassView, key: str, value: object) -> str:
