@@ -4,6 +4,7 @@ in headless Chromium the way an inspector reads it: who is suspect, and why, on 
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -29,12 +30,20 @@ PICTURED = ("ATTENDANCE_PROXY", "UNKNOWN_PERSON", "IDENTITY_SHARED", "RECORDING_
             "HEADCOUNT_MISMATCH")
 
 
-@pytest.fixture(scope="module")
-def audited(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("sample-audit") / "out"
-    run = subprocess.run([sys.executable, "-m", "pipeline", "audit", str(SAMPLE / "archive"), "--out", str(out)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    assert run.returncode in (0, 3), run.stderr[-3000:]
+@pytest.fixture(scope="session")
+def audited(tmp_path_factory, worker_id) -> Path:
+    """One audit of sample_data per test run, shared by the xdist workers (a lock; the first one audits)."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    root = root if worker_id == "master" else root.parent
+    out = root / "sample-audit" / "out"
+    with open(root / "sample-audit.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "report" / f"{CLASS}.html").is_file():
+            run = subprocess.run([sys.executable, "-m", "pipeline", "audit", str(SAMPLE / "archive"), "--out", str(out)],
+                                 cwd=ROOT, capture_output=True, text=True, timeout=1800)
+            assert run.returncode in (0, 3), run.stderr[-3000:]
     return out
 
 
@@ -121,7 +130,8 @@ def test_search_and_filters_narrow_the_page(audited, browser):
 def test_pictured_findings_all_have_evidence_images(audited, browser):
     findings = read_table(audited, "findings")
     pictured = findings[findings["rule_id"].isin(PICTURED)]
-    assert set(pictured["rule_id"]) >= {"ATTENDANCE_PROXY", "UNKNOWN_PERSON", "IDENTITY_SHARED", "RECORDING_BLANK"}
+    assert set(pictured["rule_id"]) >= {"ATTENDANCE_PROXY", "UNKNOWN_PERSON", "IDENTITY_SHARED", "RECORDING_BLANK",
+                                        "HEADCOUNT_MISMATCH"}
     page, _ = _open(browser, audited / "report" / f"{CLASS}.html")
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     for _, f in pictured.iterrows():
@@ -158,3 +168,33 @@ def test_print_to_pdf_has_page_numbers(audited, browser, tmp_path):
     for i in (0, n - 1):
         assert f"{i + 1} / {n}" in pdf.pages[i].extract_text(), i
     assert CLASS in pdf.pages[0].extract_text()
+
+
+def test_headcount_mismatch_in_the_sample(audited, browser):
+    """`make sample` shows the notice's case: more people signed in than were in the room, with the frame
+    whose counted faces prove it."""
+    findings = read_table(audited, "findings")
+    hc = findings[findings["rule_id"] == "HEADCOUNT_MISMATCH"]
+    truth = json.loads((SAMPLE / "truth" / f"{CLASS}.json").read_text(encoding="utf-8"))
+    planted = {f["keys"].get("session_id") for f in truth["findings"] if f["rule_id"] == "HEADCOUNT_MISMATCH"}
+    assert planted and set(hc["session_id"]) == planted
+    details = [json.loads(d) for d in hc["detail"]]
+    assert all(d["direction"] == "fewer" and d["checked_in"] - d["video_peak"] > d["tolerance"] for d in details)
+    page, _ = _open(browser, audited / "report" / f"{CLASS}.html")
+    card = page.locator(f'article#f-{hc["finding_id"].iloc[0]}')
+    counted = card.locator("svg.frame g.mark:not(.mark-teacher)").count()
+    assert 1 <= counted < details[0]["checked_in"]  # the faces counted on the frame: fewer than signed in
+
+
+def test_sample_findings_match_its_truth(audited):
+    """Every planted finding found; what else is found is listed here (a known, separate problem)."""
+    from pipeline.synth.scoring import score_findings
+
+    truth = json.loads((SAMPLE / "truth" / f"{CLASS}.json").read_text(encoding="utf-8"))
+    scores = score_findings(truth, read_table(audited, "findings"))
+    missed = [s.rule_id for s in scores if s.true_pos < s.expected]
+    extra = {s.rule_id: s.false_pos for s in scores if s.false_pos}
+    assert missed == []
+    # RECORDING_BLANK: 'frozen' stretches in the 1-fps drawn sessions S01 and S03, reported since the reuse
+    # and blank work of 2026-12-02 (bbc42d4); the sample's one planted blank is the covered lens of S06.
+    assert set(extra) <= {"RECORDING_BLANK"} and extra.get("RECORDING_BLANK", 0) <= 2, extra
