@@ -154,6 +154,9 @@ class Media:
         if source is None:
             return None
         offset = max(0.0, float(offset_s))
+        length = _duration_s(source)
+        if length is not None and offset > length:  # the decoder would hand back the last frame instead
+            return None
         target = self.root / "frames" / f"{class_key(Path(str(rec_path)).stem)}_{offset:09.1f}.jpg"
         if not target.is_file():
             from pipeline.video.blank import write_snapshot
@@ -183,6 +186,23 @@ class Media:
             return None
         piece = image[y0:y1, x0:x1]
         return self._picture(target, piece) if _write_image(target, piece) else None
+
+
+_DURATIONS: dict[tuple[str, float], float | None] = {}
+
+
+def _duration_s(path: Path) -> float | None:
+    """Length of a recording in seconds (container header; None when it does not say)."""
+    key = (str(path), path.stat().st_mtime)
+    if key not in _DURATIONS:
+        try:
+            import av
+
+            with av.open(str(path)) as container:
+                _DURATIONS[key] = container.duration / 1e6 if container.duration else None
+        except Exception:  # unreadable: write_snapshot will say so
+            _DURATIONS[key] = None
+    return _DURATIONS[key]
 
 
 def _box(value: object) -> tuple[int, int, int, int] | None:
