@@ -13,7 +13,7 @@ from typing import Any
 
 from pipeline.video.blank import BlankConsumer, BlankStretch
 from pipeline.video.params import VideoParams
-from pipeline.video.probe import ProbeResult, failed_probe, probe_recording
+from pipeline.video.probe import ProbeResult, decode_budget_s, failed_probe, probe_recording
 from pipeline.video.reuse import Fingerprint, FingerprintConsumer
 from pipeline.video.scan import scan_recording
 
@@ -220,8 +220,7 @@ def _scan(task: RecordingTask, probe: ProbeResult, interval_s: float, consumers:
     max_lag_s = 1.5 * task.video.sample_interval_s
     if multiprocessing.current_process().daemon:
         return scan_recording(Path(task.path), interval_s, consumers, max_keyframe_lag_s=max_lag_s)
-    length_s = probe.footage_s or probe.duration_s or 0.0
-    timeout_s = task.video.scan_timeout_min_s + task.video.scan_timeout_ratio * length_s
+    timeout_s = decode_budget_s(probe, task.video)
     if _SCANNER is None:
         _SCANNER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         # A worker process joins its children when it exits: end this one first, or the join waits forever.

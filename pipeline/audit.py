@@ -24,7 +24,7 @@ from pipeline.config import RulePack, RulePacks, load_pipeline_config, stable_ha
 from pipeline.evidence import assemble_evidence, base_tables, enrollment_problems, problems_frame
 from pipeline.ingest.archive import iter_classes
 from pipeline.model import ClassArchive, Finding, Problem
-from pipeline.outputs.store import Store, class_key
+from pipeline.outputs.store import Store, class_key, unreadable_key
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3}
@@ -178,7 +178,7 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
 def _load_classes(root: Path, config, packs: RulePacks, only: set[Path] | None
                   ) -> tuple[list[tuple[ClassArchive, RulePack]], list[ClassOutcome]]:
     loaded, failed = [], []
-    for folder, archive, problems in iter_classes(root, config.ingest):
+    for folder, archive, problems in iter_classes(root, config.ingest, pack_names=packs.names):
         if only is not None and folder.resolve() not in only:
             continue
         if archive is None:
@@ -259,10 +259,18 @@ def _publish(store: Store, audited: _Audited, outcomes: list[ClassOutcome], prog
         except Exception as exc:  # e.g. a schema violation: this class fails, the others are published
             outcome.status, outcome.reason = "failed", f"tables not written: {type(exc).__name__}: {exc}"
         progress("write", i + 1, len(audited.items))
+    published = {item[3].class_id for item in audited.items if item[3].status == "audited"}
     for outcome in outcomes:
+        if outcome.status == "failed" and outcome.class_id is not None and outcome.class_id not in published:
+            # A class that could not be judged (no rule pack, say): its earlier rows go, its problems are
+            # published (a reader sees what this run found).
+            store.remove_class(outcome.class_id)
+            store.write_class(outcome.class_id, outcome.institution_id or "_unknown", "Asia/Shanghai",
+                              {"problems": problems_frame(outcome.problems, outcome.class_id)})
         if outcome.status == "failed" and outcome.class_id is None:
             store.write_class(f"unreadable:{outcome.folder.name}", "_unreadable", "Asia/Shanghai",
-                              {"problems": problems_frame(outcome.problems, None)})
+                              {"problems": problems_frame(outcome.problems, None)},
+                              key=unreadable_key(outcome.folder))
 
 
 def new_run_id(started: dt.datetime) -> str:

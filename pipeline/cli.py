@@ -61,7 +61,11 @@ def main() -> None:
 @main.command()
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON lines on stdout.")
-def validate(path: Path, as_json: bool) -> None:
+@click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of rule packs that `province` is checked against (default: configs/rules/).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Pipeline configuration, for its input limits (default: configs/pipeline.yaml).")
+def validate(path: Path, as_json: bool, rules_dir: Path | None, config_path: Path | None) -> None:
     """Check a class folder or an archive root without decoding any video.
 
     Lists every problem at once, each with its file, row and column, what was expected and what was
@@ -72,15 +76,24 @@ def validate(path: Path, as_json: bool) -> None:
       trainaudit validate sample_data/
       trainaudit validate /archive/2024 --json > problems.jsonl
     """
+    from pipeline.config import RulePacks, load_pipeline_config
     from pipeline.ingest.archive import find_class_folders, iter_classes
+    from pipeline.ingest.confine import display_name
+    from pipeline.settings import SettingsError
 
     folders = find_class_folders(path)
     if not folders:
-        click.echo(f"No class folder (a folder holding class.yaml) found under {path}.", err=True)
+        click.echo(f"No class folder (a folder holding class.yaml) found under {display_name(str(path))}.", err=True)
         sys.exit(EXIT_FAILURE)
+    try:
+        config, packs = load_pipeline_config(config_path), RulePacks(rules_dir)
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_USAGE)
     errors = warnings = 0
-    for folder, archive, problems in iter_classes(path, read_container_tags=False):
-        name = archive.info.class_id if archive else folder.name
+    for folder, archive, problems in iter_classes(path, config.ingest, pack_names=packs.names,
+                                                  read_container_tags=False):
+        name = archive.info.class_id if archive else display_name(folder.name)
         errs = [p for p in problems if p.level == "error"]
         errors += len(errs)
         warnings += len(problems) - len(errs)

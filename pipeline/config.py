@@ -115,6 +115,39 @@ class CheckinParams:
 
 
 @dataclass(frozen=True)
+class InputLimits:
+    """Bounds on what one archive file may cost. An archive comes from the institution being inspected: a file
+    over a limit is a located problem, never a crash or a machine brought down. Defaults are far above what
+    real exports need (the largest real roster seen: 40 kB; a year of a large institution's terminal export:
+    about 200,000 rows, 15 MB) and far below what hurts a 4 GB worker."""
+
+    max_table_bytes: int = setting(
+        256 * 1024 * 1024, "largest CSV/XLS/XLSX file read (bytes); a full 1,048,575-row sheet is about 60 MB",
+        min=1024, max=1 << 40)
+    max_table_rows: int = setting(
+        1_100_000, "most rows read from one table (one more than an Excel sheet holds)", min=10, max=100_000_000)
+    max_field_chars: int = setting(
+        32_767, "longest cell (characters); Excel's own limit per cell", min=100, max=10_000_000)
+    max_xlsx_uncompressed_bytes: int = setting(
+        768 * 1024 * 1024, "largest total uncompressed size of an .xlsx (a zip): a shared string that "
+        "inflates 5000-fold is refused before it is inflated", min=1024 * 1024, max=1 << 40)
+    max_xlsx_shared_strings_bytes: int = setting(
+        128 * 1024 * 1024, "largest uncompressed shared-strings part of an .xlsx (held in memory whole)",
+        min=1024 * 1024, max=1 << 40)
+    max_xlsx_cells: int = setting(
+        30_000_000, "most cells of the first sheet of an .xlsx (1,048,575 rows x 28 columns)", min=100,
+        max=1_000_000_000)
+    max_yaml_bytes: int = setting(256 * 1024, "largest class.yaml or sidecar .json (bytes)", min=1024,
+                                  max=64 * 1024 * 1024)
+    max_yaml_depth: int = setting(20, "deepest nesting of class.yaml (it needs 2)", min=2, max=1000)
+    max_image_pixels: int = setting(
+        50_000_000, "largest enrollment photo (width x height, read from the header before decoding); a "
+        "50 MP RGB image decodes to 150 MB", min=10_000, max=1_000_000_000)
+    max_image_bytes: int = setting(50 * 1024 * 1024, "largest enrollment photo file (bytes)", min=1024,
+                                   max=1 << 40)
+
+
+@dataclass(frozen=True)
 class IngestParams:
     filename_patterns: list[str] = setting(
         [r"^(?P<camera_id>.+?)_(?P<start>\d{14})(?:_(?P<end>\d{14}))?$",
@@ -126,6 +159,8 @@ class IngestParams:
     video_extensions: list[str] = setting(
         [".mp4", ".mkv", ".avi", ".mov", ".ts", ".dav", ".flv", ".m4v", ".mpg", ".h264", ".264"],
         "file extensions listed as recordings")
+    limits: InputLimits = dataclasses.field(default_factory=InputLimits,
+                                            metadata={"doc": "bounds on what one archive file may cost"})
 
 
 def _load_yaml(path: Path) -> Any:

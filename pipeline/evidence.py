@@ -13,6 +13,7 @@ import pandas as pd
 from pipeline.analysis import RecordingAnalysis
 from pipeline.attendance.timeline import UNUSABLE_BLANK_KINDS
 from pipeline.config import RulePack
+from pipeline.ingest.confine import display_path
 from pipeline.ingest.values import mask_id_number
 from pipeline.model import ClassArchive, ClassEvidence, Problem, Recording, Session
 from pipeline.outputs.schemas import schema
@@ -122,7 +123,7 @@ def blanks_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysis]) 
                          "session_id": session.session_id if session else None, "kind": stretch.kind,
                          "start": start, "end": end, "start_offset_s": stretch.start_offset_s,
                          "end_offset_s": stretch.end_offset_s, "snapshot_offset_s": stretch.snapshot_offset_s,
-                         "snapshot_path": None, "abs_path": str(rec.path),
+                         "snapshot_path": None, "abs_path": display_path(rec.path),
                          "before_offset_s": getattr(stretch, "before_offset_s", None)})
     return pd.DataFrame(rows, columns=BLANK_COLUMNS + ["abs_path", "before_offset_s"])
 
@@ -344,7 +345,7 @@ def base_tables(archive: ClassArchive, evidence: ClassEvidence, pack: RulePack) 
         "required_practical_hours": practical, "required_total_hours": total,
         "exam_registration": info.exam_registration,
         "trainees": len(archive.trainees), "sessions": len(archive.sessions), "recordings": len(archive.recordings),
-        "folder": str(info.folder), "input_sha256": archive.input_sha256,
+        "folder": display_path(info.folder), "input_sha256": archive.input_sha256,
         "problems": sum(1 for p in archive.problems if p.level == "error")}]
     trainees = [{"class_id": t.class_id, "trainee_id": t.trainee_id, "name": t.name,
                  "id_number_masked": mask_id_number(t.id_number), "training_kind": t.training_kind,

@@ -173,11 +173,11 @@ def _outputs_match(entry: ClassEntry, published: dict[str, dict[str, Path]]) -> 
 
 def _output_key(outcome) -> str | None:
     """Where audit_archive publishes a class's rows (None: nothing is published for it)."""
-    from pipeline.outputs.store import class_key
+    from pipeline.outputs.store import class_key, unreadable_key
 
     if outcome.class_id is None:
-        return class_key(f"unreadable:{outcome.folder.name}")
-    return class_key(outcome.class_id) if outcome.status == "audited" else None
+        return unreadable_key(outcome.folder)
+    return class_key(outcome.class_id) if outcome.status in ("audited", "failed") else None
 
 
 def _publish_state(result, root: Path, out: Path, inputs: dict[str, ClassInputs], previous: Manifest,

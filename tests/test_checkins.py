@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 from pipeline.config import CONFIG_DIR
+from pipeline.ingest.confine import ClassFiles
 from pipeline.ingest.checkins import RosterIndex, load_formats, read_checkins
 from pipeline.ingest.classfiles import Collector
 from pipeline.model import Trainee
@@ -52,7 +53,7 @@ def _dingtalk(path: Path) -> None:
 
 def _read(folder: Path, formats=None):
     col = Collector(folder.parent)
-    events = read_checkins(folder, "C1", TZ, ROSTER, col, formats)
+    events = read_checkins(ClassFiles.scan(folder).files, "C1", TZ, ROSTER, col, formats)
     return events, col.problems
 
 

@@ -1,9 +1,15 @@
 """Reading photos for the face stage: a file that is not a readable image is a typed error, not None."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import cv2
+from pipeline.ingest.photos import DEFAULT_MAX_PIXELS, limit_text, oversized
+
+# OpenCV's own decode limit (read once, at its first decode), set to ours explicitly.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(DEFAULT_MAX_PIXELS))
+
+import cv2  # noqa: E402
 import numpy as np
 
 from pipeline.faces.errors import FaceError
@@ -27,7 +33,13 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageReadError(str(path), f"a file that cannot be opened ({exc.strerror or exc})") from exc
     if data.size == 0:
         raise ImageReadError(str(path), "an empty file")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    too_large = oversized(data.tobytes()[:1 << 20])  # the header, checked before anything is decoded
+    if too_large:
+        raise ImageReadError(str(path), f"{too_large}, over the limit ({limit_text()})")
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # OpenCV's own limits (its pixel limit included)
+        raise ImageReadError(str(path), f"an image OpenCV refuses ({str(exc).strip().splitlines()[-1][:200]})") from None
     if image is None:
         raise ImageReadError(str(path), f"{data.size} bytes that no image decoder accepts (corrupt or not an image)")
     return image

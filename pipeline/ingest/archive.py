@@ -10,11 +10,12 @@ import dataclasses
 import hashlib
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Collection, Iterator
 from zoneinfo import ZoneInfo
 
 from pipeline.config import IngestParams
 from pipeline.ingest.checkins import CheckinFormat, read_checkins
+from pipeline.ingest.confine import ClassFiles, InputRefused, display_path, read_confined
 from pipeline.ingest.classfiles import Collector, load_class_yaml, load_online, load_roster, load_schedule, load_teachers
 from pipeline.ingest.recordings import list_recordings
 from pipeline.model import ClassArchive, OnlineRecord, Problem
@@ -37,42 +38,55 @@ def find_class_folders(root: Path) -> list[Path]:
     return found
 
 
-def _table_file(folder: Path, stem: str) -> Path | None:
+def _table_file(files: ClassFiles, stem: str) -> Path | None:
     for suffix in TABLE_SUFFIXES:
-        candidate = folder / f"{stem}{suffix}"
-        if candidate.is_file():
+        candidate = files.get(f"{stem}{suffix}")
+        if candidate is not None:
             return candidate
     return None
 
 
-def input_digest(folder: Path) -> str:
+def input_digest(folder: Path, files: ClassFiles | None = None) -> str:
     """SHA-256 over the names, sizes and bytes of every file of the class (videos by size and mtime only:
-    the video stage hashes their content itself, and reading gigabytes here would defeat a quick skip)."""
+    the video stage hashes their content itself, and reading gigabytes here would defeat a quick skip).
+    Only the class's own regular files count (confine.py): a link out of the folder is never read."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in (files or ClassFiles.scan(folder)).files:
         rel = path.relative_to(folder).as_posix()
-        stat = path.stat()
-        digest.update(rel.encode("utf-8") + b"\0")
-        if stat.st_size > 16 * 1024 * 1024:
-            digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
-        else:
-            digest.update(path.read_bytes())
+        try:
+            stat = path.stat()
+            digest.update(os.fsencode(rel) + b"\0")
+            if stat.st_size > 16 * 1024 * 1024:
+                digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+            else:
+                digest.update(read_confined(path, folder, 16 * 1024 * 1024))
+        except (OSError, InputRefused) as exc:  # changed since the scan: the digest still differs
+            digest.update(f"unreadable:{exc}".encode("utf-8", "backslashreplace"))
     return digest.hexdigest()
 
 
 def load_class(folder: Path, params: IngestParams | None = None, formats: list[CheckinFormat] | None = None,
-               *, read_container_tags: bool = True) -> ClassArchive | None:
-    """Read one class folder. Returns None only when class.yaml itself is unusable; `problems` says why."""
+               *, read_container_tags: bool = True, pack_names: Collection[str] | None = None) -> ClassArchive | None:
+    """Read one class folder. Raises ClassUnreadable only when class.yaml itself is unusable; `problems`
+    says why. With `pack_names`, a `province` naming no rule pack is a problem here (audit would fail)."""
     params = params or IngestParams()
     folder = Path(folder)
-    col = Collector(folder)
+    col = Collector(folder, limits=params.limits)
+    files = ClassFiles.scan(folder)
+    for path, message, found in files.refused:
+        if path == folder / CLASS_FILE:
+            continue  # load_class_yaml says it (once)
+        col.add(path, message, expected="a regular file inside the class folder", found=found)
     info = load_class_yaml(folder / CLASS_FILE, col)
     if info is None:
         raise ClassUnreadable(folder, col.problems)
+    if pack_names is not None and info.province not in pack_names:
+        col.add(folder / CLASS_FILE, "unknown rule pack (province)", column="province",
+                expected="one of " + ", ".join(sorted(pack_names)), found=info.province)
     tz = ZoneInfo(info.timezone)
     missing: list[str] = []
 
-    roster_path = _table_file(folder, "roster")
+    roster_path = _table_file(files, "roster")
     trainees = load_roster(roster_path, info, col) if roster_path else ()
     if roster_path is None:
         missing.append("roster")
@@ -80,46 +94,42 @@ def load_class(folder: Path, params: IngestParams | None = None, formats: list[C
     if not (folder / "photos").is_dir():
         missing.append("photos")
 
-    teachers_path = _table_file(folder, "teachers")
+    teachers_path = _table_file(files, "teachers")
     teachers = load_teachers(teachers_path, info, col) if teachers_path else ()
     teacher_ids = {t.teacher_id for t in teachers} if teachers_path else None
 
-    schedule_path = _table_file(folder, "schedule")
+    schedule_path = _table_file(files, "schedule")
     sessions = load_schedule(schedule_path, info, teacher_ids, col) if schedule_path else ()
     if schedule_path is None:
         missing.append("schedule")
         col.add(folder / "schedule.csv", "required file missing", expected="schedule.csv (培训教学实施计划)", found="no file")
 
-    checkin_dir = folder / "checkins"
-    checkins = read_checkins(checkin_dir, info.class_id, tz, trainees, col, formats) if checkin_dir.is_dir() else []
-    if not checkin_dir.is_dir() or not any(checkin_dir.iterdir()):
+    checkin_files = files.under("checkins")
+    checkins = read_checkins(checkin_files, info.class_id, tz, trainees, col, formats)
+    if not checkin_files:
         missing.append("checkins")
 
     online: list[OnlineRecord] = []
-    online_dir = folder / "online"
-    if online_dir.is_dir():
-        for path in sorted(p for p in online_dir.rglob("*") if p.suffix.lower() in TABLE_SUFFIXES):
-            online.extend(load_online(path, info, col))
+    for path in (p for p in files.under("online") if p.suffix.lower() in TABLE_SUFFIXES):
+        online.extend(load_online(path, info, col))
     online = _online_sessions(online, {s.session_id for s in sessions if s.mode == "online"})
     if any(s.mode == "online" for s in sessions) and not online:
         missing.append("online")
 
-    rec_dir = folder / "recordings"
-    recordings = list_recordings(rec_dir, info.class_id, tz, params, col,
-                                 read_container_tags=read_container_tags) if rec_dir.is_dir() else []
+    recordings = list_recordings(files, info.class_id, tz, params, col, read_container_tags=read_container_tags)
     if not recordings and any(s.mode == "offline" for s in sessions):
         missing.append("recordings")
-    docs = folder / "documents"
-    if not docs.is_dir() or not any(p.is_file() for p in docs.rglob("*")):
+    if not files.under("documents"):
         missing.append("documents")
 
     roster_ids = {t.trainee_id for t in trainees}
     for record in online:
         if roster_ids and record.trainee_id not in roster_ids:
-            col.add(folder.parent / record.source_file, "online record of a trainee not on the roster", row=record.source_row, column="trainee_id",
-                    expected="a trainee_id from roster.csv", found=record.trainee_id, level="warning")
+            col.problems.append(Problem(record.source_file, "online record of a trainee not on the roster",
+                                        record.source_row, "trainee_id", "a trainee_id from roster.csv",
+                                        record.trainee_id, "warning", info.class_id))
     return ClassArchive(info, tuple(trainees), tuple(teachers), tuple(sessions), tuple(checkins), tuple(online),
-                        tuple(recordings), tuple(missing), tuple(col.problems), input_digest(folder))
+                        tuple(recordings), tuple(missing), tuple(col.problems), input_digest(folder, files))
 
 
 def _online_sessions(records: list[OnlineRecord], online_session_ids: set[str]) -> list[OnlineRecord]:
@@ -141,16 +151,33 @@ class ClassUnreadable(Exception):
         super().__init__(f"{folder}: " + "; ".join(p.describe() for p in problems))
 
 
-def iter_classes(root: Path, params: IngestParams | None = None, **kwargs) -> Iterator[tuple[Path, ClassArchive | None, list[Problem]]]:
-    """Yield (folder, archive or None, problems) for every class under root; one broken class never stops the rest."""
+def iter_classes(root: Path, params: IngestParams | None = None, *, pack_names: Collection[str] | None = None,
+                 **kwargs) -> Iterator[tuple[Path, ClassArchive | None, list[Problem]]]:
+    """Yield (folder, archive or None, problems) for every class under root; one broken class never stops the rest.
+
+    A class_id already used by an earlier folder is a problem and that folder is not audited (its tables
+    would replace the first class's): class_id is "unique across the archive" (ARCHIVE.md)."""
     from pipeline.ingest.checkins import load_formats
 
     formats = load_formats()
+    first_folder: dict[str, Path] = {}
     for folder in find_class_folders(root):
         try:
-            archive = load_class(folder, params, formats, **kwargs)
-            yield folder, archive, list(archive.problems)
+            archive = load_class(folder, params, formats, pack_names=pack_names, **kwargs)
         except ClassUnreadable as exc:
             yield folder, None, exc.problems
+            continue
         except OSError as exc:
-            yield folder, None, [Problem(str(folder), f"class folder cannot be read ({exc.strerror or exc})")]
+            yield folder, None, [Problem(display_path(folder), f"class folder cannot be read ({exc.strerror or exc})")]
+            continue
+        class_id = archive.info.class_id
+        if class_id in first_folder:
+            duplicate = Problem(
+                display_path(Path(folder.name) / CLASS_FILE), "class_id already used by another class folder "
+                "(this folder is not audited, so neither class's results are overwritten)", column="class_id",
+                expected=f"a class_id used once in the archive (already used by {display_path(first_folder[class_id])})",
+                found=class_id, class_id=class_id)
+            yield folder, None, [*archive.problems, duplicate]
+            continue
+        first_folder[class_id] = folder
+        yield folder, archive, list(archive.problems)

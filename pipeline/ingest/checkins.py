@@ -34,7 +34,12 @@ class CheckinFormat:
     method_default: str = setting("other", "verify method without a method column", choices=METHODS)
     method_values: dict[str, str] = setting({}, "export value -> verify method")
     method_other: str = setting("other", "verify method of values not in method_values", choices=METHODS)
-    edited_unless: dict[str, list[str]] = setting({}, "column -> values that mean 'recorded by the terminal'")
+    edited_values: dict[str, list[str]] = setting(
+        {}, "column -> values that mean 'added or changed by hand' (matched case-insensitively, as a part of the "
+            "cell: 'manual' matches 'Manually Added')")
+    device_values: dict[str, list[str]] = setting(
+        {}, "column -> values known to mean 'recorded by the terminal'; a value in neither list also counts as a "
+            "terminal record (evidence is not turned into an accusation) and is reported once per file")
     edited_if_nonempty: list[str] = setting([], "columns whose non-empty value marks a hand edit")
     weak_if_nonempty: list[str] = setting([], "columns whose non-empty value makes the row weak evidence")
     weak_if_contains: dict[str, list[str]] = setting({}, "column -> substrings that make the row weak evidence")
@@ -112,10 +117,8 @@ class RosterIndex:
 
 def read_checkin_file(path: Path, class_id: str, tz: ZoneInfo, roster: RosterIndex,
                       formats: Sequence[CheckinFormat], col: Collector) -> list[CheckinEvent]:
-    try:
-        raw = read_raw(path)
-    except TableError as exc:
-        col.adopt(exc.problem)
+    raw = col.raw(path)
+    if raw is None:
         return []
     found = detect_format(raw, formats)
     if found is None:
@@ -136,6 +139,11 @@ def read_checkin_file(path: Path, class_id: str, tz: ZoneInfo, roster: RosterInd
 
     events = []
     rel = col.rel(path)
+    edited_values = {c: [v.lower() for v in values] for c, values in fmt.edited_values.items()}
+    device_values = {c: {v.lower() for v in values} for c, values in fmt.device_values.items()}
+    for column in device_values.keys() - edited_values.keys():
+        edited_values[column] = []
+    unknown: dict[tuple[str, str], list[int]] = {}  # (column, value) -> [first row, rows]
     for row, line in zip(raw.rows[header_index + 1:], raw.line_numbers[header_index + 1:]):
         stamp_text = cell(row, fmt.fields["timestamp"])
         person_id = cell(row, fmt.fields.get("person_id")).lstrip("'")
@@ -154,10 +162,15 @@ def read_checkin_file(path: Path, class_id: str, tz: ZoneInfo, roster: RosterInd
         else:
             method = fmt.method_values.get(method_raw) or fmt.method_values.get(method_raw.lower(), fmt.method_other)
         edited = any(cell(row, c) for c in fmt.edited_if_nonempty)
-        for column, allowed in fmt.edited_unless.items():
+        for column, by_hand in edited_values.items():
             value = cell(row, column)
-            if value and value not in allowed:
+            if not value:
+                continue
+            key = value.lower()
+            if any(v in key for v in by_hand):
                 edited = True
+            elif key not in device_values.get(column, ()):
+                unknown.setdefault((column, value), [line, 0])[1] += 1
         weak = any(cell(row, c) for c in fmt.weak_if_nonempty) or any(
             any(s in cell(row, c) for s in subs) for c, subs in fmt.weak_if_contains.items())
         if edited and method == "face":
@@ -179,6 +192,11 @@ def read_checkin_file(path: Path, class_id: str, tz: ZoneInfo, roster: RosterInd
             is_face=method == "face" and not edited and not weak, edited=edited, direction=direction,
             vendor=fmt.name, source_file=rel, source_row=line, match_status=status, score=score,
             photo=cell(row, fmt.fields.get("photo")) or None))
+    for (column, value), (line, count) in unknown.items():
+        col.add(path, f"value not in the {fmt.name} mapping: counted as recorded by the terminal", row=line,
+                column=column, level="warning", found=value,
+                expected="a value listed in configs/checkin_formats/" + f"{fmt.name}.yaml (edited_values or "
+                         f"device_values); {count} row(s) of this file carry it")
     return events
 
 
@@ -194,12 +212,13 @@ def deduplicate(events: Sequence[CheckinEvent]) -> list[CheckinEvent]:
     return kept
 
 
-def read_checkins(folder: Path, class_id: str, tz: ZoneInfo, trainees: Sequence[Trainee],
+def read_checkins(paths: Sequence[Path], class_id: str, tz: ZoneInfo, trainees: Sequence[Trainee],
                   col: Collector, formats: Sequence[CheckinFormat] | None = None) -> list[CheckinEvent]:
+    """Events of every export among `paths` (the class's own regular files under checkins/, see confine.py)."""
     formats = formats if formats is not None else load_formats()
     roster = RosterIndex.build(trainees)
     events: list[CheckinEvent] = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+    for path in paths:
         if path.suffix.lower() not in (".csv", ".xlsx", ".xls", ".txt", ".htm", ".html"):
             continue
         events.extend(read_checkin_file(path, class_id, tz, roster, formats, col))

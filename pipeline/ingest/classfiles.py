@@ -9,7 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from pipeline.ingest.tables import Table, TableError, find_header, read_raw
+from pipeline.config import InputLimits
+from pipeline.ingest.confine import InputRefused, display_path, read_confined
+from pipeline.ingest.photos import limit_text, oversized
+from pipeline.ingest.tables import RawTable, Table, TableError, find_header, read_raw
+from pipeline.ingest.yamlsafe import YamlRefused, load_archive_yaml
 from pipeline.ingest.values import (SESSION_KINDS, SESSION_MODES, TRAINING_KINDS, parse_choice, parse_date,
                                     parse_float, parse_int, parse_time, parse_timestamp)
 from pipeline.model import ClassInfo, OnlineRecord, Problem, Session, Teacher, Trainee
@@ -59,16 +63,18 @@ ONLINE_ALIASES = {
 class Collector:
     """Gathers every problem of a class instead of stopping at the first."""
 
-    def __init__(self, class_folder: Path, class_id: str | None = None):
+    def __init__(self, class_folder: Path, class_id: str | None = None, limits: InputLimits | None = None):
         self.folder = class_folder
         self.class_id = class_id
+        self.limits = limits or InputLimits()
         self.problems: list[Problem] = []
 
     def rel(self, path: Path) -> str:
+        """The path from the archive root (class folder included), as text any writer accepts."""
         try:
-            return str(path.relative_to(self.folder.parent))
+            return display_path(path.relative_to(self.folder.parent))
         except ValueError:
-            return str(path)
+            return display_path(path)
 
     def add(self, path: Path, message: str, *, row: int | None = None, column: str | None = None,
             expected: str | None = None, found: str | None = None, level: str = "error") -> None:
@@ -95,23 +101,46 @@ class Collector:
                      expected=str(exc), found=text)
             return None
 
-    def table(self, path: Path, aliases: dict, required: list[str]) -> Table | None:
+    def raw(self, path: Path) -> RawTable | None:
+        """A table file of this class, read inside the class folder and within the limits."""
         try:
-            return find_header(read_raw(path), aliases, required)
+            return read_raw(path, self.limits, self.folder)
+        except TableError as exc:
+            self.adopt(exc.problem)
+            return None
+
+    def table(self, path: Path, aliases: dict, required: list[str]) -> Table | None:
+        raw = self.raw(path)
+        if raw is None:
+            return None
+        try:
+            return find_header(raw, aliases, required)
         except TableError as exc:
             self.adopt(exc.problem)
             return None
 
 
 def load_class_yaml(path: Path, col: Collector) -> ClassInfo | None:
+    lines: dict[str, int] = {}
     try:
-        data = yaml.safe_load(path.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError:
+        raw = read_confined(path, col.folder, col.limits.max_yaml_bytes)
         try:
-            data = yaml.safe_load(path.read_bytes().decode("gb18030"))
-        except (UnicodeDecodeError, yaml.YAMLError) as exc:
-            col.add(path, f"class.yaml cannot be read ({exc})", expected="UTF-8 YAML")
-            return None
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("gb18030")
+        data, lines = load_archive_yaml(text, col.limits.max_yaml_depth)
+    except InputRefused as exc:
+        col.add(path, exc.reason, expected=exc.expected, found=exc.found)
+        return None
+    except OSError as exc:
+        col.add(path, f"class.yaml cannot be read ({exc.strerror or exc})", expected="a readable file")
+        return None
+    except UnicodeDecodeError:
+        col.add(path, "class.yaml cannot be read", expected="UTF-8 (or GB18030) text", found="undecodable bytes")
+        return None
+    except YamlRefused as exc:
+        col.add(path, exc.message, row=exc.line, expected="plain key: value lines", found=exc.found)
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         col.add(path, "class.yaml is not valid YAML", row=mark.line + 1 if mark else None,
@@ -132,6 +161,15 @@ def load_class_yaml(path: Path, col: Collector) -> ClassInfo | None:
         if data.get(key) in (None, ""):
             col.add(path, "required key missing", column=key, expected=f"{key}: <text>", found="nothing")
             ok = False
+        elif not isinstance(data[key], (str, int, float)) or not str(data[key]).strip():
+            col.add(path, "value cannot be read", row=lines.get(key), column=key, expected="a single line of text",
+                    found=str(data[key])[:200])
+            ok = False
+    for key in ("province", "timezone", "job_type", "training_kind", "institution_name", "head_teacher"):
+        if isinstance(data.get(key), (dict, list)):
+            col.add(path, "value cannot be read", row=lines.get(key), column=key, expected="a single value",
+                    found=str(data[key])[:200])
+            data[key] = None
     if not ok:
         return None
     col.class_id = str(data["class_id"])
@@ -151,7 +189,8 @@ def load_class_yaml(path: Path, col: Collector) -> ClassInfo | None:
         try:
             return parse_date(str(value))
         except ValueError as exc:
-            col.add(path, "value cannot be read", column=key, expected=str(exc), found=str(value))
+            col.add(path, "value cannot be read", row=lines.get(key), column=key, expected=str(exc),
+                    found=str(value))
             return None
 
     kind = str(data.get("training_kind") or "initial")
@@ -182,7 +221,8 @@ def load_class_yaml(path: Path, col: Collector) -> ClassInfo | None:
             try:
                 exam_ts = parse_timestamp(str(exam), tz)
             except ValueError as exc:
-                col.add(path, "value cannot be read", column="exam_registration", expected=str(exc), found=str(exam))
+                col.add(path, "value cannot be read", row=lines.get("exam_registration"), column="exam_registration",
+                        expected=str(exc), found=str(exam))
     start, end = date_of("start_date"), date_of("end_date")
     if start and end and end < start:
         col.add(path, "the class ends before it starts", column="end_date", expected=f"a date on or after {start}",
@@ -216,6 +256,18 @@ def _photos(text: str, table: Table, line: int, column: str, col: Collector) -> 
         if not candidate.is_file():
             col.add(table.path, "photo file does not exist", row=line, column=table.column_label(column),
                     expected="an existing image file", found=part)
+            continue
+        try:
+            head = read_confined(candidate, col.folder, col.limits.max_image_bytes, head=1 << 18)
+        except (InputRefused, OSError) as exc:
+            found = exc.found if isinstance(exc, InputRefused) else (exc.strerror or str(exc))
+            col.add(candidate, "photo cannot be used (not read)", expected=f"an image file of at most "
+                    f"{col.limits.max_image_bytes:,} bytes inside the class folder", found=found)
+            continue
+        too_large = oversized(head, col.limits.max_image_pixels)
+        if too_large:
+            col.add(candidate, "photo too large to decode (not used for recognition)",
+                    expected=limit_text(col.limits.max_image_pixels), found=too_large)
             continue
         photos.append(candidate)
     return tuple(photos)

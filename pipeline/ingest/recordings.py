@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline.config import IngestParams
 from pipeline.ingest.classfiles import Collector
-from pipeline.ingest.tables import TableError, find_header, read_raw
+from pipeline.ingest.confine import ClassFiles, read_confined
 from pipeline.ingest.values import parse_timestamp
 from pipeline.model import Recording
 
@@ -29,10 +29,8 @@ def _stamp(text: str, tz: ZoneInfo) -> dt.datetime:
 
 
 def read_cameras(path: Path, col: Collector) -> dict[str, tuple[str | None, str | None]]:
-    try:
-        table = find_header(read_raw(path), CAMERA_ALIASES, ["camera_id"])
-    except TableError as exc:
-        col.adopt(exc.problem)
+    table = col.table(path, CAMERA_ALIASES, ["camera_id"])
+    if table is None:
         return {}
     cameras = {}
     for row, line in zip(table.rows, table.line_numbers):
@@ -68,41 +66,30 @@ def container_creation_time(path: Path, tz: ZoneInfo, timeout_s: float = 10.0) -
     return stamp.astimezone(tz) if stamp.tzinfo else stamp.replace(tzinfo=tz)
 
 
-def list_recordings(folder: Path, class_id: str, tz: ZoneInfo, params: IngestParams, col: Collector,
+def list_recordings(files: ClassFiles, class_id: str, tz: ZoneInfo, params: IngestParams, col: Collector,
                     *, read_container_tags: bool = True) -> list[Recording]:
-    cameras_csv = folder / "cameras.csv"
-    cameras = read_cameras(cameras_csv, col) if cameras_csv.is_file() else {}
+    """The video files under `recordings/` among the class's own regular files (links out of the class
+    folder, FIFOs and devices were refused by the scan, see confine.py)."""
+    cameras_csv = files.get("recordings", "cameras.csv")
+    cameras = read_cameras(cameras_csv, col) if cameras_csv else {}
     patterns = [re.compile(p) for p in params.filename_patterns]
     extensions = {e.lower() for e in params.video_extensions}
     recordings = []
-    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in extensions and not p.name.startswith(".")):
-        if path.is_symlink() and not _inside(path, folder):
-            col.add(path, "recording is a link pointing outside the class folder (ignored)",
-                    expected="a file inside the class folder", found=str(path.resolve()))
-            continue
-        if not path.is_file():
-            continue
-        recordings.append(_one(path, folder, class_id, tz, cameras, patterns, col, read_container_tags))
+    for path in files.under("recordings"):
+        if path.suffix.lower() in extensions:
+            recordings.append(_one(path, files, class_id, tz, cameras, patterns, col, read_container_tags))
     return recordings
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve().parent)
-        return True
-    except ValueError:
-        return False
-
-
-def _one(path: Path, folder: Path, class_id: str, tz: ZoneInfo, cameras: dict, patterns: Sequence[re.Pattern],
+def _one(path: Path, files: ClassFiles, class_id: str, tz: ZoneInfo, cameras: dict, patterns: Sequence[re.Pattern],
          col: Collector, read_container_tags: bool) -> Recording:
     camera_id = room = None
     start = end = None
     source = "none"
     sidecar = path.with_name(path.name + ".json")
-    if sidecar.is_file():
+    if sidecar in files.files:
         try:
-            meta = json.loads(sidecar.read_bytes().decode("utf-8-sig"))
+            meta = json.loads(read_confined(sidecar, files.folder, col.limits.max_yaml_bytes).decode("utf-8-sig"))
             if not isinstance(meta, dict):
                 raise ValueError("not an object")
             camera_id = str(meta["camera_id"]) if meta.get("camera_id") else None
@@ -112,7 +99,10 @@ def _one(path: Path, folder: Path, class_id: str, tz: ZoneInfo, cameras: dict, p
                 source = "sidecar"
             if meta.get("end"):
                 end = parse_timestamp(str(meta["end"]), tz)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except RecursionError:
+            col.add(sidecar, "recording sidecar cannot be read", expected="a flat JSON object",
+                    found="JSON nested too deeply")
+        except (ValueError, UnicodeDecodeError, OSError) as exc:  # InputRefused is a ValueError
             col.add(sidecar, "recording sidecar cannot be read", expected='{"camera_id": ..., "start": "YYYY-MM-DDThh:mm:ss"}',
                     found=str(exc)[:200])
     if start is None or camera_id is None:
@@ -147,5 +137,4 @@ def _one(path: Path, folder: Path, class_id: str, tz: ZoneInfo, cameras: dict, p
         size = path.stat().st_size
     except OSError:
         size = 0
-    return Recording(class_id, path, str(path.relative_to(folder.parent)), camera_id, room, role, start, end,
-                     source, size)
+    return Recording(class_id, path, col.rel(path), camera_id, room, role, start, end, source, size)

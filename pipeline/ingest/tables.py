@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from pipeline.config import InputLimits
+from pipeline.ingest.confine import InputRefused, read_confined
 from pipeline.model import Problem
 
 HEADER_SEARCH_ROWS = 10
@@ -85,65 +87,138 @@ def clean_cell(value: object) -> str:
     return text
 
 
-def _looks_binary(data: bytes) -> bool:
-    return b"\x00" in data[:4096]
+def _nul_line(data: bytes) -> int | None:
+    """The 1-based line of the first NUL byte (anywhere in the file, not just its first kilobytes)."""
+    index = data.find(b"\x00")
+    return None if index < 0 else data.count(b"\n", 0, index) + 1
 
 
-def read_raw(path: Path) -> RawTable:
+def _refused(path: Path, exc: InputRefused) -> TableError:
+    return TableError(Problem(str(path), exc.reason, expected=exc.expected, found=exc.found))
+
+
+def read_raw(path: Path, limits: InputLimits | None = None, folder: Path | None = None) -> RawTable:
+    """Every row of a table file as text. With `folder`, the file must be a regular file inside it (links
+    leaving it and FIFOs are refused, see confine.py); every limit of `limits` is a TableError."""
+    limits = limits or InputLimits()
     try:
-        data = path.read_bytes()
+        data = read_confined(path, folder, limits.max_table_bytes)
+    except InputRefused as exc:
+        raise _refused(path, exc) from None
     except OSError as exc:
-        raise TableError(Problem(str(path), f"cannot read the file ({exc.strerror or exc})")) from exc
+        raise TableError(Problem(str(path), f"cannot read the file ({exc.strerror or exc})")) from None
     if not data.strip():
-        raise TableError(Problem(str(path), "the file is empty", expected="a header row and data rows", found="0 rows"))
+        raise TableError(Problem(str(path), "the file is empty", expected="a header row and data rows",
+                                 found="0 rows"))
     head = data[:2048].lstrip().lower()
     suffix = path.suffix.lower()
     if data[:4] == b"PK\x03\x04":
-        return _read_xlsx(path, data)
+        return _read_xlsx(path, data, limits)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return _read_xls(path, data)
+        return _read_xls(path, data, limits)
     if head.startswith((b"<html", b"<!doctype", b"<table", b"<?xml", b"<meta")) or b"<table" in head:
-        return _read_html(path, data)
-    if _looks_binary(data):
-        raise TableError(Problem(str(path), "the file is binary, not a table",
-                                 expected=f"a {suffix or 'CSV'} table", found="binary data"))
+        return _read_html(path, data, limits)
+    nul = _nul_line(data)
+    if nul is not None:
+        raise TableError(Problem(str(path), "the file holds binary data (a NUL byte), not only text",
+                                 row=nul, expected=f"a {suffix or 'CSV'} table of text", found="a NUL byte"))
     text, encoding = decode_text(data, path)
-    return _read_csv(path, text, encoding)
+    return _read_csv(path, text, encoding, limits)
 
 
-def _read_csv(path: Path, text: str, encoding: str) -> RawTable:
+def _too_many_rows(path: Path, limits: InputLimits, line: int) -> TableError:
+    return TableError(Problem(str(path), "too many rows (the rest is not read)", row=line,
+                              expected=f"at most {limits.max_table_rows:,} rows", found=f"more than {line - 1:,}"))
+
+
+def _too_long(path: Path, limits: InputLimits, line: int, column: int, length: int) -> TableError:
+    return TableError(Problem(str(path), "a cell is too long", row=line, column=str(column + 1),
+                              expected=f"at most {limits.max_field_chars:,} characters",
+                              found=f"{length:,} characters"))
+
+
+def _read_csv(path: Path, text: str, encoding: str, limits: InputLimits | None = None) -> RawTable:
+    limits = limits or InputLimits()
     sample = text[:4096]
     delimiter = ","
     if sample.count("\t") > sample.count(","):
         delimiter = "\t"
     rows, lines = [], []
+    # The csv module's field limit is process-wide; set it to ours for this read (cells longer than it
+    # raise csv.Error, which is reported with the line).
+    csv.field_size_limit(limits.max_field_chars)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         for row in reader:
-            cells = tuple(clean_cell(c) for c in row)
-            if any(cells):
-                rows.append(cells)
-                lines.append(reader.line_num)
+            if not any(row):
+                continue
+            if len(rows) >= limits.max_table_rows:
+                raise _too_many_rows(path, limits, reader.line_num)
+            rows.append(tuple(clean_cell(c) for c in row))
+            lines.append(reader.line_num)
     except csv.Error as exc:
-        raise TableError(Problem(str(path), f"not a valid CSV file ({exc})", row=reader.line_num)) from exc
+        if "field larger than field limit" in str(exc):
+            raise TableError(Problem(str(path), "a cell is too long", row=reader.line_num + 1,
+                                     expected=f"at most {limits.max_field_chars:,} characters",
+                                     found=f"more than {limits.max_field_chars:,}")) from None
+        raise TableError(Problem(str(path), f"not a valid CSV file ({exc})", row=reader.line_num)) from None
     return RawTable(path, tuple(rows), tuple(lines), encoding)
 
 
-def _read_xlsx(path: Path, data: bytes) -> RawTable:
+def _check_xlsx_zip(path: Path, data: bytes, limits: InputLimits) -> None:
+    """Refuse a zip bomb from the zip's own directory, before anything is inflated (the declared sizes
+    bound what zipfile will inflate: it stops at the declared size and fails the CRC)."""
+    import zipfile
+
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise TableError(Problem(str(path), f"not a readable .xlsx workbook ({exc})")) from None
+    total = sum(m.file_size for m in members)
+    if total > limits.max_xlsx_uncompressed_bytes:
+        raise TableError(Problem(str(path), "the workbook inflates too much (not read)",
+                                 expected=f"at most {limits.max_xlsx_uncompressed_bytes:,} bytes uncompressed",
+                                 found=f"{total:,} bytes ({len(data):,} compressed)"))
+    shared = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
+    if shared > limits.max_xlsx_shared_strings_bytes:
+        raise TableError(Problem(str(path), "the workbook's shared strings are too large (not read)",
+                                 expected=f"at most {limits.max_xlsx_shared_strings_bytes:,} bytes",
+                                 found=f"{shared:,} bytes"))
+
+
+def _read_xlsx(path: Path, data: bytes, limits: InputLimits | None = None) -> RawTable:
     import openpyxl
 
+    limits = limits or InputLimits()
+    _check_xlsx_zip(path, data, limits)
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken archives
-        raise TableError(Problem(str(path), f"not a readable .xlsx workbook ({exc})")) from exc
-    sheet = book.worksheets[0]
-    rows, lines = [], []
-    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        cells = tuple(_xlsx_cell(c) for c in row)
-        if any(cells):
-            rows.append(cells)
-            lines.append(number)
-    book.close()
+        raise TableError(Problem(str(path), f"not a readable .xlsx workbook ({exc})")) from None
+    try:
+        sheet = book.worksheets[0]
+        rows, lines, cells_read = [], [], 0
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells_read += len(row)
+            if cells_read > limits.max_xlsx_cells:
+                raise TableError(Problem(str(path), "the sheet has too many cells (the rest is not read)",
+                                         row=number, expected=f"at most {limits.max_xlsx_cells:,} cells",
+                                         found=f"more than {limits.max_xlsx_cells:,}"))
+            cells = tuple(_xlsx_cell(c) for c in row)
+            if any(cells):
+                if len(rows) >= limits.max_table_rows:
+                    raise _too_many_rows(path, limits, number)
+                for column, cell in enumerate(cells):
+                    if len(cell) > limits.max_field_chars:
+                        raise _too_long(path, limits, number, column, len(cell))
+                rows.append(cells)
+                lines.append(number)
+    except TableError:
+        raise
+    except Exception as exc:  # a broken sheet part
+        raise TableError(Problem(str(path), f"not a readable .xlsx workbook ({exc})")) from None
+    finally:
+        book.close()
     return RawTable(path, tuple(rows), tuple(lines), None)
 
 
@@ -159,7 +234,7 @@ def _xlsx_cell(value: object) -> str:
     return clean_cell(value)
 
 
-def _read_xls(path: Path, data: bytes) -> RawTable:
+def _read_xls(path: Path, data: bytes, limits: InputLimits | None = None) -> RawTable:
     import xlrd
 
     try:
@@ -167,6 +242,13 @@ def _read_xls(path: Path, data: bytes) -> RawTable:
     except Exception as exc:
         raise TableError(Problem(str(path), f"not a readable .xls workbook ({exc})")) from exc
     sheet = book.sheet_by_index(0)
+    limits = limits or InputLimits()
+    if sheet.nrows * sheet.ncols > limits.max_xlsx_cells:
+        raise TableError(Problem(str(path), "the sheet has too many cells (not read)",
+                                 expected=f"at most {limits.max_xlsx_cells:,} cells",
+                                 found=f"{sheet.nrows:,} rows x {sheet.ncols:,} columns"))
+    if sheet.nrows > limits.max_table_rows:
+        raise _too_many_rows(path, limits, limits.max_table_rows + 1)
     rows, lines = [], []
     for r in range(sheet.nrows):
         cells = []
@@ -183,7 +265,7 @@ def _read_xls(path: Path, data: bytes) -> RawTable:
     return RawTable(path, tuple(rows), tuple(lines), None)
 
 
-def _read_html(path: Path, data: bytes) -> RawTable:
+def _read_html(path: Path, data: bytes, limits: InputLimits | None = None) -> RawTable:
     from lxml import html as lxml_html
 
     head = data[:4096].lower()

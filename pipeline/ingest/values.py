@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+T = TypeVar("T", dt.date, dt.datetime)
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _TIME = re.compile(r"^(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?$")
 _STAMP = re.compile(
@@ -29,6 +31,16 @@ def is_null(value: object) -> bool:
         return False
 
 
+# Dates outside these years are typing errors or forgeries (9999-12-31 overflowed later arithmetic).
+YEARS = (1990, 2099)
+
+
+def _in_years(value: T) -> T:
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValueError(f"a date between {YEARS[0]} and {YEARS[1]}")
+    return value
+
+
 def parse_date(text: str) -> dt.date:
     match = _DATE.match(text.strip())
     if not match:
@@ -40,9 +52,10 @@ def parse_date(text: str) -> dt.date:
         raise ValueError("a date like 2024-10-08 or 2024/10/8")
     year, month, day = (int(match.group(i)) for i in (1, 2, 3))
     try:
-        return dt.date(year, month, day)
+        value = dt.date(year, month, day)
     except ValueError:
         raise ValueError("a real calendar date like 2024-10-08") from None
+    return _in_years(value)
 
 
 def parse_time(text: str) -> dt.time:
@@ -67,12 +80,14 @@ def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
             raise ValueError("a local date and time like 2024-10-12 08:29:57") from None
+        _in_years(parsed)
         return parsed.astimezone(tz) if parsed.tzinfo else parsed.replace(tzinfo=tz)
     parts = [int(match.group(i) or 0) for i in range(1, 7)]
     try:
-        return dt.datetime(*parts, tzinfo=tz)
+        value = dt.datetime(*parts, tzinfo=tz)
     except ValueError:
         raise ValueError("a real date and time like 2024-10-12 08:29:57") from None
+    return _in_years(value)
 
 
 def parse_float(text: str, *, minimum: float | None = 0.0) -> float:

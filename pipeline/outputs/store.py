@@ -8,11 +8,13 @@ tables where the class now has no rows), so rows are never duplicated.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import socket
+import unicodedata
 import uuid
 from pathlib import Path
 from typing import Iterable
@@ -21,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.ingest.confine import display_name
 from pipeline.ingest.values import is_null
 from pipeline.outputs.schemas import PARTITION_KEY, TABLES, UNPARTITIONED, schema
 
@@ -31,18 +34,38 @@ class SchemaError(ValueError):
     """Rows that do not fit their table's schema; lists every offending column."""
 
 
-def class_key(class_id: str) -> str:
-    """A file-name-safe, collision-free key for a class id."""
-    safe = re.sub(r"[^0-9A-Za-z_.\-\u4e00-\u9fff]", "_", class_id)
-    if safe != class_id:
-        import hashlib
+_KEY_UNSAFE = re.compile(r"[^0-9A-Za-z_\-\u4e00-\u9fff]+")
+_KEY_HASHED = re.compile(r"-[0-9a-f]{10}$")
+_KEY_MAX_CHARS = 60  # 180 bytes of UTF-8 at most, well under the 255 bytes of a file name
 
-        safe += "-" + hashlib.sha1(class_id.encode("utf-8")).hexdigest()[:8]
+
+def class_key(class_id: str) -> str:
+    """A file name for a class's rows: readable, never starting with `_` or `.` (pyarrow, pandas and DuckDB
+    skip such files, so a class would silently vanish from every table), and never the same for two
+    class ids. An id that is not already a plain name is normalised (NFKC: full-width brackets become
+    ASCII), its unsafe characters become `-`, and a hash of the original id is appended.
+
+    `（2024）泰安-017` -> `2024-泰安-017-<hash>`; `TA2024-DG-017` stays as it is.
+    """
+    text = unicodedata.normalize("NFKC", class_id)
+    safe = _KEY_UNSAFE.sub("-", text).strip("-_")[:_KEY_MAX_CHARS].strip("-_") or "class"
+    if safe != class_id or _KEY_HASHED.search(class_id):  # an id that looks hashed could meet a hashed one
+        digest = hashlib.sha256(class_id.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+        safe = f"{safe}-{digest}"
     return safe
 
 
+def unreadable_key(folder: Path) -> str:
+    """The file name for the problems of a folder that could not be audited as a class (no usable
+    class.yaml, or a class_id already used): by its name, and a hash of its whole path, since two such
+    folders of one name in different places must not overwrite each other's problems."""
+    where = hashlib.sha256(os.fsencode(str(folder))).hexdigest()[:8]
+    return f"{class_key(f'unreadable:{folder.name}')}-{where}"
+
+
 def partition_value(value: str) -> str:
-    return re.sub(r"[/\\=]", "_", value)
+    """A hive partition value (`institution_id=<value>`): no separator, `=`, or control character."""
+    return re.sub(r"[/\\=\x00-\x1f\x7f]", "_", value)[:100] or "_empty"
 
 
 def to_arrow(table: str, frame: pd.DataFrame | list[dict], tz: str) -> pa.Table:
@@ -75,7 +98,11 @@ def _array(values: pd.Series, type_: pa.DataType) -> pa.Array:
     if pa.types.is_date32(type_):
         return pa.array([None if is_null(v) else pd.Timestamp(v).date() for v in values], type=type_)
     if pa.types.is_string(type_):
-        return pa.array([None if is_null(v) else str(v) for v in values], type=type_)
+        texts = [None if is_null(v) else str(v) for v in values]
+        try:
+            return pa.array(texts, type=type_)
+        except UnicodeEncodeError:  # a file name in GBK bytes (kept by Python as surrogates): shown decoded
+            return pa.array([None if t is None else display_name(t) for t in texts], type=type_)
     if pa.types.is_list(type_):
         return pa.array([None if v is None else [int(x) for x in v] for v in values], type=type_)
     if pa.types.is_integer(type_):
@@ -106,9 +133,11 @@ class Store:
         os.replace(temp, target)
         _fsync_dir(target.parent)
 
-    def write_class(self, class_id: str, institution_id: str, tz: str, tables: dict[str, pd.DataFrame | list]) -> None:
-        """Replace every table's rows for one class (tables not given are left as they are)."""
-        key = class_key(class_id)
+    def write_class(self, class_id: str, institution_id: str, tz: str, tables: dict[str, pd.DataFrame | list],
+                    *, key: str | None = None) -> None:
+        """Replace every table's rows for one class (tables not given are left as they are); `key` names the
+        files when they are not the class's own (see unreadable_key)."""
+        key = key or class_key(class_id)
         for name, rows in tables.items():
             if name in UNPARTITIONED:
                 raise ValueError(f"{name} is not a per-class table")

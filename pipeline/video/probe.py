@@ -246,6 +246,14 @@ def probe_recording(
     return _assemble(path, size, sha, meta, packets, packet_err, source, params)
 
 
+def decode_budget_s(probe: ProbeResult, params: VideoParams) -> float:
+    """Seconds the decode pass of one recording may take: the fixed part plus the ratio times its length,
+    the length bounded by what the file's real size can hold, so a lying header cannot buy hours."""
+    length_s = probe.footage_s or probe.duration_s or 0.0
+    length_s = min(length_s, probe.size_bytes / params.min_bytes_per_s)
+    return params.scan_timeout_min_s + params.scan_timeout_ratio * length_s
+
+
 def _assemble(path, size, sha, meta, packets, packet_err, source: str, params: VideoParams) -> ProbeResult:
     fmt = meta.get("format", {})
     video = next((s for s in meta.get("streams", []) if s.get("codec_type") == "video"), None)
@@ -257,6 +265,14 @@ def _assemble(path, size, sha, meta, packets, packet_err, source: str, params: V
     )
     if video is None:
         return _unreadable(path, size, sha, "no video stream in the file", **known)
+    if str(fmt.get("format_name", "")).endswith("_pipe") or fmt.get("format_name") == "image2":
+        return _unreadable(path, size, sha, f"a still image ({fmt.get('format_name')}), not a video", **known)
+    claims = [c for c in (known["duration_s"], _float(video.get("duration"))) if c is not None]
+    if claims and max(claims) * params.min_bytes_per_s > size:
+        return _unreadable(
+            path, size, sha, f"the header claims {max(claims):,.0f} s of video but the file holds only {size:,} "
+            f"bytes (at least {max(claims) * params.min_bytes_per_s:,.0f} needed): a damaged or forged header",
+            **known)
     known.update(
         codec=video.get("codec_name"),
         width=video.get("width"),
