@@ -100,9 +100,9 @@ class ClassFiles:
         except (OSError, RuntimeError):  # a dangling link or a loop
             self.refused.append((path, "link that leads nowhere (ignored, never read)", "a broken link"))
             return
-        if not inside:
+        if not inside:  # the target's name helps the inspector; its content is never read
             self.refused.append((path, "link pointing outside the class folder (ignored, never read)",
-                                 "a link to a file outside the class folder"))
+                                 f"a link to {display_path(target)}"))
         elif stat.S_ISREG(mode):
             self.files.append(path)
         elif not stat.S_ISDIR(mode):  # a link to a folder inside the class is simply not followed

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline.config import IngestParams
 from pipeline.ingest.classfiles import Collector
-from pipeline.ingest.confine import ClassFiles, read_confined
+from pipeline.ingest.confine import ClassFiles, display_path, read_confined
 from pipeline.ingest.values import parse_timestamp
 from pipeline.model import Recording
 
@@ -137,4 +137,5 @@ def _one(path: Path, files: ClassFiles, class_id: str, tz: ZoneInfo, cameras: di
         size = path.stat().st_size
     except OSError:
         size = 0
-    return Recording(class_id, path, col.rel(path), camera_id, room, role, start, end, source, size)
+    return Recording(class_id, path, display_path(path.relative_to(files.folder)), camera_id, room, role, start,
+                     end, source, size)

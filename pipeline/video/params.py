@@ -33,10 +33,11 @@ class VideoParams:
     scan_timeout_min_s: float = _p(120.0, 5.0, 86400.0, "fixed part of the per-file scan time limit (seconds)")
     scan_timeout_ratio: float = _p(1.0, 0.01, 100.0, "per-file scan time limit, in seconds per second of video")
     # A header can claim any duration: a 3 kB MP4 claiming 49 days once bought the decoder hours. Real
-    # footage needs bytes: the leanest real recording measured here is the 64x48 test pattern at 5 fps
-    # (1.7 kB/s); NVR H.265 at night is above 30 kB/s. A claim needing more than 1 kB per second than the
-    # file holds is a lie, and the decode budget is capped by the same figure (issue 16).
-    min_bytes_per_s: float = _p(1000.0, 1.0, 1e7, "fewest bytes per second of claimed video a real recording holds")
+    # footage needs bytes. Leanest measured here (H.264, ffmpeg defaults): 600 s of black 1080p at 1 fps,
+    # 89 B/s; 20 s of static colour bars at 5 fps, 240 B/s. 10 B/s is far below both (a covered lens is
+    # never called forged) and far above a lying header (the 49-day claim: 0.001 B/s). The decode budget
+    # is capped by the same figure (issue 16).
+    min_bytes_per_s: float = _p(10.0, 0.001, 1e7, "fewest bytes per second of claimed video a real recording holds")
     # A truncated faststart MP4 still claims its full duration; the last readable packet ends early.
     # Muxers round durations by up to one frame / one GOP of audio: 2 s never fires on a clean file.
     truncation_tolerance_s: float = _p(2.0, 0.1, 600.0, "container duration minus last readable packet time above which a file is truncated")
