@@ -131,11 +131,13 @@ def read_checkin_file(path: Path, class_id: str, tz: ZoneInfo, roster: RosterInd
     header = [normalise_header(c) for c in raw.rows[header_index]]
     position = {name: i for i, name in reversed(list(enumerate(header)))}
 
+    columns: dict[str | None, int | None] = {}  # mapping column -> its index, normalised once per file
+
     def cell(row: Sequence[str], column: str | None) -> str:
-        if not column:
-            return ""
-        i = position.get(normalise_header(column))
-        return row[i].strip() if i is not None and i < len(row) else ""
+        if column not in columns:
+            columns[column] = position.get(normalise_header(column)) if column else None
+        i = columns[column]
+        return row[i] if i is not None and i < len(row) else ""  # cells come stripped (tables.clean_cell)
 
     events = []
     rel = col.rel(path)
