@@ -256,6 +256,8 @@ def _publish(store: Store, audited: _Audited, outcomes: list[ClassOutcome], prog
         tables["problems"] = problems_frame(outcome.problems, info.class_id)
         try:
             store.write_class(info.class_id, info.institution_id, info.timezone, tables)
+        except OSError:  # a full disk fails every class alike: stop, the caller says what and where
+            raise
         except Exception as exc:  # e.g. a schema violation: this class fails, the others are published
             outcome.status, outcome.reason = "failed", f"tables not written: {type(exc).__name__}: {exc}"
         progress("write", i + 1, len(audited.items))

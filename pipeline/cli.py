@@ -170,12 +170,19 @@ def audit(path: Path, out: Path, config_path, rules_dir, lang, workers, schedule
         click.echo(f"{exc}. Try again when it has finished.", err=True)
         sys.exit(EXIT_LOCKED)
     try:
+        from pipeline.ops.disk import prune_staging, remove_partial_writes, write_failure
+
+        prune_staging(out, 24 * 3600)  # a run stopped by a full disk or a kill left its staging folder
+        remove_partial_writes(out)
         result = audit_archive(path, out, config_path=config_path, rules_dir=rules_dir, lang=lang,
                                analyse_video=False if no_video else None, workers=workers, scheduler=scheduler,
                                progress=Progress(False if quiet else None))
     except SettingsError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_USAGE)
+    except OSError as exc:  # a full disk, a read-only or vanished output folder
+        click.echo(f"Audit stopped: {write_failure(exc, out)}", err=True)
+        sys.exit(EXIT_FAILURE)
     finally:
         lock.release()
     if not no_report:

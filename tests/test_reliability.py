@@ -195,3 +195,31 @@ def test_audit_of_the_corpus(corpus) -> None:
         assert CANARY not in text, f"{table} holds content from outside the archive"
     _audit_reports_every_case(corpus, out)
     _every_reader_finds_the_rows_of_awkward_class_ids(out)
+
+
+def test_a_full_disk_is_a_message_and_the_next_run_leaves_nothing_behind(tmp_path) -> None:
+    """A write past RLIMIT_FSIZE fails with EFBIG, as a write on a full disk fails with ENOSPC."""
+    from reliability_corpus import _base
+
+    root, out = tmp_path / "archive", tmp_path / "out"
+    _base(root / "C-1")
+    args = ["audit", str(root), "--out", str(out), "--no-report", "--quiet", "--no-video"]
+    ran = run_limited(args, file_size_bytes=2048)
+    _clean(ran)
+    assert ran.rc == 1
+    assert "cannot write the outputs" in ran.stderr and "Free space on that disk" in ran.stderr, ran.stderr
+    assert not [p for p in (out / ".staging").rglob("*") if p.is_file()]  # the failed run cleaned up
+    # What a run killed mid-write leaves: a snapshot's temporary file, a staging folder of a dead process.
+    (out / "evidence" / "C-1").mkdir(parents=True, exist_ok=True)
+    (out / "evidence" / "C-1" / "snapshot.jpg.4242.tmp").write_bytes(b"half a jpeg")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (out / ".staging" / "dead").mkdir(parents=True, exist_ok=True)
+    (out / ".staging" / "dead" / "owner.json").write_text(json.dumps({"pid": dead.pid, "host": os.uname().nodename}))
+    (out / ".staging" / "dead" / "x.parquet").write_bytes(b"half")
+    again = run_limited(args)
+    _clean(again)
+    assert again.rc == 0, again.stderr
+    assert not list((out / "evidence").rglob("*.tmp"))
+    assert not [p for p in (out / ".staging").rglob("*") if p.is_file()] if (out / ".staging").exists() else True
+    assert set(pd.read_parquet(out / "classes").class_id) == {"C-1"}

@@ -150,3 +150,57 @@ def prune_logs(folder: Path, keep_days: float, pattern: str = "nightly-*.jsonl")
         except OSError:
             continue
     return removed
+
+
+def remove_partial_writes(out: Path) -> list[Path]:
+    """`*.tmp` files under OUT/evidence and OUT/report: a writer stopped mid-write (a full disk, a kill) left
+    them; every writer there renames its temporary file into place, so none is ever a finished output.
+    Call it holding the run lock."""
+    removed = []
+    for part in ("evidence", "report"):
+        folder = Path(out) / part
+        if not folder.is_dir():
+            continue
+        for dirpath, _, filenames in os.walk(folder):
+            for name in filenames:
+                if name.endswith(".tmp"):
+                    path = Path(dirpath) / name
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+    return removed
+
+
+def _size_of(folder: Path, skip: str) -> int:
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d != skip]
+        for name in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def write_failure(exc: OSError, out: Path, cache_dir_name: str = ".trainaudit-cache") -> str:
+    """What went wrong writing OUT, where, and how much space to free, in words an operator can act on."""
+    from pipeline.ingest.confine import display_path
+
+    out = Path(out)
+    where = display_path(exc.filename) if exc.filename else display_path(out)
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        free = None
+    outputs = _size_of(out, cache_dir_name) if out.is_dir() else 0
+    need = max(outputs, 64 * 1024 * 1024)
+    text = f"cannot write the outputs: {exc.strerror or exc} ({where})."
+    if free is not None:
+        text += f" Free space on that disk: {free / 1e6:,.0f} MB."
+    text += (f" The outputs in {display_path(out)} take {outputs / 1e6:,.1f} MB; free at least "
+             f"{need / 1e6:,.0f} MB and run the audit again. Half-written files are removed by the next run; "
+             f"the tables published before are unchanged.")
+    return text

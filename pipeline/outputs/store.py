@@ -127,10 +127,14 @@ class Store:
     def _publish(self, table: pa.Table, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = self.staging / f"{uuid.uuid4().hex}.parquet"
-        pq.write_table(table, temp, compression="zstd")
-        with open(temp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
+        try:
+            pq.write_table(table, temp, compression="zstd")
+            with open(temp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temp, target)
+        except BaseException:  # a full disk, say: the published file is the old one, the half-written one goes
+            temp.unlink(missing_ok=True)
+            raise
         _fsync_dir(target.parent)
 
     def write_class(self, class_id: str, institution_id: str, tz: str, tables: dict[str, pd.DataFrame | list],
