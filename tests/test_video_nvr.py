@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.config import IngestParams
 from pipeline.ingest.classfiles import Collector
+from pipeline.ingest.confine import ClassFiles
 from pipeline.ingest.recordings import list_recordings
 from pipeline.synth import footage as F
 from pipeline.video.blank import BlankConsumer
@@ -74,7 +75,7 @@ def test_nvr_export_names(tmp_path, name, camera, start, end):
     folder.mkdir(parents=True)
     (folder / name).write_bytes(b"\0")
     col = Collector(tmp_path / "C1", "C1")
-    [rec] = list_recordings(folder, "C1", TZ, IngestParams(), col, read_container_tags=False)
+    [rec] = list_recordings(ClassFiles.scan(tmp_path / "C1"), "C1", TZ, IngestParams(), col, read_container_tags=False)
     assert (rec.camera_id, rec.start_source) == (camera, "filename")
     assert rec.start == dt.datetime.fromisoformat(start).replace(tzinfo=TZ)
     assert rec.end == (dt.datetime.fromisoformat(end).replace(tzinfo=TZ) if end else None)
