@@ -38,7 +38,9 @@ def find_class_folders(root: Path) -> list[Path]:
     return found
 
 
-def _table_file(files: ClassFiles, stem: str) -> Path | None:
+def _table_file(files: ClassFiles | Path, stem: str) -> Path | None:
+    if not isinstance(files, ClassFiles):  # a class folder (the report reads rosters this way)
+        files = ClassFiles.scan(files)
     for suffix in TABLE_SUFFIXES:
         candidate = files.get(f"{stem}{suffix}")
         if candidate is not None:
