@@ -26,7 +26,7 @@ import click
 
 import pipeline
 from pipeline.config import CONFIG_DIR, load_pipeline_config, stable_hash
-from pipeline.ops.disk import Eviction, evict_cache, prune_logs, prune_staging
+from pipeline.ops.disk import Eviction, evict_cache, prune_logs, prune_staging, remove_partial_writes
 from pipeline.ops.lock import LockHeld, RunLock
 from pipeline.ops.manifest import (ClassEntry, ClassInputs, Manifest, fingerprint_outputs, hash_class_inputs,
                                    published_files)
@@ -251,9 +251,12 @@ def run_nightly(root: Path, out: Path, options: NightlyOptions = NightlyOptions(
         _run_locked(root, out, options, progress or (lambda *a: None), log, result)
     except BaseException as exc:
         result.error = f"{type(exc).__name__}: {exc}"
-        log.event("run_failed", level="error", error=result.error)
-        if isinstance(exc, Exception):
-            _record_run(result, root, log)
+        try:
+            log.event("run_failed", level="error", error=result.error)
+            if isinstance(exc, Exception):
+                _record_run(result, root, log)
+        except OSError:  # a full disk takes the log and the runs table too: the caller reports `exc`
+            pass
         raise
     finally:
         lock.release()
@@ -270,6 +273,8 @@ def _run_locked(root: Path, out: Path, options: NightlyOptions, progress: Progre
         log.event("staging_pruned", folder=str(folder))
     for path in prune_logs(out / "logs", options.keep_logs_days):
         log.event("log_pruned", path=str(path))
+    for path in remove_partial_writes(out):  # a run stopped by a full disk or a kill left them
+        log.event("partial_write_removed", path=str(path))
     config = load_pipeline_config(options.config_path)
     analyse = config.run.analyse_video if options.analyse_video is None else options.analyse_video
     result.settings_hash = settings = settings_hash(config, options.rules_dir, analyse,
@@ -439,6 +444,14 @@ def nightly(archive_root: Path, out: Path, config_path, rules_dir, lang, workers
         sys.exit(cli.EXIT_USAGE)
     except EmptyArchive as exc:
         click.echo(str(exc), err=True)
+        sys.exit(cli.EXIT_FAILURE)
+    except OSError as exc:  # a full disk, a read-only or vanished output folder
+        from pipeline.ops.disk import write_failure
+
+        if exc.filename is None or Path(os.path.abspath(exc.filename)).is_relative_to(out.absolute()):
+            click.echo(f"nightly run stopped: {write_failure(exc, out)}", err=True)
+        else:
+            click.echo(f"nightly run failed: {exc}. Published tables are unchanged or whole.", err=True)
         sys.exit(cli.EXIT_FAILURE)
     except Exception as exc:  # recorded in runs and the log already; the published tables are intact
         click.echo(f"nightly run failed: {type(exc).__name__}: {exc}. Published tables are unchanged or "

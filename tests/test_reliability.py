@@ -223,3 +223,33 @@ def test_a_full_disk_is_a_message_and_the_next_run_leaves_nothing_behind(tmp_pat
     assert not list((out / "evidence").rglob("*.tmp"))
     assert not [p for p in (out / ".staging").rglob("*") if p.is_file()] if (out / ".staging").exists() else True
     assert set(pd.read_parquet(out / "classes").class_id) == {"C-1"}
+
+
+def test_nightly_on_a_full_disk_says_what_to_free_and_the_next_run_cleans_up(tmp_path) -> None:
+    """The nightly run writes through the same store as audit: a write past RLIMIT_FSIZE (EFBIG, as ENOSPC on
+    a full disk) stops the run with exit 1 and what/where/how much to free, leaves no half-written table or
+    manifest, and the next run removes what a killed run left and publishes everything."""
+    from reliability_corpus import _base
+
+    root, out = tmp_path / "archive", tmp_path / "out"
+    _base(root / "C-1")
+    args = ["nightly", str(root), "--out", str(out), "--no-report", "--quiet", "--no-video",
+            "--log-file", os.devnull]  # the log is not a regular file: the tables hit the limit first
+    ran = run_limited(args, file_size_bytes=2048)
+    _clean(ran)
+    assert ran.rc == 1
+    assert "nightly run stopped: cannot write the outputs" in ran.stderr, ran.stderr
+    assert "Free space on that disk" in ran.stderr and "free at least" in ran.stderr, ran.stderr
+    left = [p for p in out.rglob("*") if p.is_file() and (p.name.endswith(".tmp") or ".staging" in p.parts)]
+    assert not left, left
+    assert not (out / ".trainaudit-manifest.json").exists()  # the manifest is written last: never before the tables
+    # What a nightly run killed mid-write leaves: the manifest's temporary file, a snapshot's.
+    (out / ".trainaudit-manifest.json.0123abcd.tmp").write_text('{"format": 1, "clas')
+    (out / "evidence" / "C-1").mkdir(parents=True, exist_ok=True)
+    (out / "evidence" / "C-1" / "snapshot.jpg.4242.tmp").write_bytes(b"half a jpeg")
+    again = run_limited(args)
+    _clean(again)
+    assert again.rc == 0, again.stderr
+    assert not [p for p in out.rglob("*.tmp")]
+    assert json.loads((out / ".trainaudit-manifest.json").read_text())["classes"]
+    assert set(pd.read_parquet(out / "classes").class_id) == {"C-1"}

@@ -153,10 +153,15 @@ def prune_logs(folder: Path, keep_days: float, pattern: str = "nightly-*.jsonl")
 
 
 def remove_partial_writes(out: Path) -> list[Path]:
-    """`*.tmp` files under OUT/evidence and OUT/report: a writer stopped mid-write (a full disk, a kill) left
-    them; every writer there renames its temporary file into place, so none is ever a finished output.
-    Call it holding the run lock."""
+    """`*.tmp` files under OUT/evidence and OUT/report, and `.NAME.*.tmp` beside OUT's manifest: a writer
+    stopped mid-write (a full disk, a kill) left them; every writer there renames its temporary file into
+    place, so none is ever a finished output. Call it holding the run lock."""
     removed = []
+    if Path(out).is_dir():
+        for path in Path(out).glob(".*.tmp"):  # write_atomic's temporary files (manifest)
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
     for part in ("evidence", "report"):
         folder = Path(out) / part
         if not folder.is_dir():
