@@ -243,7 +243,34 @@ def _case_blanks(folder: Path, seed: int) -> dict:
     if not path.exists():
         F.render(path, c0 + 150 + 60, seed + 7, p=p, room_seed=seed,
                  blanks=[(h0, h0 + 120, "hand"), (c0, c0 + 150, "covered")], frozen=[(f0, f0 + 120)])
-    return {"path": path, "truth": truth}
+    # A quiet class (seated, swaying a quarter as much, nobody standing, no teacher walking, no noise left after
+    # encoding: a whole-frame difference as low as a freeze's) under the NVR's burnt-in clock: 8 min live, and
+    # 8 min with the NVR repeating one picture for 2 min while its clock runs on.
+    quiet = F.Footage(**ACC_FOOTAGE, noise=0.0, activity=0.25, teacher=False, osd_clock=True)
+    q0 = float(rng.uniform(120, 300))
+    quiet_path = folder / f"seed{seed}" / "quiet.mp4"
+    quiet_frozen = folder / f"seed{seed}" / "quiet_frozen.mp4"
+    if not quiet_path.exists():
+        F.render(quiet_path, 480, seed + 11, p=quiet, room_seed=seed)
+    if not quiet_frozen.exists():
+        F.render(quiet_frozen, 480, seed + 13, p=quiet, room_seed=seed, frozen=[(q0, q0 + 120)])
+    return {"path": path, "truth": truth, "quiet": quiet_path, "quiet_frozen": quiet_frozen, "quiet_truth": (q0, q0 + 120)}
+
+
+def _picture_changes(path: Path, interval_s: float) -> list[tuple[float, float, float]]:
+    """(offset, mean, largest block) difference of each sample from the one before, as the blank rule sees them."""
+    from pipeline.video.blank import picture_change
+    from pipeline.video.sample import downscale_gray, sample_frames
+
+    out, prev = [], None
+    for frame in sample_frames(path, interval_s):
+        h, w = frame.image_bgr.shape[:2]
+        width = min(320, w)
+        gray = downscale_gray(frame.image_bgr, width, max(2, round(h * width / w)))
+        if prev is not None and prev.shape == gray.shape:
+            out.append((frame.offset_s, *picture_change(prev, gray)))
+        prev = gray
+    return out
 
 
 def stage_fingerprints(paths: list[str]) -> dict:
@@ -280,7 +307,7 @@ def accuracy(folder: Path, seeds: list[int]) -> dict:
         t = time.perf_counter()
         case, blanks = _case_files(folder, seed), _case_blanks(folder, seed)
         print(f"seed {seed}: footage ready in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-        paths = [str(p) for p, _ in case["files"].values()] + [str(blanks["path"])]
+        paths = [str(p) for p, _ in case["files"].values()] + [str(blanks[k]) for k in ("path", "quiet", "quiet_frozen")]
         scanned = in_child(stage_fingerprints, paths)
         speed.append((scanned["cpu_s"], sum(_duration(Path(p)) for p in paths)))
         fp = {name: scanned["value"][str(path)][1] for name, (path, _) in case["files"].items()}
@@ -324,6 +351,21 @@ def accuracy(folder: Path, seeds: list[int]) -> dict:
             1 for r in blank_rows[-3:] if r["found"] is not None)))
         clean = [s for name in ("A", "B", "A_after_gap") for s in scanned["value"][str(case["files"][name][0])][0]]
         blank_rows.append(dict(seed=seed, kind="clean files", truth=None, found=len(clean)))
+        quiet = scanned["value"][str(blanks["quiet"])][0]
+        blank_rows.append(dict(seed=seed, kind="quiet class", truth=None, found=len(quiet)))
+        q0, q1 = blanks["quiet_truth"]
+        stretches = scanned["value"][str(blanks["quiet_frozen"])][0]
+        hit = [s for s in stretches if s.kind == "frozen" and abs(s.start_offset_s - q0) <= 30 and abs(s.end_offset_s - q1) <= 30]
+        blank_rows.append(dict(seed=seed, kind="quiet frozen", truth=(q0, q1), found=hit[0] if hit else None))
+        blank_rows.append(dict(seed=seed, kind="quiet extra", truth=None, found=len(stretches) - len(hit)))
+        # what the rule sees: live samples of the quiet class (both files, away from the freeze) and frozen ones
+        changes = _picture_changes(blanks["quiet"], params.sample_interval_s)
+        near = [c for c in _picture_changes(blanks["quiet_frozen"], params.sample_interval_s)]
+        changes += [c for c in near if not q0 - 15 <= c[0] <= q1 + 15]
+        frozen = [c for c in near if q0 <= c[0] - params.sample_interval_s and c[0] < q1]
+        blank_rows.append(dict(seed=seed, kind="measures", truth=None, found=None,
+                               live_mean=[m for _, m, _ in changes], live_block=[b for *_, b in changes],
+                               frozen_mean=[m for _, m, _ in frozen], frozen_block=[b for *_, b in frozen]))
     return {"pos": pos_rows, "neg": neg_rows, "blank": blank_rows, "speed": speed}
 
 
@@ -385,16 +427,31 @@ def accuracy_report(res: dict, seeds: list[int]) -> list[str]:
               f"the threshold (reuse_min_margin {VideoParams().reuse_min_margin:g}) sits between them.", "",
               "| blank footage (sampled every 10 s) | found, offsets within 30 s | measured start / end error, s |",
               "|---|---|---|"]
-    for kind, label in (("covered", "hand over 80% of the lens 2 min, fully covered 2.5 min"), ("frozen", "NVR repeating one picture 2 min")):
+    for kind, label in (("covered", "hand over 80% of the lens 2 min, fully covered 2.5 min"), ("frozen", "NVR repeating one picture 2 min"),
+                        ("quiet frozen", "NVR repeating one picture of a quiet class 2 min, its clock running on")):
         rows = [r for r in blank if r["kind"] == kind]
         errs = [max(abs(r["found"].start_offset_s - r["truth"][0]), abs(r["found"].end_offset_s - r["truth"][1]))
                 for r in rows if r["found"] is not None]
         lines.append(f"| {label} | {sum(r['found'] is not None for r in rows)}/{len(rows)} | max {max(errs) if errs else float('nan'):.1f} |")
-    extra = sum(r["found"] for r in blank if r["kind"] == "extra")
+    extra = sum(r["found"] for r in blank if r["kind"] in ("extra", "quiet extra"))
     clean = sum(r["found"] for r in blank if r["kind"] == "clean files")
+    quiet = sum(r["found"] for r in blank if r["kind"] == "quiet class")
+    measures = [r for r in blank if r["kind"] == "measures"]
+    live_mean = [v for r in measures for v in r["live_mean"]]
+    live_block = [v for r in measures for v in r["live_block"]]
+    frozen_block = [v for r in measures for v in r["frozen_block"]]
+    p = VideoParams()
     cpu = sum(c for c, _ in res["speed"])
     video = sum(v for _, v in res["speed"])
-    lines += ["", f"Other blank stretches in those files: {extra}; in the clean files (A, B, A after the gap): {clean}.",
+    lines += ["", f"Other blank stretches in those files: {extra}; in the clean files (A, B, A after the gap): {clean}; "
+              f"in the quiet class (8 min a seed, a hard negative: seated, nearly still, no noise): {quiet}.",
+              "",
+              "What the frozen rule sees (samples 10 s apart, 320 px frame, top and bottom tenth left out): in the quiet "
+              f"class, live, {sum(m <= p.freeze_mean_diff_max for m in live_mean)} of {len(live_mean)} samples differ from the "
+              f"one before by a mean of at most freeze_mean_diff_max ({p.freeze_mean_diff_max:g}), as little as a freeze (the "
+              "mean alone called them frozen); their largest 8x8-block difference is "
+              f"{_q(live_block)} (min / median / max), against {_q(frozen_block)} for frozen samples "
+              f"(freeze_block_diff_max {p.freeze_block_diff_max:g}).",
               f"The pass over these files: {video / 60:.0f} video-min in {cpu:.1f} CPU s ({video / cpu:.0f}x real time per core; "
               "small frames, see the speed tables for 1080p).", ""]
     return lines

@@ -1,5 +1,6 @@
 """Black, frozen and covered-lens stretches found in one scan, with offsets within a few seconds;
-a static room with only sensor noise is not frozen; snapshots are written."""
+a static room with only sensor noise is not frozen, nor is a quiet class on a noise-free encode, while
+a picture an NVR repeats under its running clock is; snapshots are written."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.video.blank import BLACK, COVERED, FROZEN, BlankConsumer, write_snapshot
+from pipeline.video.blank import BLACK, COVERED, FROZEN, BlankConsumer, picture_change, write_snapshot
 from pipeline.video.params import VideoParams
 from pipeline.video.scan import scan_recording
 from pipeline.video.sample import sample_frames
@@ -128,6 +129,45 @@ def test_two_minute_covered_and_frozen_footage_with_offsets(two_minute_blanks, k
 
 def test_two_minute_blanks_nothing_else(two_minute_blanks):
     assert len(two_minute_blanks) == 3, two_minute_blanks
+
+
+@pytest.fixture(scope="module")
+def quiet_class(tmp_path_factory):
+    """A quiet class (pipeline/synth/footage.py: seated, swaying a quarter as much, nobody standing, no teacher
+    walking, no sensor noise left), the NVR's clock burnt in at the top; from 100 s to 230 s the NVR repeats
+    one picture while its clock runs on. Sampled every 10 s as the audit does."""
+    from pipeline.synth import footage as F
+
+    quiet = F.Footage(width_px=320, height_px=180, fps=2.0, gop_s=2.0, noise=0.0, activity=0.25, teacher=False,
+                      osd_clock=True)
+    path = F.render(tmp_path_factory.mktemp("quiet") / "cam.mp4", 330, session_seed=9, p=quiet, frozen=[(100.0, 230.0)])
+    params = VideoParams()
+    frames = [f.image_bgr for f in sample_frames(path, params.sample_interval_s)]
+    return scan_recording(path, params.sample_interval_s, [BlankConsumer(params)]).results[0], frames
+
+
+def test_quiet_class_is_live_and_its_freeze_is_found(quiet_class):
+    stretches, _ = quiet_class
+    assert [s.kind for s in stretches] == [FROZEN], stretches
+    assert stretches[0].start_offset_s == pytest.approx(100, abs=10) and stretches[0].end_offset_s == pytest.approx(230, abs=5)
+
+
+def test_quiet_class_is_told_from_a_freeze_by_what_moves(quiet_class):
+    """Why the rule needs more than the mean difference: in the live part of the quiet class most samples differ
+    from the one before by no more than a frozen picture does on average, but some block always changed; in the
+    frozen part only the clock changed, and it lies outside the compared band."""
+    from pipeline.video.sample import downscale_gray
+
+    _, frames = quiet_class
+    params = VideoParams()
+    gray = [downscale_gray(f, 320, 180) for f in frames]
+    live = [picture_change(a, b) for k, (a, b) in enumerate(zip(gray, gray[1:])) if not 9 <= k <= 23]
+    frozen = [picture_change(a, b) for k, (a, b) in enumerate(zip(gray, gray[1:])) if 11 <= k <= 21]
+    assert sum(m <= params.freeze_mean_diff_max for m, _ in live) >= len(live) // 2
+    assert min(b for _, b in live) > 1.5 * params.freeze_block_diff_max
+    assert max(b for _, b in frozen) <= params.freeze_block_diff_max
+    whole = [float(np.abs(a - b).reshape(18, 10, 40, 8).mean(axis=(1, 3)).max()) for a, b in zip(gray[12:22], gray[13:23])]
+    assert min(whole) > params.freeze_block_diff_max  # the ticking clock, had the band been compared
 
 
 @pytest.mark.skipif(not real_clips(), reason="../shared/data not present")

@@ -35,6 +35,14 @@ class Footage:
     rows: int = 4
     cols: int = 6
     noise: float = 3.0  # sensor noise, luma levels (fresh every frame)
+    # How much people do: 1 = a normal class (heads turn, people look down, stand up, a teacher walks);
+    # a quiet class (an exam, a video being watched) is seated and nearly still: sway and looking down
+    # scaled by `activity`, nobody stands, and no teacher walking when `teacher` is False.
+    activity: float = 1.0
+    teacher: bool = True
+    # An NVR's clock burnt into the top left corner of every frame, frozen ones included (the recorder
+    # draws it over the picture it repeats).
+    osd_clock: bool = False
 
 
 def _u(*key: object) -> float:
@@ -94,26 +102,31 @@ def render_frame(p: Footage, room: np.ndarray, t: float, session_seed: int, leng
             key = f"{row}.{col}"
             x, y, r = _seat(p, row, col)
             colour = tuple(int(40 + 170 * _u("shirt", row, col, c)) for c in range(3))  # same person, any session
-            up = any(a <= t < b for a, b in _events(f"{s}/{key}/stand", length_s, 0.05, 20, 90))
-            down = any(a <= t < b for a, b in _events(f"{s}/{key}/down", length_s, 0.6, 5, 50))
-            dx = int(round(0.5 * r * _smooth(f"{s}/{key}/x", t, 3.0 + 4 * _u(key, "kx"))))
-            dy = -int(2.2 * r) if up else int(round(0.25 * r * _smooth(f"{s}/{key}/y", t, 5.0)))
+            up = p.activity >= 1 and any(a <= t < b for a, b in _events(f"{s}/{key}/stand", length_s, 0.05, 20, 90))
+            down = p.activity > 0 and any(a <= t < b for a, b in _events(f"{s}/{key}/down", length_s, 0.6 * p.activity, 5, 50))
+            dx = int(round(0.5 * p.activity * r * _smooth(f"{s}/{key}/x", t, 3.0 + 4 * _u(key, "kx"))))
+            dy = -int(2.2 * r) if up else int(round(0.25 * p.activity * r * _smooth(f"{s}/{key}/y", t, 5.0)))
             cv2.ellipse(img, (x + dx, y + dy + int(1.7 * r)), (int(1.5 * r), int(1.1 * r)), 0, 180, 360, colour, -1)
             head = (45, 50, 60) if down else (120, 150, 200)
             cv2.circle(img, (x + dx, y + dy + (r // 2 if down else 0)), r, head, -1)
-    # the teacher walks between random spots at the front
-    leg = math.floor(t / 12.0)
-    ax, bx = (0.08 + 0.84 * _u(s, "teacher", k) for k in (leg, leg + 1))
-    w = min(1.0, (t / 12.0 - leg) * 2.5)
-    tx = int(p.width_px * (ax + (bx - ax) * w))
-    cv2.ellipse(img, (tx, int(p.height_px * 0.92)), (26, 48), 0, 0, 360, (50, 60, 140), -1)
-    cv2.circle(img, (tx, int(p.height_px * 0.78)), 15, (120, 150, 200), -1)
+    if p.teacher:
+        _teacher(img, p, t, s)
     gain = 1.0 + 0.08 * _smooth(f"{s}/light", t, 300.0)
     img = cv2.convertScaleAbs(img, alpha=gain)
     for a, b, kind in blanks:
         if a <= t < b:
             img = cover(img, kind)
     return img
+
+
+def _teacher(img: np.ndarray, p: Footage, t: float, s: int) -> None:
+    """The teacher walks between random spots at the front."""
+    leg = math.floor(t / 12.0)
+    ax, bx = (0.08 + 0.84 * _u(s, "teacher", k) for k in (leg, leg + 1))
+    w = min(1.0, (t / 12.0 - leg) * 2.5)
+    tx = int(p.width_px * (ax + (bx - ax) * w))
+    cv2.ellipse(img, (tx, int(p.height_px * 0.92)), (26, 48), 0, 0, 360, (50, 60, 140), -1)
+    cv2.circle(img, (tx, int(p.height_px * 0.78)), 15, (120, 150, 200), -1)
 
 
 def cover(img: np.ndarray, kind: str) -> np.ndarray:
@@ -149,11 +162,12 @@ def render(path: Path, seconds: float, session_seed: int, *, room_seed: int = 1,
             if still is not None:
                 if still[0] not in held:
                     held[still[0]] = render_frame(p, room, still[0], session_seed, length_s, blanks)
-                yield held[still[0]]  # the NVR repeats the bytes: no fresh noise
-                continue
-            img = render_frame(p, room, t, session_seed, length_s, blanks).astype(np.float32)
-            img += rng.normal(0, p.noise, img.shape[:2])[..., None].astype(np.float32)
-            yield np.clip(img, 0, 255).astype(np.uint8)
+                img = held[still[0]]  # the NVR repeats the bytes: no fresh noise
+            else:
+                img = render_frame(p, room, t, session_seed, length_s, blanks).astype(np.float32)
+                img += rng.normal(0, p.noise, img.shape[:2])[..., None].astype(np.float32)
+                img = np.clip(img, 0, 255).astype(np.uint8)
+            yield _clock(img, t) if p.osd_clock else img
 
     gop = max(1, int(round(p.gop_s * p.fps)))
     cmd = ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{p.width_px}x{p.height_px}",
@@ -170,6 +184,19 @@ def render(path: Path, seconds: float, session_seed: int, *, room_seed: int = 1,
         if proc.wait() != 0:
             raise RuntimeError(f"ffmpeg failed writing {path}")
     return Path(path)
+
+
+def _clock(img: np.ndarray, t: float) -> np.ndarray:
+    """The NVR's date and time (session time `t` after 08:30:00) in white on the top left, as recorders
+    draw it: inside the top tenth of the frame."""
+    out = img.copy()
+    h = img.shape[0]
+    when = 8 * 3600 + 30 * 60 + int(t)
+    text = f"2024-10-08 {when // 3600:02d}:{when // 60 % 60:02d}:{when % 60:02d}"
+    scale = h / 500
+    cv2.putText(out, text, (4, max(6, int(h * 0.08))), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255),
+                max(1, round(h / 300)), cv2.LINE_AA)
+    return out
 
 
 def _ffmpeg(*args: str) -> None:

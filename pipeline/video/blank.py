@@ -5,9 +5,17 @@ Each sampled frame gets at most one label, in order of certainty: black (mean lu
 `uniform_luma_std_max`, a reduction averages sensor noise away, so a taped lens reads as flat even
 when the camera raises its gain; or partly covered: at least `covered_min_share` of the 8x6-pixel
 blocks of that reduction featureless, a hand or a sheet of paper over most of the lens), frozen
-(the same picture as the previous sample). A live camera never repeats a picture exactly, sensor
-noise and codec flicker see to that; a frozen feed (an NVR repeating its last frame while its clock
-runs on) does.
+(the same picture as the previous sample).
+
+The same picture means nothing changed anywhere: no fresh sensor noise (the mean difference is at
+the codec's level) and no region that moved (no 8x8 block of the 320 px frame changed by more than
+a codec refines a repeated picture). A frozen feed (an NVR repeating its last frame while its clock
+runs on) meets both; a live camera fails one: noise, or people who move, even seated and quiet (a
+head that turns, a hand). A quiet room on a clean, noise-free encode has a whole-frame difference
+as low as a freeze's, so the mean alone called quiet classes frozen. The top and bottom tenth of
+the frame are left out of both: cameras and NVRs burn the clock and the camera name in there, and
+a clock ticking over a frozen picture must not make it live. What cannot be told apart: an empty,
+motionless room on a camera whose noise the encoder removes (no evidence of life either way).
 
 A stretch runs from midway between the last sample before it and its first sample to midway
 between its last sample and the next one: the true edges lie within half a sample interval of
@@ -82,7 +90,8 @@ class BlankConsumer:
         elif float(tiny.std()) <= p.uniform_luma_std_max or featureless_share(tiny, p.uniform_luma_std_max) >= p.covered_min_share:
             label = COVERED
         elif self._prev is not None and self._prev.shape == gray.shape:
-            if float(np.abs(gray - self._prev).mean()) <= p.freeze_mean_diff_max:
+            mean_diff, block_diff = picture_change(self._prev, gray)
+            if mean_diff <= p.freeze_mean_diff_max and block_diff <= p.freeze_block_diff_max:
                 label = FROZEN
                 # The previous sample is the picture that froze.
                 prev = self._samples[-1]
@@ -93,6 +102,19 @@ class BlankConsumer:
 
     def result(self) -> list[BlankStretch]:
         return stretches_from_labels(self._samples, self.params.min_blank_s, self.path)
+
+
+def picture_change(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(mean, largest 8x8-block mean) of |a - b| for two luma frames of one size, leaving out the top and
+    bottom tenth of the frame (burnt-in clock and camera name)."""
+    h = a.shape[0]
+    band = h // 10
+    diff = np.abs(a[band:h - band] - b[band:h - band])
+    bh, bw = diff.shape[0] // 8, diff.shape[1] // 8
+    if bh == 0 or bw == 0:
+        return float(diff.mean()), float(diff.max(initial=0.0))
+    blocks = diff[: bh * 8, : bw * 8].reshape(bh, 8, bw, 8).mean(axis=(1, 3))
+    return float(diff.mean()), float(blocks.max())
 
 
 def featureless_share(tiny: np.ndarray, std_max: float) -> float:
