@@ -239,7 +239,8 @@ def _evaluate(loaded, analyses: Sequence[RecordingAnalysis], config, out: Path, 
         by_id = {item[3].class_id: item[3] for item in items}
         packs = {item[3].class_id: item[1] for item in items}
         errors: list[Problem] = []
-        for finding in evaluate_archive(evidences, packs, _reuse_frame(reuse, analyses), lang=lang, errors=errors):
+        pairs = _reuse_frame(reuse, analyses, config.video.reuse_min_margin)
+        for finding in evaluate_archive(evidences, packs, pairs, lang=lang, errors=errors):
             if finding.class_id in by_id:
                 by_id[finding.class_id].findings.append(finding)
         for item in items:  # a cross-class rule that failed concerns every class of the run
@@ -279,13 +280,19 @@ def new_run_id(started: dt.datetime) -> str:
     return started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
-def _reuse_frame(matches, analyses: Sequence[RecordingAnalysis]) -> pd.DataFrame:
+def _reuse_frame(matches, analyses: Sequence[RecordingAnalysis], min_margin: float | None = None) -> pd.DataFrame:
+    """The matcher's pairs for the rules, with what an inspector needs to judge one: where the footage starts
+    in each file, how long and how alike it is, how many samples matched, and by how much the matched time
+    offset stood above every other offset of the pair (margin, against the threshold it had to pass)."""
     owner = {str(a.path): a.class_id for a in analyses}
     rows = [{"path_a": str(m.path_a), "class_a": owner.get(str(m.path_a)), "path_b": str(m.path_b),
              "class_b": owner.get(str(m.path_b)), "offset_a_s": m.offset_a_s, "offset_b_s": m.offset_b_s,
-             "duration_s": m.duration_s, "similarity": m.similarity, "method": m.method} for m in matches]
+             "duration_s": m.duration_s, "similarity": m.similarity, "method": m.method,
+             "matching_samples": m.matching_samples,
+             "margin": m.margin if m.method == "motion_signature" else None,
+             "min_margin": min_margin if m.method == "motion_signature" else None} for m in matches]
     columns = ["path_a", "class_a", "path_b", "class_b", "offset_a_s", "offset_b_s", "duration_s", "similarity",
-               "method"]
+               "method", "matching_samples", "margin", "min_margin"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -168,7 +168,7 @@ def _ev(cid, path, sha, start="08:20", sessions=None, day=8):
 
 
 def test_reused_identical_file_in_two_classes_one_finding_each():
-    found = run_archive([_ev("C1", "a.mp4", "x"), _ev("C2", "b.mp4", "x")], "RECORDING_REUSED")
+    found = run_archive([_ev("C1", "a.mp4", "x"), _ev("C2", "b.mp4", "x", day=9)], "RECORDING_REUSED")
     assert sorted((f.class_id, f.path) for f in found) == [("C1", "a.mp4"), ("C2", "b.mp4")]
     assert all(f.session_id == "S01" for f in found)
     assert json.loads(found[0].detail)["other_file"] == "b.mp4"
@@ -193,7 +193,7 @@ def test_reused_within_a_class_for_two_sessions():
 def test_reused_from_the_video_stage_matches():
     reuse = pd.DataFrame([dict(class_id_a="C1", path_a="a.mp4", offset_a_s=60.0, class_id_b="C2", path_b="b.mp4",
                                offset_b_s=0.0, similarity=0.97, duration_s=600.0)])
-    found = run_archive([_ev("C1", "a.mp4", "x"), _ev("C2", "b.mp4", "y")], "RECORDING_REUSED", reuse=reuse)
+    found = run_archive([_ev("C1", "a.mp4", "x"), _ev("C2", "b.mp4", "y", day=9)], "RECORDING_REUSED", reuse=reuse)
     assert len(found) == 2 and {f.measured for f in found} == {0.97}
     d = {f.class_id: json.loads(f.detail) for f in found}
     assert d["C1"]["offset_s"] == 60.0 and d["C2"]["other_offset_s"] == 60.0
@@ -221,7 +221,7 @@ def test_reuse_matches_named_by_disk_path_are_reported_by_class_path():
     from pipeline.model import Recording
 
     def cls(cid, rel):
-        ev = _ev(cid, rel, None)
+        ev = _ev(cid, rel, None, day=8 if cid == "C1" else 9)
         rec = Recording(cid, Path(f"/archive/{cid}/{rel}"), rel, "R1-A", "R1", "classroom", None, None, "filename", 1)
         return dataclasses.replace(ev, archive=dataclasses.replace(ev.archive, recordings=(rec,)))
     reuse = pd.DataFrame([dict(class_a="C1", path_a="/archive/C1/a.mp4", offset_a_s=5.0, class_b="C2",
@@ -247,3 +247,52 @@ def test_reuse_within_a_class_is_footage_at_another_time(start_b, off_a, off_b, 
     ev = evidence(sessions=[S], recordings=[recording(path="a.mp4"), recording(path="backup/b.mp4", start=start_b)])
     found = run_archive([ev], "RECORDING_REUSED", reuse=_match("a.mp4", off_a, "backup/b.mp4", off_b))
     assert len(found) == int(fires)
+
+
+# --- what an inspector needs to judge a match; the same moment in two classes is a merged class ------------
+
+def _video_match(off_a=60.0, off_b=0.0, cb="C2"):
+    return pd.DataFrame([dict(class_id_a="C1", path_a="a.mp4", offset_a_s=off_a, class_id_b=cb, path_b="b.mp4",
+                              offset_b_s=off_b, similarity=0.84, duration_s=420.0, method="motion_signature",
+                              matching_samples=31, margin=0.58, min_margin=0.3)])
+
+
+def test_reused_detail_has_the_margin_and_the_time_shift():
+    """The footage at 08:21 in C1's a.mp4 is shown at 08:20 the next day in C2's b.mp4: 86340 s later."""
+    found = run_archive([_ev("C1", "a.mp4", "x"), _ev("C2", "b.mp4", "y", day=9)], "RECORDING_REUSED",
+                        reuse=_video_match())
+    d = {f.class_id: json.loads(f.detail) for f in found}
+    assert d["C1"]["margin"] == 0.58 and d["C1"]["min_margin"] == 0.3 and d["C1"]["matching_samples"] == 31
+    assert d["C1"]["time_shift_s"] == 86340.0 and d["C2"]["time_shift_s"] == -86340.0
+    assert d["C1"]["footage_time"].startswith("2024-10-08T08:21:00") and d["C1"]["duration_s"] == 420.0
+
+
+@pytest.mark.parametrize("reuse, sha_b", [(None, "x"), (_video_match(off_a=0.0), "y")])
+def test_one_lesson_filed_in_two_classes_is_merged_not_reused(reuse, sha_b):
+    """C1 and C2 are scheduled in different rooms at the same time, yet their files hold one camera's footage
+    of the same moment (a byte-identical file, or footage the video stage matched at the same wall-clock time):
+    one lesson for both classes, CLASS_MERGED with the footage as its basis, not RECORDING_REUSED."""
+    evs = [evidence(cls=info("C1"), sessions=[session("A", class_id="C1", room="R1")],
+                    recordings=[recording(path="a.mp4", sha="x", class_id="C1")]),
+           evidence(cls=info("C2"), sessions=[session("B", class_id="C2", room="R2")],
+                    recordings=[recording(path="b.mp4", sha=sha_b, class_id="C2", room="R2", camera="R2-A")])]
+    assert run_archive(evs, "RECORDING_REUSED", reuse=reuse) == []
+    found = run_archive(evs, "CLASS_MERGED", reuse=reuse)
+    assert sorted((f.class_id, f.session_id, f.path) for f in found) == [("C1", "A", "a.mp4"), ("C2", "B", "b.mp4")]
+    d = {f.class_id: json.loads(f.detail) for f in found}
+    assert d["C1"]["basis"] == "footage" and d["C1"]["other_class_id"] == "C2" and d["C1"]["other_session"] == "B"
+    assert "同一时刻" in found[0].message and "R1-A" in found[0].message
+
+
+def test_merged_footage_adds_nothing_where_the_schedule_already_shows_it():
+    evs = [_ev("C1", "a.mp4", "x"), _ev("C2", "b.mp4", "x")]  # same room, same time, the same file
+    found = run_archive(evs, "CLASS_MERGED")
+    assert sorted(f.class_id for f in found) == ["C1", "C2"] and all("时间重叠" in f.message for f in found)
+    assert run_archive(evs, "RECORDING_REUSED") == []
+
+
+def test_one_institutions_footage_in_anothers_class_stays_reuse():
+    evs = [_ev("C1", "a.mp4", "x"),
+           evidence(cls=info("C2", institution_id="I2"), sessions=[session(class_id="C2")],
+                    recordings=[recording(path="b.mp4", sha="x", class_id="C2")])]
+    assert len(run_archive(evs, "RECORDING_REUSED")) == 2 and run_archive(evs, "CLASS_MERGED") == []

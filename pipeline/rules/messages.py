@@ -121,8 +121,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Class of kind {kind} mixes trainee kinds: {initial} initial, {refresher} refresher",
     },
     "CLASS_MERGED": {
-        "zh": "课次 {session_id} 与 {other} 在同一教室 {room} 时间重叠 {measured} 分钟，疑似合班",
-        "en": "Session {session_id} and {other} are scheduled in the same room {room}, overlapping {measured} min: merged classes",
+        "zh": "课次 {session_id} 与 {other} {basis}，疑似合班",
+        "en": "Session {session_id} and {other} {basis}: merged classes",
     },
     "HEAD_TEACHER_MISSING": {
         "zh": "班级未配备班主任（class.yaml head_teacher：{head}，{reason}）",

@@ -250,17 +250,48 @@ def same_moment(start_a, offset_a_s: float, start_b, offset_b_s: float, toleranc
     return abs(moment_a - moment_b) <= tolerance_s
 
 
+def _moment(ctx: RuleContext, path: str, offset_s: object):
+    """Wall-clock time of a file's footage at `offset_s`, None when the file's start is unknown."""
+    start = _file_times(ctx, path)[0]
+    return None if start is None else start + pd.Timedelta(seconds=_num(offset_s) or 0.0)
+
+
+def merged_footage(actx: ArchiveContext, pairs: list[dict] | None = None) -> list[tuple[dict, RuleContext, RuleContext]]:
+    """Footage pairs across two classes showing the same wall-clock moment in both (one camera's recording of
+    one lesson, filed in two classes): classes taught together, a schedule matter (CLASS_MERGED), not footage
+    passed off as another session. Both classes of one institution (a camera of one filed by another is
+    reuse). Each with the two classes' contexts (a's, b's)."""
+    out = []
+    for p in _pairs(actx) if pairs is None else pairs:
+        ca, cb = str(p["class_id_a"]), str(p["class_id_b"])
+        if ca == cb or ca not in actx.classes or cb not in actx.classes:
+            continue
+        xa, xb = actx.classes[ca], actx.classes[cb]
+        if xa.info.institution_id != xb.info.institution_id:
+            continue  # one institution's camera in another's class: footage passed off, whatever the time
+        a, b = _moment(xa, str(p["path_a"]), p.get("offset_a_s")), _moment(xb, str(p["path_b"]), p.get("offset_b_s"))
+        if a is not None and b is not None and abs((a - b).total_seconds()) <= min(
+                xa.pack.reuse_same_moment_s, xb.pack.reuse_same_moment_s):
+            out.append((p, xa, xb))
+    return out
+
+
 @rule("RECORDING_REUSED", scope="archive")
 def recording_reused(actx: ArchiveContext) -> list[Finding]:
     """The same footage for two sessions or classes: one finding per class involved (within a class, one per
-    pair, on the first file by path). Within a class, footage that shows the same moment in both files (a
-    backup copy, a second export of the same session and time, overlapping NVR segments: the matched
-    footage's wall-clock times within `reuse_same_moment_s`) is a duplicate of one recording, not reuse;
-    where either file's time is unknown the two cannot be told apart and nothing is reported."""
+    pair, on the first file by path). Footage that shows the same wall-clock moment in both files (within
+    `reuse_same_moment_s`) is not reuse: within a class it is one recording kept twice (a backup copy, a second
+    export of the same session and time, overlapping NVR segments); across classes it is one lesson filed by
+    two classes, reported as CLASS_MERGED. Within a class, where either file's time is unknown the two cannot
+    be told apart and nothing is reported. The detail carries what an inspector needs to judge a match: where
+    the footage starts in each file and at what wall-clock time, how far apart in time it is presented
+    (time_shift_s), how long and how alike it is, and the matcher's margin against its threshold."""
     out, seen = [], set()
-    for p in _pairs(actx):
+    pairs = _pairs(actx)
+    merged = {id(p) for p, _, _ in merged_footage(actx, pairs)}
+    for p in pairs:
         ca, cb, pa, pb = str(p["class_id_a"]), str(p["class_id_b"]), str(p["path_a"]), str(p["path_b"])
-        if ca not in actx.classes or cb not in actx.classes or (ca, pa) == (cb, pb):
+        if ca not in actx.classes or cb not in actx.classes or (ca, pa) == (cb, pb) or id(p) in merged:
             continue
         sides = [(ca, pa, p.get("offset_a_s"), cb, pb, p.get("offset_b_s")),
                  (cb, pb, p.get("offset_b_s"), ca, pa, p.get("offset_a_s"))]
@@ -279,6 +310,7 @@ def recording_reused(actx: ArchiveContext) -> list[Finding]:
             seen.add((cid, path, other))
             start, end, camera = _file_times(ctx, path)
             off_s = _num(off) or 0.0
+            here, there = _moment(ctx, path, off), _moment(actx.classes[other_cid], other_path, other_off)
             out.append(ctx.finding(
                 "RECORDING_REUSED", path=path, other=other, session_id=ctx.session_at(start, end),
                 camera_id=camera, start=start, end=end, measured=_num(p.get("similarity")),
@@ -286,5 +318,9 @@ def recording_reused(actx: ArchiveContext) -> list[Finding]:
                 fields={"other": other, "similarity": _num(p.get("similarity"))},
                 detail={"file": path, "offset_s": off_s, "other_class_id": other_cid, "other_file": other_path,
                         "other_offset_s": _num(other_off), "similarity": _num(p.get("similarity")),
-                        "duration_s": _num(p.get("duration_s")), "method": p.get("method")}))
+                        "duration_s": _num(p.get("duration_s")), "method": p.get("method"),
+                        "footage_time": here, "other_footage_time": there,
+                        "time_shift_s": None if here is None or there is None else round((there - here).total_seconds(), 1),
+                        "matching_samples": _num(p.get("matching_samples")), "margin": _num(p.get("margin")),
+                        "min_margin": _num(p.get("min_margin"))}))
     return out
