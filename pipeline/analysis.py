@@ -17,7 +17,7 @@ from pipeline.video.probe import ProbeResult, decode_budget_s, failed_probe, pro
 from pipeline.video.reuse import Fingerprint, FingerprintConsumer
 from pipeline.video.scan import scan_recording
 
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"  # 2: blank samples on a grid from the file start (scan.py), chunks
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,11 @@ class RecordingTask:
     gallery: GallerySpec | None
     cache_dir: str | None
     analyse_video: bool = True
+    # glibc allocator thresholds where the face pass runs (RunParams; 0, 0: glibc's defaults)
+    malloc: tuple[int, int] = (0, 0)
+    may_split: bool = False  # a long recording may come back as a plan of chunks (several workers)
+    span: tuple[float, float | None] | None = None  # this task is one chunk of the file: (start_s, end_s)
+    probe: ProbeResult | None = None  # a chunk's file, probed once by the task that planned the chunks
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,27 @@ class RecordingAnalysis:
     enrollment_pairs: tuple[tuple[str, str, float], ...] = ()
     error: str | None = None  # the task itself failed (a bug or a resource error): reported, not raised
     timings_s: dict = field(default_factory=dict)
+    # Not a result yet: the file is long, analyse these (start_s, end_s) chunks and join them (chunks.py)
+    chunks: tuple[tuple[float, float | None], ...] = ()
 
 
-def _cache_path(task: RecordingTask, sha256: str) -> Path | None:
-    if not task.cache_dir:
+@dataclass(frozen=True)
+class RecordingChunk:
+    """One chunk's analysis: the consumers' parts (scan_recording's `parts`), joined by pipeline/chunks.py."""
+
+    class_id: str
+    path: str
+    span: tuple[float, float | None]
+    samples: int
+    scan_error: str | None
+    parts: tuple[Any, ...]  # blank samples, fingerprint, (raw face result, faces seen) or None
+    enrollment_problems: tuple[tuple[str, str, str | None], ...] = ()
+    enrollment_pairs: tuple[tuple[str, str, float], ...] = ()
+    timings_s: dict = field(default_factory=dict)
+
+
+def cache_path(task: RecordingTask, sha256: str | None) -> Path | None:
+    if not task.cache_dir or not sha256:
         return None
     from pipeline.config import stable_hash
 
@@ -91,7 +113,7 @@ def _load_cached(path: Path | None) -> RecordingAnalysis | None:
         return None
 
 
-def _store_cached(path: Path | None, value: RecordingAnalysis) -> None:
+def store_cached(path: Path | None, value: RecordingAnalysis) -> None:
     if path is None:
         return
     import os
@@ -106,39 +128,71 @@ def _store_cached(path: Path | None, value: RecordingAnalysis) -> None:
     os.replace(temp, path)
 
 
-def analyse_recording(task: RecordingTask) -> RecordingAnalysis:
+def analyse_recording(task: RecordingTask) -> RecordingAnalysis | RecordingChunk:
+    """The file's analysis; for a chunk task (`span`) that chunk's parts; for a long file whose task
+    `may_split`, the plan of its chunks (`RecordingAnalysis.chunks`), nothing decoded yet."""
     import time
 
+    from pipeline.chunks import plan_chunks
+
     started = time.perf_counter()
-    probe = probe_recording(Path(task.path), task.video.probe_timeout_s, task.video)
+    probe = task.probe or probe_recording(Path(task.path), task.video.probe_timeout_s, task.video)
     timings = {"probe_s": time.perf_counter() - started}
     if not probe.readable or not task.analyse_video:
         return RecordingAnalysis(task.class_id, task.path, probe, timings_s=timings)
-    cache = _cache_path(task, probe.sha256) if probe.sha256 else None
-    cached = _load_cached(cache)
-    if cached is not None:
-        # The same bytes may sit in several places (a copied file is reused footage): the cached frame
-        # analysis is the file's, the identity is this task's.
-        fingerprint = dataclasses.replace(cached.fingerprint, path=Path(task.path)) if cached.fingerprint else None
-        return dataclasses.replace(cached, class_id=task.class_id, path=task.path, probe=probe,
-                                   fingerprint=fingerprint, timings_s=timings)
+    if task.span is None:
+        cached = _load_cached(cache_path(task, probe.sha256))
+        if cached is not None:
+            # The same bytes may sit in several places (a copied file is reused footage): the cached frame
+            # analysis is the file's, the identity is this task's.
+            fingerprint = dataclasses.replace(cached.fingerprint, path=Path(task.path)) if cached.fingerprint else None
+            return dataclasses.replace(cached, class_id=task.class_id, path=task.path, probe=probe,
+                                       fingerprint=fingerprint, timings_s=timings)
+        chunks = plan_chunks(probe, task.video.chunk_s, scan_intervals(task)) if task.may_split else ()
+        if chunks:
+            return RecordingAnalysis(task.class_id, task.path, probe, timings_s=timings, chunks=chunks)
     _test_delay()
-    consumers: list[Any] = [BlankConsumer(task.video), FingerprintConsumer(Path(task.path), task.video, probe.sha256)]
-    face_consumer, enrollment, pairs = _face_consumer(task)
-    if face_consumer is not None:
-        consumers.append(face_consumer)
-    # fingerprints set the pace; blank detection (BlankConsumer.interval_s) and faces are thinned
-    interval_s = min(task.video.sample_interval_s, task.video.fingerprint_interval_s)
-    if face_consumer is not None:
-        interval_s = min(interval_s, task.faces.sample_interval_s)
-    scan = _scan(task, probe, interval_s, consumers)
+    enrollment, pairs = _enroll(task, probe)
+    interval_s = scan_intervals(task)[0]
+    start_s, end_s = task.span if task.span is not None else (0.0, None)
+    scan = _scan(task, probe, interval_s, start_s, end_s)
     timings["scan_s"] = time.perf_counter() - started - timings["probe_s"]
     results = list(scan.results)
+    if task.span is not None:
+        return RecordingChunk(task.class_id, task.path, task.span, scan.samples, scan.error, tuple(results),
+                              tuple(enrollment), tuple(pairs), timings)
     analysis = RecordingAnalysis(
         task.class_id, task.path, probe, scan.samples, scan.error, tuple(results[0]), results[1],
-        results[2] if face_consumer is not None else None, tuple(enrollment), tuple(pairs), None, timings)
-    _store_cached(cache, analysis)
+        results[2] if task.gallery is not None else None, tuple(enrollment), tuple(pairs), None, timings)
+    store_cached(cache_path(task, probe.sha256), analysis)
     return analysis
+
+
+def scan_intervals(task: RecordingTask) -> tuple[float, ...]:
+    """The shared pass's interval first (fingerprints set the pace), then every consumer's own."""
+    own = [task.video.sample_interval_s, task.video.fingerprint_interval_s]
+    if task.gallery is not None:
+        own.append(task.faces.sample_interval_s)
+    return (min(own), *own)
+
+
+def _consumers(task: RecordingTask, probe: ProbeResult) -> list[Any]:
+    """Built where the frames are: the face pass (and its models) only ever in the process that decodes."""
+    consumers: list[Any] = [BlankConsumer(task.video), FingerprintConsumer(Path(task.path), task.video, probe.sha256)]
+    face_consumer, _, _ = _face_consumer(task)
+    if face_consumer is not None:
+        consumers.append(face_consumer)
+    return consumers
+
+
+def _unfed_results(task: RecordingTask, probe: ProbeResult, parts: bool) -> tuple[Any, ...]:
+    """What the consumers give when the pass never ran (the decoder timed out or crashed): no models."""
+    from pipeline.faces.video import VideoFacePass
+
+    consumers: list[Any] = [BlankConsumer(task.video), FingerprintConsumer(Path(task.path), task.video, probe.sha256)]
+    if task.gallery is not None:
+        consumers.append(VideoFacePass(None, task.faces))  # type: ignore[arg-type]  # never fed
+    return tuple(c.part() if parts else c.result() for c in consumers)
 
 
 _GALLERIES: dict[str, Any] = {}  # per worker process: galleries by spec digest (dlib objects never pickle)
@@ -150,11 +204,15 @@ def person_key(kind: str, person_id: str) -> str:
 
 
 def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str | None]], list[tuple[str, str, float]]]:
+    """The face pass and what enrolling the class's photos found. Loads the face models: called only in the
+    process that decodes (the decoding child, or a daemonic worker itself), never in a pool worker."""
     if task.gallery is None:
         return None, [], []
     from pipeline.faces.gallery import Gallery
     from pipeline.faces.video import VideoFacePass
+    from pipeline.ops.worker import tune_allocator
 
+    tune_allocator(*task.malloc)
     digest = task.gallery.digest()
     if digest not in _GALLERIES:
         photos = {person_key(kind, pid): list(paths) for pid, kind, paths in task.gallery.people}
@@ -164,6 +222,23 @@ def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str |
     gallery, pairs = _GALLERIES[digest]
     problems = [(p.path, p.found, p.identity) for p in gallery.problems]
     return Throttled(VideoFacePass(gallery, task.faces), task.faces.sample_interval_s), problems, pairs
+
+
+def _child_enroll(task: RecordingTask) -> tuple[list, list]:
+    _, problems, pairs = _face_consumer(task)
+    return problems, pairs
+
+
+def _child_scan(task: RecordingTask, probe: ProbeResult, interval_s: float, start_s: float, end_s: float | None):
+    """The shared decode pass, run in the decoding child (or a daemonic worker): consumers built here."""
+    from pipeline.ops.worker import tune_allocator
+
+    tune_allocator(*task.malloc)
+    # keyframes are used as they fall while they lag at most 1.5 blank-detection intervals (an NVR GOP
+    # of 2-12 s): fingerprints then follow the keyframes, and their times are exact either way
+    max_lag_s = 1.5 * task.video.sample_interval_s
+    return scan_recording(Path(task.path), interval_s, _consumers(task, probe), start_s=start_s, end_s=end_s,
+                          max_keyframe_lag_s=max_lag_s, parts=task.span is not None)
 
 
 def same_face_pairs(gallery, max_distance: float) -> list[tuple[str, str, float]]:
@@ -197,42 +272,81 @@ class Throttled:
     def result(self) -> Any:
         return self.consumer.result()
 
+    def part(self) -> Any:
+        return self.consumer.part()
+
 
 _SCANNER: Any = None  # per worker process: one long-lived child that decodes, reused across files
+# Enrolling a class's photos in the child (detect + encode each photo) may take this long per photo
+_ENROLL_S_PER_PHOTO, _ENROLL_MIN_S = 10.0, 120.0
 
 
-def _scan(task: RecordingTask, probe: ProbeResult, interval_s: float, consumers: list):
-    """The shared decode pass in a child process with a time limit, so a decoder stuck on a hostile file
-    costs that file only. The child lives on across files (imports and face models load once); it is
-    killed and replaced when a file times out or crashes it. Daemonic workers (Dask's default) may not
-    start children: there the pass runs in the worker itself, bounded by the cluster's own limits."""
+def _in_child(fn, timeout_s: float, *args):
+    """`fn(*args)` in the decoding child, started on first use. The child lives on across files (imports,
+    face models and the class's gallery load once per worker); it is killed and replaced when a call times
+    out or crashes it (raises TimeoutError or BrokenProcessPool)."""
     import multiprocessing
     import multiprocessing.util
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures import TimeoutError as FutureTimeout
     from concurrent.futures.process import BrokenProcessPool
 
-    from pipeline.video.scan import ScanResult
-
     global _SCANNER
-    # keyframes are used as they fall while they lag at most 1.5 blank-detection intervals (an NVR GOP
-    # of 2-12 s): fingerprints then follow the keyframes, and their times are exact either way
-    max_lag_s = 1.5 * task.video.sample_interval_s
-    if multiprocessing.current_process().daemon:
-        return scan_recording(Path(task.path), interval_s, consumers, max_keyframe_lag_s=max_lag_s)
-    timeout_s = decode_budget_s(probe, task.video)
     if _SCANNER is None:
         _SCANNER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         # A worker process joins its children when it exits: end this one first, or the join waits forever.
         multiprocessing.util.Finalize(_SCANNER, _stop_scanner, exitpriority=10)
     try:
-        return _SCANNER.submit(scan_recording, Path(task.path), interval_s, consumers,
-                               max_keyframe_lag_s=max_lag_s).result(timeout=timeout_s)
+        return _SCANNER.submit(fn, *args).result(timeout=timeout_s)
+    except (FutureTimeout, BrokenProcessPool):
+        _stop_scanner()
+        raise
+
+
+def _enroll(task: RecordingTask, probe: ProbeResult) -> tuple[list, list]:
+    """Enrollment problems and same-face pairs of the class's photos, found where the face pass will run
+    (the gallery stays there for the scan); a pool worker itself never loads a face model."""
+    import multiprocessing
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
+    if task.gallery is None:
+        return [], []
+    if multiprocessing.current_process().daemon:
+        return _child_enroll(task)
+    photos = sum(len(paths) for _, _, paths in task.gallery.people)
+    timeout_s = _ENROLL_MIN_S + _ENROLL_S_PER_PHOTO * photos
+    try:
+        return _in_child(_child_enroll, timeout_s, task)
+    except (FutureTimeout, BrokenProcessPool) as exc:
+        what = f"did not finish within {timeout_s:.0f} s" if isinstance(exc, FutureTimeout) else "crashed"
+        raise RuntimeError(f"enrolling the class's photos {what}") from None
+
+
+def _scan(task: RecordingTask, probe: ProbeResult, interval_s: float, start_s: float = 0.0, end_s: float | None = None):
+    """The shared decode pass in a child process with a time limit, so a decoder stuck on a hostile file
+    costs that file only. Daemonic workers (Dask's default) may not start children: there the pass runs in
+    the worker itself, bounded by the cluster's own limits."""
+    import multiprocessing
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
+    from pipeline.video.scan import ScanResult
+
+    if multiprocessing.current_process().daemon:
+        return _child_scan(task, probe, interval_s, start_s, end_s)
+    timeout_s = decode_budget_s(probe, task.video)
+    if end_s is not None:  # a chunk: its share of the file's budget, never less than the fixed part
+        length_s = max(1.0, probe.footage_s or probe.duration_s or 1.0)
+        share = min(1.0, (end_s - start_s) / length_s)
+        timeout_s = task.video.scan_timeout_min_s + (timeout_s - task.video.scan_timeout_min_s) * share
+    try:
+        return _in_child(_child_scan, timeout_s, task, probe, interval_s, start_s, end_s)
     except (FutureTimeout, BrokenProcessPool) as exc:
         reason = (f"decoding did not finish within {timeout_s:.0f} s (damaged file?)"
                   if isinstance(exc, FutureTimeout) else "the decoder crashed on this file")
-        _stop_scanner()
-        return ScanResult(Path(task.path), interval_s, 0, None, reason, tuple(c.result() for c in consumers))
+        return ScanResult(Path(task.path), interval_s, 0, None, reason,
+                          _unfed_results(task, probe, task.span is not None))
 
 
 def _stop_scanner() -> None:

@@ -24,6 +24,7 @@ from pipeline.config import RulePack, RulePacks, load_pipeline_config, stable_ha
 from pipeline.evidence import assemble_evidence, base_tables, enrollment_problems, problems_frame
 from pipeline.ingest.archive import iter_classes
 from pipeline.model import ClassArchive, Finding, Problem
+from pipeline.ops.worker import one_thread_per_worker
 from pipeline.outputs.store import Store, class_key, unreadable_key
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -87,15 +88,9 @@ def make_executor(workers: int, scheduler: str | None = None) -> tuple[Executor,
     return pool, lambda: pool.shutdown(wait=True)
 
 
-def one_thread_per_worker() -> None:
-    """Pool workers (and the decoding children they start, which inherit the environment) compute on one
-    thread each: YuNet's OpenMP and numpy's OpenBLAS would otherwise each start a thread per core in every
-    worker, and N workers x N threads on N cores spend their time switching (faces_speed.md measures both
-    layouts). Set before the face libraries load, which happens on a worker's first video."""
-    import os
-
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = "1"
+def tasks_of(loaded) -> list:
+    """(archive, recording) for every recording of the loaded classes."""
+    return [(archive, rec) for archive, _ in loaded for rec in archive.recordings]
 
 
 def gallery_spec(archive: ClassArchive) -> GallerySpec | None:
@@ -105,32 +100,57 @@ def gallery_spec(archive: ClassArchive) -> GallerySpec | None:
 
 
 def run_recordings(tasks: Sequence[RecordingTask], executor: Executor | None, progress: Progress) -> list[RecordingAnalysis]:
-    """Every task's result, in task order. One failing video never aborts the rest."""
+    """Every task's result, in task order. One failing video never aborts the rest. A task that answers
+    with a plan of chunks (a long file, `RecordingTask.may_split`) has its chunks run as tasks of their
+    own, on any worker, and joined (pipeline/chunks.py)."""
+    from pipeline.chunks import chunk_tasks, finish_chunks
+
     if not tasks:
         return []
     results: list[RecordingAnalysis | None] = [None] * len(tasks)
     progress("video", 0, len(tasks))
     if executor is None:
         for i, task in enumerate(tasks):
-            results[i] = safe_analyse(task)
+            plan = safe_analyse(task)
+            results[i] = (finish_chunks(task, plan, [safe_analyse(t) for t in chunk_tasks(task, plan)])
+                          if plan.chunks else plan)
             progress("video", i + 1, len(tasks))
         return results  # type: ignore[return-value]
-    from concurrent.futures import as_completed
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    futures = {executor.submit(safe_analyse, task): i for i, task in enumerate(tasks)}
+    futures = {executor.submit(safe_analyse, task): (i, -1) for i, task in enumerate(tasks)}
+    split: dict[int, tuple[RecordingAnalysis, list]] = {}  # file -> (its plan, its chunks' results so far)
     done = 0
-    for future in as_completed(futures):
-        i = futures[future]
-        try:
-            results[i] = future.result()
-        except Exception as exc:  # a worker that died: the file is reported, the audit goes on
-            from pipeline.video.probe import failed_probe
-
-            task, reason = tasks[i], f"worker failed: {type(exc).__name__}: {exc}"
-            results[i] = RecordingAnalysis(task.class_id, task.path, failed_probe(Path(task.path), reason), error=reason)
-        done += 1
-        progress("video", done, len(tasks))
+    while futures:
+        finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+        for future in finished:
+            i, k = futures.pop(future)
+            try:
+                value = future.result()
+            except Exception as exc:  # a worker that died: the file is reported, the audit goes on
+                value = _worker_failed(tasks[i], exc)
+            if k < 0 and value.chunks:  # a long file: its chunks go to every worker
+                chunks = chunk_tasks(tasks[i], value)
+                split[i] = (value, [None] * len(chunks))
+                futures.update({executor.submit(safe_analyse, t): (i, n) for n, t in enumerate(chunks)})
+                continue
+            if k >= 0:
+                plan, parts = split[i]
+                parts[k] = value
+                if any(p is None for p in parts):
+                    continue
+                value = finish_chunks(tasks[i], plan, parts)
+            results[i] = value
+            done += 1
+            progress("video", done, len(tasks))
     return results  # type: ignore[return-value]
+
+
+def _worker_failed(task: RecordingTask, exc: Exception) -> RecordingAnalysis:
+    from pipeline.video.probe import failed_probe
+
+    reason = f"worker failed: {type(exc).__name__}: {exc}"
+    return RecordingAnalysis(task.class_id, task.path, failed_probe(Path(task.path), reason), error=reason)
 
 
 def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rules_dir: Path | None = None,
@@ -150,11 +170,18 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
 
     progress("read", 0, 0)
     loaded, outcomes = _load_classes(Path(root), config, RulePacks(rules_dir), only)
-    tasks = [RecordingTask(archive.info.class_id, str(rec.path), config.video, config.faces, gallery_spec(archive),
-                           str(cache_dir), analyse) for archive, _ in loaded for rec in archive.recordings]
+    import os
+
+    workers = workers or config.run.workers or os.cpu_count() or 1
+    # one file may still use several workers, in chunks, when it is long (VideoParams.chunk_s)
+    several = workers > 1 and (len(tasks_of(loaded)) > 1 or analyse and config.video.chunk_s > 0)
     pool, release = executor, None
-    if executor is None and (scheduler or len(tasks) > 1 and (workers or config.run.workers) != 1):
-        pool, release = make_executor(workers or config.run.workers, scheduler)
+    if executor is None and (scheduler or several):
+        pool, release = make_executor(workers, scheduler)
+    malloc = (config.run.malloc_mmap_threshold_bytes, config.run.malloc_trim_threshold_bytes)
+    tasks = [RecordingTask(archive.info.class_id, str(rec.path), config.video, config.faces, gallery_spec(archive),
+                           str(cache_dir), analyse, malloc, may_split=pool is not None)
+             for archive, rec in tasks_of(loaded)]
     try:
         analyses = run_recordings(tasks, pool, progress)
     finally:

@@ -250,6 +250,15 @@ class RunParams:
     cache_max_gb: float = setting(20.0, "largest size of the cache before the oldest entries are evicted",
                                   min=0.1, max=10000)
     analyse_video: bool = setting(True, "decode recordings (False: listing and probing only)")
+    # glibc allocator thresholds in the processes that run the face pass (pipeline/ops/worker.py). Issue 19:
+    # with glibc's defaults the detector faults ~67,000 pages a 1080p frame; cpu_per_hour.md measures the
+    # audit's CPU per video-hour with these and with both at 0 (glibc's defaults), in one run.
+    malloc_mmap_threshold_bytes: int = setting(33554432, "allocations above this are mapped and unmapped one by "
+                                                         "one (0: glibc's default; 32 MiB is glibc's largest)",
+                                               min=0, max=33554432)
+    malloc_trim_threshold_bytes: int = setting(2147483647, "free memory a computing process keeps instead of "
+                                                           "returning it to the system (0: glibc's default)",
+                                               min=0, max=2147483647)
     lang: str = setting("zh", "language of finding messages and reports", choices=("zh", "en"))
 
 

@@ -141,10 +141,15 @@ class VideoFacePass:
                                             tuple(int(v) for v in t.box), t.unknown_index))
 
     def result(self) -> VideoFaceResult:
+        return pictured.exclude_pictures(*self.part(), self.params)
+
+    def part(self) -> tuple[VideoFaceResult, list[tuple]]:
+        """The result before pictures are taken out, and what that needs (every face counted, per sample):
+        a recording analysed in chunks takes pictures out once, over the whole file (pipeline/chunks.py)."""
         unknown = np.asarray(self._unknown, np.float32).reshape(-1, adapter.ENCODING_DIM)
         raw = VideoFaceResult(tuple(self._headcount), tuple(self._sightings), unknown, tuple(self._snapshots),
                               self._encoded)
-        return pictured.exclude_pictures(raw, self._seen, self.params)
+        return raw, list(self._seen)
 
 
 def run_face_pass(frames: Iterable[SampledFrame], gallery: Gallery, params: FaceParams) -> VideoFaceResult:

@@ -103,6 +103,11 @@ class BlankConsumer:
     def result(self) -> list[BlankStretch]:
         return stretches_from_labels(self._samples, self.params.min_blank_s, self.path)
 
+    def part(self) -> tuple[_Sample, ...]:
+        """The labelled samples, for a recording analysed in chunks (pipeline/chunks.py joins them and
+        finds the stretches over the whole file)."""
+        return tuple(self._samples)
+
 
 def picture_change(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """(mean, largest 8x8-block mean) of |a - b| for two luma frames of one size, leaving out the top and

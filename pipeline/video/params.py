@@ -32,6 +32,12 @@ class VideoParams:
     # on a loaded machine; only a decoder stuck on a hostile file reaches it.
     scan_timeout_min_s: float = _p(120.0, 5.0, 86400.0, "fixed part of the per-file scan time limit (seconds)")
     scan_timeout_ratio: float = _p(1.0, 0.01, 100.0, "per-file scan time limit, in seconds per second of video")
+    # Issue 19: work is split one recording per worker, so one 3-hour file kept one core busy while the
+    # others idled. A recording longer than 1.5x this is analysed in chunks of about this length on as many
+    # workers (pipeline/chunks.py; seams agree with the whole-file pass within one sample,
+    # tests/test_chunks.py). 30 min: a chunk's extra cost (one face sample before its start) is 1/60.
+    chunk_s: float = _p(1800.0, 0.0, 86400.0, "recordings longer than 1.5x this are analysed in chunks of this "
+                                               "length on several workers (0: never split)")
     # A header can claim any duration: a 3 kB MP4 claiming 49 days once bought the decoder hours. Real
     # footage needs bytes. Leanest measured here (H.264, ffmpeg defaults): 600 s of black 1080p at 1 fps,
     # 89 B/s; 20 s of static colour bars at 5 fps, 240 B/s. 10 B/s is far below both (a covered lens is

@@ -97,6 +97,9 @@ class FingerprintConsumer:
         vectors = np.stack(self._vectors) if self._vectors else np.zeros((0, dim), np.float16)
         return Fingerprint(self.path, np.asarray(self._offsets, np.float64), vectors, self.sha256)
 
+    def part(self) -> Fingerprint:
+        return self.result()
+
 
 @dataclass
 class _Prepared:

@@ -9,6 +9,7 @@ frame and resizing it afterwards.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,8 @@ class FrameConsumer(Protocol):
 
     Optional attribute `max_width_px: int | None`: the widest frame the consumer needs;
     None or absent means full resolution. Optional attribute `interval_s: float`: feed it at most
-    one frame per that many seconds (a pass sampled more densely for another consumer).
+    one frame per that many seconds (a pass sampled more densely for another consumer). Optional method
+    `part()`: its state for joining with other chunks of the same file (scan_recording's `parts`).
     """
 
     def feed(self, frame: SampledFrame) -> None: ...
@@ -58,7 +60,9 @@ def scan_recording(
     start_s: float = 0.0,
     end_s: float | None = None,
     max_keyframe_lag_s: float | None = None,
+    parts: bool = False,
 ) -> ScanResult:
+    """`parts`: results are the consumers' `part()` (what a chunk of a longer file gives for joining)."""
     report = SampleReport()
     last = None
     due = [float("-inf")] * len(consumers)
@@ -70,9 +74,10 @@ def scan_recording(
         fed = [k for k in range(len(consumers)) if every[k] is None or offset + 1e-6 >= due[k]]
         for k in fed:
             if every[k] is not None:
-                # on the consumer's own grid when keyframes allow, never closer than half its interval
-                first = due[k] == float("-inf")
-                due[k] = offset + every[k] if first else max(due[k] + every[k], offset + every[k] / 2)
+                # on the consumer's own grid (multiples of its interval from the file's start, whatever
+                # offset the pass began at: a chunk of a long file samples as the whole-file pass does),
+                # never closer than half its interval
+                due[k] = math.ceil((offset + every[k] / 2) / every[k] - 1e-9) * every[k]
         # converted once, at the width the consumers fed this time need (full resolution only for faces)
         width = frame_width_for([consumers[k] for k in fed])
         frame = SampledFrame(offset, to_image(decoded, width, reformatters.setdefault(width, VideoReformatter())))
@@ -84,7 +89,7 @@ def scan_recording(
         samples=report.samples,
         last_offset_s=last,
         error=report.error,
-        results=tuple(c.result() for c in consumers),
+        results=tuple(c.part() if parts else c.result() for c in consumers),
     )
 
 
