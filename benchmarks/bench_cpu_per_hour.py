@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -54,7 +55,7 @@ def evidence(out: Path) -> tuple:
     keyf = sorted(map(tuple, findings[["rule_id", "trainee_id", "session_id"]].astype(str).values.tolist()))
     cols = [c for c in ("path", "offset_s", "person_id") if c in sightings.columns]
     keys = sorted(map(tuple, sightings[cols].astype(str).values.tolist()))
-    return keyf, keys
+    return tuple(keyf), tuple(keys)
 
 
 def main() -> int:
@@ -76,6 +77,7 @@ def main() -> int:
             cfg = work / f"config-{list(SETTINGS).index(name)}.yaml"
             cfg.write_text(yaml or "version: 1\n", encoding="utf-8")
             out = work / f"out-{list(SETTINGS).index(name)}-{r}"
+            shutil.rmtree(out, ignore_errors=True)  # from scratch: no analysis cache from an earlier run
             cmd = [sys.executable, "-m", "pipeline", "audit", str(archive), "--out", str(out), "--config", str(cfg),
                    "--workers", str(a.workers), "--no-report"]
             env = dict(os.environ, PYTHONPATH=str(ROOT))

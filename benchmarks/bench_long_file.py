@@ -11,7 +11,8 @@ pipeline's layout). Reports wall, CPU (user + system of the process tree) and th
 
 With --memory-archive (an archive, e.g. bench_cpu_per_hour.py's 1080p class), audits it with each of
 --memory-workers and reports the peak of the tree's summed RSS and PSS (benchmarks/proctree.py); chunks of
---memory-chunk-s keep every worker busy there. Writes benchmarks/results/long_file.md.
+--memory-chunk-s keep every worker busy there. Writes benchmarks/results/long_file.md (with --skip-long,
+the memory table alone to benchmarks/results/memory_per_worker.md).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def generate_long(work: Path, hours: float, width: int, height: int) -> Path:
 
 
 def audit(archive: Path, out: Path, workers: int, config: Path | None = None):
+    import shutil
+
+    shutil.rmtree(out, ignore_errors=True)  # from scratch: no analysis cache from an earlier run
     cmd = [sys.executable, "-m", "pipeline", "audit", str(archive), "--out", str(out), "--workers", str(workers),
            "--no-report"]
     if config is not None:
@@ -113,6 +117,8 @@ def main() -> int:
             print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"
     print(text)
+    if a.skip_long:  # the memory table alone: its own file, the long-file figures stay
+        results = results.with_name("memory_per_worker.md")
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(text, encoding="utf-8")
     return 0

@@ -9,13 +9,14 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.video.blank import BlankConsumer, BlankStretch
 from pipeline.video.params import VideoParams
 from pipeline.video.probe import ProbeResult, decode_budget_s, failed_probe, probe_recording
-from pipeline.video.reuse import Fingerprint, FingerprintConsumer
-from pipeline.video.scan import scan_recording
+
+if TYPE_CHECKING:  # the frame consumers (OpenCV) load where frames are decoded, not in every pool worker
+    from pipeline.video.blank import BlankStretch
+    from pipeline.video.reuse import Fingerprint
 
 ANALYSIS_VERSION = "2"  # 2: blank samples on a grid from the file start (scan.py), chunks
 
@@ -178,6 +179,9 @@ def scan_intervals(task: RecordingTask) -> tuple[float, ...]:
 
 def _consumers(task: RecordingTask, probe: ProbeResult) -> list[Any]:
     """Built where the frames are: the face pass (and its models) only ever in the process that decodes."""
+    from pipeline.video.blank import BlankConsumer
+    from pipeline.video.reuse import FingerprintConsumer
+
     consumers: list[Any] = [BlankConsumer(task.video), FingerprintConsumer(Path(task.path), task.video, probe.sha256)]
     face_consumer, _, _ = _face_consumer(task)
     if face_consumer is not None:
@@ -188,6 +192,8 @@ def _consumers(task: RecordingTask, probe: ProbeResult) -> list[Any]:
 def _unfed_results(task: RecordingTask, probe: ProbeResult, parts: bool) -> tuple[Any, ...]:
     """What the consumers give when the pass never ran (the decoder timed out or crashed): no models."""
     from pipeline.faces.video import VideoFacePass
+    from pipeline.video.blank import BlankConsumer
+    from pipeline.video.reuse import FingerprintConsumer
 
     consumers: list[Any] = [BlankConsumer(task.video), FingerprintConsumer(Path(task.path), task.video, probe.sha256)]
     if task.gallery is not None:
@@ -232,6 +238,7 @@ def _child_enroll(task: RecordingTask) -> tuple[list, list]:
 def _child_scan(task: RecordingTask, probe: ProbeResult, interval_s: float, start_s: float, end_s: float | None):
     """The shared decode pass, run in the decoding child (or a daemonic worker): consumers built here."""
     from pipeline.ops.worker import tune_allocator
+    from pipeline.video.scan import scan_recording
 
     tune_allocator(*task.malloc)
     # keyframes are used as they fall while they lag at most 1.5 blank-detection intervals (an NVR GOP

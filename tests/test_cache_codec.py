@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pipeline import cache_codec
-from pipeline.analysis import RecordingAnalysis, _load_cached, _store_cached
+from pipeline.analysis import RecordingAnalysis, _load_cached, store_cached
 from pipeline.faces.video import HeadcountRow, Sighting, VideoFaceResult
 from pipeline.video.blank import BlankStretch
 from pipeline.video.probe import failed_probe
@@ -64,7 +64,7 @@ def test_pickles_unknown_types_and_damage_are_refused():
 
 def test_a_bad_entry_on_disk_is_removed_and_rebuilt(tmp_path):
     path = tmp_path / "ab" / "entry.analysis"
-    _store_cached(path, _analysis())
+    store_cached(path, _analysis())
     assert _load_cached(path).faces.encoded_faces == 3
     path.write_bytes(pickle.dumps(_analysis()))  # what an old version, or someone else, left there
     assert _load_cached(path) is None and not path.exists()
