@@ -53,6 +53,7 @@ class RecordingTask:
     may_split: bool = False  # a long recording may come back as a plan of chunks (several workers)
     span: tuple[float, float | None] | None = None  # this task is one chunk of the file: (start_s, end_s)
     probe: ProbeResult | None = None  # a chunk's file, probed once by the task that planned the chunks
+    sha256: str | None = None  # known (nightly: the manifest's stamp): the file is neither hashed nor re-probed
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def _load_cached(path: Path | None) -> RecordingAnalysis | None:
         return None
 
 
-def store_cached(path: Path | None, value: RecordingAnalysis) -> None:
+def store_cached(path: Path | None, value: RecordingAnalysis | ProbeResult) -> None:
     if path is None:
         return
     import os
@@ -129,6 +130,35 @@ def store_cached(path: Path | None, value: RecordingAnalysis) -> None:
     os.replace(temp, path)
 
 
+def _probe_cache_path(task: RecordingTask) -> Path | None:
+    if not task.cache_dir or not task.sha256:
+        return None
+    from pipeline.config import stable_hash
+
+    # the path is part of the key: a probe's messages may name the file
+    key = stable_hash(["probe", ANALYSIS_VERSION, task.sha256, task.video, task.path])
+    return Path(task.cache_dir) / "probes" / task.sha256[:2] / f"{task.sha256}-{key}.probe"
+
+
+def _probe(task: RecordingTask) -> ProbeResult:
+    """Probe the file; with a known hash, a readable file's earlier probe of the same bytes is reused (no
+    ffprobe, no hashing): what a nightly run does for the unchanged recordings of a changed class."""
+    from pipeline import cache_codec
+
+    cache = _probe_cache_path(task)
+    if cache is not None:
+        try:
+            cached = cache_codec.loads(cache.read_bytes())
+            if isinstance(cached, ProbeResult):
+                return dataclasses.replace(cached, path=Path(task.path))
+        except (OSError, cache_codec.CacheFormatError):
+            pass
+    probe = probe_recording(Path(task.path), task.video.probe_timeout_s, task.video, known_sha256=task.sha256)
+    if cache is not None and probe.readable:  # an unreadable file may be a transient error: probed again
+        store_cached(cache, probe)
+    return probe
+
+
 def analyse_recording(task: RecordingTask) -> RecordingAnalysis | RecordingChunk:
     """The file's analysis; for a chunk task (`span`) that chunk's parts; for a long file whose task
     `may_split`, the plan of its chunks (`RecordingAnalysis.chunks`), nothing decoded yet."""
@@ -137,7 +167,7 @@ def analyse_recording(task: RecordingTask) -> RecordingAnalysis | RecordingChunk
     from pipeline.chunks import plan_chunks
 
     started = time.perf_counter()
-    probe = task.probe or probe_recording(Path(task.path), task.video.probe_timeout_s, task.video)
+    probe = task.probe or _probe(task)
     timings = {"probe_s": time.perf_counter() - started}
     if not probe.readable or not task.analyse_video:
         return RecordingAnalysis(task.class_id, task.path, probe, timings_s=timings)

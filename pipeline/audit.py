@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -20,7 +21,9 @@ import pandas as pd
 
 import pipeline
 from pipeline.analysis import GallerySpec, RecordingAnalysis, RecordingTask, safe_analyse
+from pipeline import crossclass
 from pipeline.config import RulePack, RulePacks, load_pipeline_config, stable_hash
+from pipeline.crossclass import CrossInputs, Masker
 from pipeline.evidence import assemble_evidence, base_tables, enrollment_problems, problems_frame
 from pipeline.ingest.archive import iter_classes
 from pipeline.model import ClassArchive, Finding, Problem
@@ -28,6 +31,7 @@ from pipeline.ops.worker import one_thread_per_worker
 from pipeline.outputs.store import Store, class_key, unreadable_key
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+log = logging.getLogger(__name__)
 SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3}
 
 
@@ -49,6 +53,11 @@ class AuditResult:
     outcomes: list[ClassOutcome]
     started: dt.datetime
     finished: dt.datetime
+    # Classes not audited in this run but whose stored views took part in the cross-class rules (nightly):
+    # class_id -> their cross-class findings now; the errors of cross-class rules; reuse comparison counts
+    cross: dict[str, list[Finding]] = field(default_factory=dict)
+    cross_errors: list[Problem] = field(default_factory=list)
+    reuse_stats: dict = field(default_factory=dict)
 
     @property
     def findings(self) -> list[Finding]:
@@ -157,8 +166,15 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
                   lang: str | None = None, analyse_video: bool | None = None, workers: int | None = None,
                   scheduler: str | None = None, executor: Executor | None = None,
                   progress: Progress = _noop, only: set[Path] | None = None, mode: str = "audit",
-                  run_id: str | None = None, record_run: bool = True) -> AuditResult:
-    """`run_id` and `record_run=False` let a caller that records the run itself (nightly) own its row."""
+                  run_id: str | None = None, record_run: bool = True, known_ids: dict[Path, str] | None = None,
+                  known_sha256: Callable[[Path, str], str | None] | None = None,
+                  cross: CrossInputs | None = None) -> AuditResult:
+    """`run_id` and `record_run=False` let a caller that records the run itself (nightly) own its row.
+
+    Incremental runs (nightly): `only` (resolved folders) are audited; the other folders are not read, their
+    class ids (`known_ids`, resolved folder -> class_id) still claim their ids; `known_sha256(folder,
+    rel_path)` gives a recording's hash when it is known (then neither hashed nor probed again);
+    `cross` brings the other classes' stored views into the cross-class rules."""
     started = dt.datetime.now(dt.timezone.utc)
     run_id = run_id or new_run_id(started)
     config = load_pipeline_config(config_path)
@@ -169,7 +185,9 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
     cache_dir = cache_dir if cache_dir.is_absolute() else out / cache_dir
 
     progress("read", 0, 0)
-    loaded, outcomes = _load_classes(Path(root), config, RulePacks(rules_dir), only)
+    packs = RulePacks(rules_dir)
+    loaded, outcomes = _load_classes(Path(root), config, packs, only, known_ids)
+    known = known_sha256 or (lambda folder, rel: None)
     import os
 
     workers = workers or config.run.workers or os.cpu_count() or 1
@@ -180,7 +198,8 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
         pool, release = make_executor(workers, scheduler)
     malloc = (config.run.malloc_mmap_threshold_bytes, config.run.malloc_trim_threshold_bytes)
     tasks = [RecordingTask(archive.info.class_id, str(rec.path), config.video, config.faces, gallery_spec(archive),
-                           str(cache_dir), analyse, malloc, may_split=pool is not None)
+                           str(cache_dir), analyse, malloc, may_split=pool is not None,
+                           sha256=known(archive.info.folder, rec.rel_path))
              for archive, rec in tasks_of(loaded)]
     try:
         analyses = run_recordings(tasks, pool, progress)
@@ -189,12 +208,13 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
             release()
 
     audited = _evaluate(loaded, analyses, config, out, lang, progress)
+    cross_result = _cross(audited, analyses, config, packs, out, lang, cross or CrossInputs(Masker.for_output(None)))
     outcomes.extend(audited.outcomes)
     store = Store(out)
     try:
         _publish(store, audited, outcomes, progress)
         finished = dt.datetime.now(dt.timezone.utc)
-        result = AuditResult(run_id, out, outcomes, started, finished)
+        result = AuditResult(run_id, out, outcomes, started, finished, *cross_result)
         if record_run:
             store.write_run(run_id, _run_row(result, config, Path(root), mode))
     finally:
@@ -202,19 +222,17 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
     return result
 
 
-def _load_classes(root: Path, config, packs: RulePacks, only: set[Path] | None
+def _load_classes(root: Path, config, packs: RulePacks, only: set[Path] | None, known_ids: dict[Path, str] | None
                   ) -> tuple[list[tuple[ClassArchive, RulePack]], list[ClassOutcome]]:
     loaded, failed = [], []
-    for folder, archive, problems in iter_classes(root, config.ingest, pack_names=packs.names):
-        if only is not None and folder.resolve() not in only:
-            continue
+    for folder, archive, problems in iter_classes(root, config.ingest, pack_names=packs.names, only=only,
+                                                  known_ids=known_ids):
         if archive is None:
             failed.append(ClassOutcome(folder, None, None, "failed", problems=problems,
                                        reason="; ".join(p.describe() for p in problems[:3])))
             continue
         try:
-            start = archive.info.start_date or (min(s.date for s in archive.sessions) if archive.sessions else None)
-            pack = packs.get(archive.info.province, start)
+            pack = pack_of(archive, packs)
         except Exception as exc:
             problem = Problem(f"{folder.name}/class.yaml", f"no usable rule pack: {exc}", column="province",
                               class_id=archive.info.class_id)
@@ -223,6 +241,11 @@ def _load_classes(root: Path, config, packs: RulePacks, only: set[Path] | None
             continue
         loaded.append((archive, pack))
     return loaded, failed
+
+
+def pack_of(archive: ClassArchive, packs: RulePacks) -> RulePack:
+    start = archive.info.start_date or (min(s.date for s in archive.sessions) if archive.sessions else None)
+    return packs.get(archive.info.province, start)
 
 
 @dataclass
@@ -235,8 +258,7 @@ class _Audited:
 
 def _evaluate(loaded, analyses: Sequence[RecordingAnalysis], config, out: Path, lang: str,
               progress: Progress) -> _Audited:
-    from pipeline.rules.engine import evaluate_archive, evaluate_class
-    from pipeline.video.reuse import find_reused
+    from pipeline.rules.engine import evaluate_class
 
     by_class: dict[str, list[RecordingAnalysis]] = {}
     for analysis in analyses:
@@ -259,20 +281,46 @@ def _evaluate(loaded, analyses: Sequence[RecordingAnalysis], config, out: Path, 
         outcome.findings.extend(findings)
         items.append((evidence, pack, hours, outcome))
     progress("rules", len(loaded), len(loaded))
-    fingerprints = [a.fingerprint for a in analyses if a.fingerprint is not None]
-    reuse = find_reused(fingerprints, config.video) if len(fingerprints) > 1 else []
-    evidences = [item[0] for item in items]
-    if evidences:
-        by_id = {item[3].class_id: item[3] for item in items}
-        packs = {item[3].class_id: item[1] for item in items}
-        errors: list[Problem] = []
-        pairs = _reuse_frame(reuse, analyses, config.video.reuse_min_margin)
-        for finding in evaluate_archive(evidences, packs, pairs, lang=lang, errors=errors):
-            if finding.class_id in by_id:
-                by_id[finding.class_id].findings.append(finding)
-        for item in items:  # a cross-class rule that failed concerns every class of the run
-            item[3].problems.extend(errors)
     return _Audited(items, outcomes)
+
+
+def _cross(audited: _Audited, analyses: Sequence[RecordingAnalysis], config, packs: RulePacks, out: Path, lang: str,
+           cross: CrossInputs) -> tuple[dict[str, list[Finding]], list[Problem], dict]:
+    """The cross-class rules over this run's classes and the stored views of the others (crossclass.py):
+    this run's classes get their findings and the rules' errors; returns the stored classes' findings,
+    the errors and the reuse comparison counts."""
+    fresh, fresh_fps, pack_by_id = {}, [], {}
+    # Classes that failed evaluation take no part: the rules would drop their pairs anyway.
+    by_class: dict[str, list[RecordingAnalysis]] = {}
+    for analysis in analyses:
+        by_class.setdefault(analysis.class_id, []).append(analysis)
+    for evidence, pack, _, outcome in audited.items:
+        cid = outcome.class_id
+        fps = [a.fingerprint for a in by_class.get(cid, []) if a.fingerprint is not None]
+        view = crossclass.build_view(evidence, fps, cross.mask)
+        try:  # the rules read the view as stored, so a nightly run that loads it finds the same
+            data = crossclass.encode(view)
+            view = crossclass.decode(data)
+            if cross.store is not None:
+                cross.store.write(class_key(cid), data, fps)
+        except Exception as exc:  # not stored: a nightly run finds no view and audits the class again
+            log.warning("cross-class view of %s not stored: %s: %s", cid, type(exc).__name__, exc)
+        fresh[cid], pack_by_id[cid] = view, pack
+        fresh_fps += fps
+    stored = {cid: s for cid, s in cross.stored.items() if cid not in fresh}
+    for cid, item in stored.items():
+        pack_by_id[cid] = pack_of(item.view.archive, packs)
+    views = dict(sorted({**{cid: s.view for cid, s in stored.items()}, **fresh}.items()))
+    matches, stats = crossclass.find_reused_incremental(fresh_fps, list(stored.values()), cross.kept, config.video)
+    if cross.store is not None:
+        cross.store.write_matches(matches)
+    owner = {path: cid for cid, view in views.items() for path in view.fingerprint_paths}
+    findings, errors = crossclass.evaluate_cross(views, pack_by_id, _reuse_frame(matches, owner, config.video.reuse_min_margin), lang,
+                                                 lambda cid: out / "evidence" / class_key(cid))
+    for _, _, _, outcome in audited.items:  # a cross-class rule that failed concerns every class of the run
+        outcome.findings.extend(findings[outcome.class_id])
+        outcome.problems.extend(errors)
+    return {cid: findings[cid] for cid in stored}, errors, stats
 
 
 def _publish(store: Store, audited: _Audited, outcomes: list[ClassOutcome], progress: Progress) -> None:
@@ -307,11 +355,11 @@ def new_run_id(started: dt.datetime) -> str:
     return started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
-def _reuse_frame(matches, analyses: Sequence[RecordingAnalysis], min_margin: float | None = None) -> pd.DataFrame:
+def _reuse_frame(matches, owner: dict[str, str], min_margin: float | None = None) -> pd.DataFrame:
     """The matcher's pairs for the rules, with what an inspector needs to judge one: where the footage starts
     in each file, how long and how alike it is, how many samples matched, and by how much the matched time
-    offset stood above every other offset of the pair (margin, against the threshold it had to pass)."""
-    owner = {str(a.path): a.class_id for a in analyses}
+    offset stood above every other offset of the pair (margin, against the threshold it had to pass).
+    `owner`: recording path -> class_id."""
     rows = [{"path_a": str(m.path_a), "class_a": owner.get(str(m.path_a)), "path_b": str(m.path_b),
              "class_b": owner.get(str(m.path_b)), "offset_a_s": m.offset_a_s, "offset_b_s": m.offset_b_s,
              "duration_s": m.duration_s, "similarity": m.similarity, "method": m.method,

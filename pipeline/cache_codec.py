@@ -2,8 +2,9 @@
 
 Pickle would run whatever code a cache file names when it is loaded, so anyone able to write the cache
 folder could run code in the auditor's process. This format can only describe data: JSON values, numpy
-arrays (loaded with ``allow_pickle=False``), paths, tuples and the dataclasses listed in ``_TYPES``; a file
-naming anything else is refused. A damaged or foreign file raises ``CacheFormatError`` and the caller
+arrays (loaded with ``allow_pickle=False``), paths, tuples, dates and times (with their zone) and the
+dataclasses listed in ``_types``; a file naming anything else is refused. The nightly run's stored
+cross-class views (pipeline/crossclass.py) use the same format. A damaged or foreign file raises ``CacheFormatError`` and the caller
 rebuilds the entry.
 
 Layout: one JSON line (``{"format": ..., "sha256": <of the rest>}``), the JSON body (one line), then the
@@ -12,6 +13,7 @@ arrays as ``.npy`` blocks in the order the body refers to them.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import io
 import json
@@ -29,14 +31,42 @@ class CacheFormatError(ValueError):
 
 def _types() -> dict[str, type]:
     from pipeline.analysis import RecordingAnalysis
+    from pipeline.crossclass import CrossView
     from pipeline.faces.pictured import ExcludedFace
     from pipeline.faces.video import HeadcountRow, Sighting, VideoFaceResult
+    from pipeline.model import CheckinEvent, ClassArchive, ClassInfo, Recording, Session, Trainee
     from pipeline.video.blank import BlankStretch
     from pipeline.video.probe import ProbeResult
-    from pipeline.video.reuse import Fingerprint
+    from pipeline.video.reuse import Fingerprint, ReuseMatch
 
     return {t.__name__: t for t in (RecordingAnalysis, ProbeResult, BlankStretch, Fingerprint, VideoFaceResult,
-                                    HeadcountRow, Sighting, ExcludedFace)}
+                                    HeadcountRow, Sighting, ExcludedFace, ReuseMatch, CrossView, ClassArchive,
+                                    ClassInfo, Trainee, Session, CheckinEvent, Recording)}
+
+
+def _zone(value: dt.datetime) -> str | None:
+    """The zone's name (zoneinfo or pytz), so a time comes back in its zone, not a fixed offset."""
+    tz = value.tzinfo
+    return getattr(tz, "key", None) or getattr(tz, "zone", None) if tz is not None else None
+
+
+def _time(v: dict) -> Any:
+    import pandas as pd
+
+    if v["__time__"] is None:
+        return pd.NaT
+    text = v["__time__"]
+    if "." in text and len(text.split(".", 1)[1].split("+")[0].split("-")[0].rstrip("Z")) > 6:
+        value = pd.Timestamp(text)  # nanoseconds: only pandas keeps them
+    else:
+        value = dt.datetime.fromisoformat(text)  # a tenth of pd.Timestamp's parsing time
+    if v.get("zone") and value.tzinfo is not None:
+        from zoneinfo import ZoneInfo
+
+        value = value.astimezone(ZoneInfo(v["zone"]))
+    if v.get("kind") == "timestamp":
+        return pd.Timestamp(value)
+    return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
 
 
 def dumps(value: Any) -> bytes:
@@ -50,6 +80,13 @@ def dumps(value: Any) -> bytes:
             return {"__array__": len(arrays) - 1}
         if isinstance(v, np.generic):
             return v.item()
+        if isinstance(v, dt.datetime):  # pandas Timestamps (and NaT) included
+            if v != v:  # NaT
+                return {"__time__": None}
+            kind = "timestamp" if type(v).__name__ == "Timestamp" else "datetime"
+            return {"__time__": v.isoformat(), "zone": _zone(v), "kind": kind}
+        if isinstance(v, dt.date):
+            return {"__date__": v.isoformat()}
         if isinstance(v, Path):
             return {"__path__": str(v)}
         if isinstance(v, tuple):
@@ -64,7 +101,8 @@ def dumps(value: Any) -> bytes:
             return v
         raise TypeError(f"cannot store a {type(v).__name__} in the analysis cache")
 
-    body = json.dumps(enc(value), ensure_ascii=False, allow_nan=True).encode() + b"\n"
+    # file names in GBK bytes are kept by Python as surrogates: stored as the bytes they stand for
+    body = json.dumps(enc(value), ensure_ascii=False, allow_nan=True).encode("utf-8", "surrogateescape") + b"\n"
     blocks = io.BytesIO()
     for a in arrays:
         np.save(blocks, np.ascontiguousarray(a), allow_pickle=False)
@@ -82,7 +120,7 @@ def loads(data: bytes) -> Any:
         if hashlib.sha256(rest).hexdigest() != head.get("sha256"):
             raise CacheFormatError("checksum mismatch")
         body_line, _, blocks = rest.partition(b"\n")
-        body = json.loads(body_line)
+        body = json.loads(body_line.decode("utf-8", "surrogateescape"))
     except (ValueError, AttributeError) as exc:
         raise CacheFormatError(f"not an analysis cache entry: {exc}") from exc
     stream = io.BytesIO(blocks)
@@ -106,6 +144,10 @@ def loads(data: bytes) -> Any:
             return array(int(v["__array__"]))
         if "__path__" in v:
             return Path(v["__path__"])
+        if "__time__" in v:
+            return _time(v)
+        if "__date__" in v:
+            return dt.date.fromisoformat(v["__date__"])
         if "__tuple__" in v:
             return tuple(dec(x) for x in v["__tuple__"])
         if "__dict__" in v:

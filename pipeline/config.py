@@ -259,6 +259,10 @@ class RunParams:
     malloc_trim_threshold_bytes: int = setting(2147483647, "free memory a computing process keeps instead of "
                                                            "returning it to the system (0: glibc's default)",
                                                min=0, max=2147483647)
+    # Between full hashes nightly trusts a file whose size, mtime, ctime and inode are unchanged; a month
+    # bounds how long silent corruption (bit rot, a tool restoring every stat field) can go unseen.
+    rehash_every_days: float = setting(30.0, "nightly: read every input file again after this many days "
+                                             "(0: only with --rehash)", min=0, max=3650)
     lang: str = setting("zh", "language of finding messages and reports", choices=("zh", "en"))
 
 

@@ -1,16 +1,20 @@
 """`trainaudit nightly`: the scheduled, incremental audit of a growing archive.
 
 A run takes the output folder's lock, stamps every input file (SHA-256, reused while a file's stat is
-unchanged), and compares each class with the manifest of the last completed run. Unchanged classes are
-skipped. When any class is new, changed, removed, or its published files do not match the manifest (a
-run died while publishing), the rules are re-evaluated for every class, because the cross-class rules
-(TEACHER_CONFLICT, CLASS_MERGED, RECORDING_REUSED, IDENTITY_SHARED) read all of them; the per-recording
-analysis cache keeps unchanged videos from being decoded again, so the expensive work is only the new
-work. The manifest is published last, the run's row in `runs` after it.
+unchanged; every file is read again with --rehash or every `run.rehash_every_days`), and compares each
+class with the manifest of the last completed run. Only new, changed or damaged classes are audited; their
+recordings whose stamps are unchanged are neither hashed nor probed again (the manifest's hash is passed
+on, the probe comes from the cache). The cross-class rules (TEACHER_CONFLICT, CLASS_MERGED,
+RECORDING_REUSED, IDENTITY_SHARED) run over the audited classes and the stored views of all the others
+(pipeline/crossclass.py), never by re-auditing them; an unchanged class whose cross-class findings
+changed gets its findings (and problems) rewritten, nothing else. The outputs equal those of a full run
+(tests/test_nightly_incremental.py). The manifest is published last, the run's row in `runs` after it:
+a run that dies earlier leaves files that do not match the manifest, and their classes are redone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -26,6 +30,7 @@ import click
 
 import pipeline
 from pipeline.config import CONFIG_DIR, load_pipeline_config, stable_hash
+from pipeline.crossclass import CrossInputs, Masker, StoredClass, ViewStore
 from pipeline.ops.disk import Eviction, evict_cache, prune_logs, prune_staging, remove_partial_writes
 from pipeline.ops.lock import LockHeld, RunLock
 from pipeline.ops.manifest import (ClassEntry, ClassInputs, Manifest, fingerprint_outputs, hash_class_inputs,
@@ -82,6 +87,10 @@ class NightlyResult:
     failed: dict[str, str] = field(default_factory=dict)  # folder -> reason, failed in this run
     timings_s: dict[str, float] = field(default_factory=dict)
     hashed_bytes: int = 0
+    cross_updated: list[str] = field(default_factory=list)  # unchanged classes whose cross-class rows changed
+    reuse: dict = field(default_factory=dict)  # reused-footage comparison counts (crossclass.py)
+    full_hash: bool = False  # every input file was read again (--rehash or rehash_every_days)
+    previous: Manifest | None = None  # the manifest this run started from
     eviction: Eviction | None = None
     took_over_from: dict | None = None
     settings_hash: str | None = None
@@ -129,11 +138,18 @@ def _folder_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def settings_hash(config, rules_dir: Path | None, analyse_video: bool, lang: str) -> str:
-    """Everything besides the inputs that changes the outputs: a change redoes every class."""
-    return stable_hash({"config": config, "rules": _folder_digest(rules_dir or CONFIG_DIR / "rules"),
+def settings_hash(config, rules_dir: Path | None, analyse_video: bool, lang: str, root: Path | None = None,
+                  mask: Masker | None = None) -> str:
+    """Everything besides the inputs that changes the outputs: a change redoes every class. The archive
+    root as given (the stored views hold paths under it) and the ID-mask key (the stored views' ID
+    numbers are masked with it) are part of it."""
+    run = dataclasses.replace(config.run, rehash_every_days=0.0)  # how often to hash changes no output
+    return stable_hash({"config": dataclasses.replace(config, run=run),
+                        "rules": _folder_digest(rules_dir or CONFIG_DIR / "rules"),
                         "checkin_formats": _folder_digest(CONFIG_DIR / "checkin_formats"),
-                        "analyse_video": analyse_video, "lang": lang, "pipeline_version": pipeline.__version__})
+                        "analyse_video": analyse_video, "lang": lang, "pipeline_version": pipeline.__version__,
+                        "root": None if root is None else str(root),
+                        "mask": None if mask is None else hashlib.sha256(mask.key).hexdigest()})
 
 
 def relative_folder(folder: Path, root: Path) -> str:
@@ -161,6 +177,10 @@ def plan_run(inputs: dict[str, ClassInputs], previous: Manifest, settings: str,
         else:
             unchanged.append(rel)
     vanished = sorted(set(previous.classes) - set(inputs))
+    if changed or vanished:  # a folder refused as a duplicate class_id may be the owner now
+        for rel in [r for r in unchanged if "class_id already used" in (previous.classes[r].reason or "")]:
+            unchanged.remove(rel)
+            changed[rel] = "read again: its class_id was taken by another folder, which changed"
     return Plan(changed, unchanged, vanished)
 
 
@@ -181,30 +201,67 @@ def _output_key(outcome) -> str | None:
 
 
 def _publish_state(result, root: Path, out: Path, inputs: dict[str, ClassInputs], previous: Manifest,
-                   settings: str, run_id: str) -> Manifest:
-    """Remove rows no class produces any more, then describe what is published now."""
+                   settings: str, run_id: str, cross_updates: dict[str, tuple]) -> Manifest:
+    """Remove rows no class produces any more, then describe what is published now: this run's classes from
+    their outcomes, the others from the last manifest (with their cross-class part updated)."""
+    from pipeline.crossclass import archive_rule_ids, cross_digest, severities
     from pipeline.outputs.store import class_key
 
     outcomes = {relative_folder(o.folder, root): o for o in result.outcomes}
+    rule_ids = archive_rule_ids()
     keys = {rel: _output_key(o) for rel, o in outcomes.items()}
+    kept = {rel: e for rel, e in previous.classes.items() if rel in inputs and rel not in outcomes}
+    live = {k for k in keys.values() if k} | {e.output_key for e in kept.values() if e.output_key}
     published = published_files(out)
     candidates = {e.output_key for e in previous.classes.values() if e.output_key}
     candidates |= {class_key(o.class_id) for o in outcomes.values() if o.class_id is not None}
-    for stale in candidates - {k for k in keys.values() if k}:
+    views = ViewStore(out)
+    for stale in candidates - live:
         for path in published.get(stale, {}).values():
             path.unlink(missing_ok=True)
+    for rel, outcome in outcomes.items():  # a class that failed now keeps no view of an earlier success
+        if outcome.status != "audited" and outcome.class_id is not None:
+            views.remove(class_key(outcome.class_id))
     published = published_files(out)
     manifest = Manifest(settings, pipeline.__version__, run_id)
     for rel, stamped in inputs.items():
         outcome = outcomes.get(rel)
-        if outcome is None:  # found by find_class_folders but not by the audit: redone next time
+        if outcome is None:
+            entry = kept.get(rel)
+            if entry is None:  # found by find_class_folders but not by the audit: redone next time
+                continue
+            update = cross_updates.get(entry.class_id) if entry.class_id else None
+            if update is not None:
+                findings, errors = update
+                own = {k: v - entry.cross_by_severity.get(k, 0) for k, v in entry.findings_by_severity.items()}
+                total = {k: own.get(k, 0) + severities(findings).get(k, 0) for k in {*own, *severities(findings)}}
+                entry = dataclasses.replace(
+                    entry, cross_digest=cross_digest(findings, errors), cross_errors=len(errors),
+                    cross_by_severity=severities(findings), findings_by_severity={k: v for k, v in total.items() if v},
+                    outputs=fingerprint_outputs(published.get(entry.output_key, {})))
+            manifest.classes[rel] = dataclasses.replace(entry, inputs=stamped.files, inputs_sha256=stamped.digest)
             continue
         key = keys[rel]
+        cross = [f for f in outcome.findings if f.rule_id in rule_ids]
+        audited = outcome.status == "audited"
         manifest.classes[rel] = ClassEntry(
             outcome.class_id, outcome.institution_id, outcome.status, outcome.reason, stamped.digest,
             stamped.files, key, fingerprint_outputs(published.get(key, {})) if key else {},
-            dict(Counter(f.severity for f in outcome.findings)))
+            dict(Counter(f.severity for f in outcome.findings)),
+            cross_digest(cross, result.cross_errors) if audited else None,
+            len(result.cross_errors) if audited else 0, severities(cross) if audited else {})
     return manifest
+
+
+def _rehash_due(previous: Manifest, every_days: float, now: dt.datetime) -> bool:
+    """Whether the full hash of every input file is due (rehash_every_days after the last one)."""
+    if not every_days or not previous.full_hash_at:
+        return False
+    try:
+        last = dt.datetime.fromisoformat(previous.full_hash_at)
+    except ValueError:
+        return True
+    return (now - last).total_seconds() >= every_days * 86400
 
 
 def _stamp_inputs(folders: list[Path], root: Path, previous: Manifest, rehash: bool,
@@ -277,16 +334,18 @@ def _run_locked(root: Path, out: Path, options: NightlyOptions, progress: Progre
         log.event("partial_write_removed", path=str(path))
     config = load_pipeline_config(options.config_path)
     analyse = config.run.analyse_video if options.analyse_video is None else options.analyse_video
+    mask = Masker.for_output(ViewStore(out).folder)
     result.settings_hash = settings = settings_hash(config, options.rules_dir, analyse,
-                                                    options.lang or config.run.lang)
+                                                    options.lang or config.run.lang, root, mask)
     folders = find_class_folders(root)
     if not folders:
         raise EmptyArchive(f"no class folder (a folder holding class.yaml) under {root}; is the archive "
                            f"mounted? Nothing was changed in {out}.")
-    previous = Manifest.load(out)
+    previous = result.previous = Manifest.load(out)
     if previous.problem:
         log.event("manifest_unusable", level="warning", problem=previous.problem)
-    inputs = _stamp_inputs(folders, root, previous, options.rehash, progress)
+    result.full_hash = options.rehash or _rehash_due(previous, config.run.rehash_every_days, result.started)
+    inputs = _stamp_inputs(folders, root, previous, result.full_hash, progress)
     result.hashed_bytes = sum(i.hashed_bytes for i in inputs.values())
     for rel, stamped in inputs.items():
         for name, target in stamped.refused:
@@ -297,12 +356,18 @@ def _run_locked(root: Path, out: Path, options: NightlyOptions, progress: Progre
     log.event("planned", classes=len(inputs), changed=plan.changed, unchanged=len(plan.unchanged),
               vanished=plan.vanished, hashed_bytes=result.hashed_bytes)
     _pause("planned")
+    restamped = any(inputs[rel].files != previous.classes[rel].inputs for rel in plan.unchanged)
     if plan.needs_audit:
-        result.manifest = _audit(root, out, options, progress, log, result, inputs, previous, settings)
+        result.manifest = _audit(root, out, options, progress, log, result, inputs, previous, settings, mask)
+    else:  # new stamps of files whose bytes did not change (touched, copied back) are kept
+        result.manifest = dataclasses.replace(previous, classes={
+            rel: dataclasses.replace(e, inputs=inputs[rel].files) for rel, e in previous.classes.items()})
+    if result.full_hash or not previous.full_hash_at:
+        result.manifest.full_hash_at = result.started.isoformat()
     else:
-        result.manifest = previous
+        result.manifest.full_hash_at = previous.full_hash_at
     _pause("tables-published")
-    if plan.needs_audit:
+    if plan.needs_audit or restamped or result.manifest.full_hash_at != previous.full_hash_at:
         result.manifest.save(out)
         log.event("manifest_written", classes=len(result.manifest.classes))
     _pause("manifest-written")
@@ -317,9 +382,30 @@ def _run_locked(root: Path, out: Path, options: NightlyOptions, progress: Progre
     _record_run(result, root, log)
 
 
+def _stored_views(out: Path, root: Path, plan: Plan, previous: Manifest, log: JsonLog
+                  ) -> tuple[dict[str, StoredClass], ViewStore]:
+    """The stored views of the unchanged, audited classes; a class whose view cannot be read is redone."""
+    store = ViewStore(out)
+    stored = {}
+    for rel in list(plan.unchanged):
+        entry = previous.classes[rel]
+        if entry.status != "audited" or not entry.class_id:
+            continue
+        try:
+            stored[entry.class_id] = StoredClass(store.load(entry.output_key), entry.output_key, store)
+        except Exception as exc:  # damaged or from another version: the class is audited again
+            plan.unchanged.remove(rel)
+            plan.changed[rel] = f"its stored cross-class view is unusable ({type(exc).__name__}: {exc})"
+            log.event("view_unusable", level="warning", folder=rel, error=str(exc))
+    return stored, store
+
+
 def _audit(root: Path, out: Path, options: NightlyOptions, progress: Progress, log: JsonLog,
-           result: NightlyResult, inputs: dict[str, ClassInputs], previous: Manifest, settings: str) -> Manifest:
+           result: NightlyResult, inputs: dict[str, ClassInputs], previous: Manifest, settings: str,
+           mask: Masker) -> Manifest:
     from pipeline.audit import audit_archive
+    from pipeline.crossclass import cross_digest, republish_cross
+    from pipeline.outputs.store import Store
 
     def hook(stage: str, done: int, total: int) -> None:
         progress(stage, done, total)
@@ -329,12 +415,27 @@ def _audit(root: Path, out: Path, options: NightlyOptions, progress: Progress, l
             _pause(f"write:{done}")
 
     clock = time.perf_counter()
+    plan = result.plan
+    stored, store = _stored_views(out, root, plan, previous, log)
+    kept = store.matches()
+    folders = {rel: (Path(root) / rel).resolve() for rel in inputs}
+    known_ids = {folders[rel]: previous.classes[rel].class_id for rel in plan.unchanged
+                 if previous.classes[rel].class_id and previous.classes[rel].status == "audited"}
+    by_folder = {folders[rel]: stamped for rel, stamped in inputs.items()}
+
+    def known_sha256(folder: Path, rel_path: str) -> str | None:
+        stamp = by_folder.get(Path(folder).resolve(), None)
+        stamp = stamp.files.get(rel_path) if stamp else None
+        return stamp.sha256 if stamp is not None and stamp.ino else None  # ino 0: a link or unreadable
+
     audited = audit_archive(root, out, config_path=options.config_path, rules_dir=options.rules_dir,
                             lang=options.lang, analyse_video=options.analyse_video, workers=options.workers,
                             scheduler=options.scheduler, progress=hook, mode="nightly", run_id=result.run_id,
-                            record_run=False)
+                            record_run=False, only={folders[rel] for rel in plan.changed}, known_ids=known_ids,
+                            known_sha256=known_sha256, cross=CrossInputs(mask, store, stored, kept))
     result.timings_s["audit_s"] = time.perf_counter() - clock
-    changed = set(result.plan.changed)
+    result.reuse = audited.reuse_stats
+    changed = set(plan.changed)
     for outcome in audited.outcomes:
         rel = relative_folder(outcome.folder, root)
         if outcome.status == "failed":
@@ -342,10 +443,27 @@ def _audit(root: Path, out: Path, options: NightlyOptions, progress: Progress, l
             log.event("class_failed", level="error", folder=rel, class_id=outcome.class_id, reason=outcome.reason)
         elif rel in changed:
             result.audited.append(rel)
-            log.event("class_audited", folder=rel, class_id=outcome.class_id, why=result.plan.changed[rel],
+            log.event("class_audited", folder=rel, class_id=outcome.class_id, why=plan.changed[rel],
                       findings=len(outcome.findings))
     clock = time.perf_counter()
-    manifest = _publish_state(audited, root, out, inputs, previous, settings, result.run_id)
+    updates = {}
+    entries = {e.class_id: e for rel, e in previous.classes.items() if rel in plan.unchanged and e.class_id}
+    writer = Store(out)
+    try:
+        for cid, findings in sorted(audited.cross.items()):
+            entry = entries.get(cid)
+            if entry is None or entry.cross_digest == cross_digest(findings, audited.cross_errors):
+                continue
+            republish_cross(writer, out, cid, entry.institution_id, stored[cid].view.archive.info.timezone,
+                            entry.output_key, findings, audited.cross_errors, entry.cross_errors)
+            updates[cid] = (findings, audited.cross_errors)
+            result.cross_updated.append(cid)
+    finally:
+        writer.close()
+    log.event("cross_class", classes_updated=result.cross_updated, reuse=audited.reuse_stats)
+    result.timings_s["cross_publish_s"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    manifest = _publish_state(audited, root, out, inputs, previous, settings, result.run_id, updates)
     result.timings_s["fingerprint_s"] = time.perf_counter() - clock
     return manifest
 
@@ -364,6 +482,8 @@ def _record_run(result: NightlyResult, root: Path, log: JsonLog) -> None:
               "failed": result.failed, "still_failing": {k: v for k, v in result.failing().items()
                                                          if k not in result.failed},
               "rules_rerun_for_all_classes": bool(plan and plan.needs_audit),
+              "cross_class_rows_updated": result.cross_updated, "reuse": result.reuse,
+              "full_hash": result.full_hash,
               "timings_s": result.timings_s, "hashed_bytes": result.hashed_bytes,
               "findings_by_severity": dict(result.findings_by_severity()),
               "took_over_lock_from": result.took_over_from, "error": result.error, "log": str(result.log_path),
@@ -402,7 +522,8 @@ def _record_run(result: NightlyResult, root: Path, log: JsonLog) -> None:
 @click.option("--wait", is_flag=True, help="Wait for a running nightly job instead of exiting with code 4.")
 @click.option("--wait-timeout", type=click.FloatRange(0), help="With --wait: give up (exit 4) after this many seconds.")
 @click.option("--force", is_flag=True, help="Redo every class (cached video analyses are still used).")
-@click.option("--rehash", is_flag=True, help="Read every input file again instead of trusting unchanged file stats.")
+@click.option("--rehash", is_flag=True, help="Read every input file again instead of trusting unchanged file stats "
+                                             "(done anyway every run.rehash_every_days).")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON-lines log (default: OUT/logs/nightly-<run_id>.jsonl).")
 @click.option("--keep-logs-days", type=click.FloatRange(0), default=30.0, show_default=True,
@@ -413,10 +534,11 @@ def nightly(archive_root: Path, out: Path, config_path, rules_dir, lang, workers
             wait, wait_timeout, force, rehash, log_file, keep_logs_days, no_report, quiet) -> None:
     """Audit only what changed in ARCHIVE_ROOT since the last run; safe to run twice at once or after a crash.
 
-    Unchanged classes are skipped; a changed class is re-audited and its rows replaced, and the
-    cross-class rules are re-evaluated over every class (cached video analyses make that cheap). One run
-    at a time per OUT (lock file OUT/.trainaudit.lock); a lock left by a killed run is taken over. Each
-    run is a row in OUT/runs and a JSON-lines log in OUT/logs.
+    Unchanged classes are skipped; a changed class is re-audited and its rows replaced; the cross-class
+    rules are re-evaluated from the other classes' stored views (OUT/.trainaudit-cross), and the report
+    pages of what changed are rebuilt with the index and workbook. One run at a time per OUT (lock file
+    OUT/.trainaudit.lock); a lock left by a killed run is taken over. Each run is a row in OUT/runs and a
+    JSON-lines log in OUT/logs.
 
     \b
     Exit codes: 0 completed; 1 completed with failed classes (or the run failed); 2 usage error;
@@ -458,9 +580,29 @@ def nightly(archive_root: Path, out: Path, config_path, rules_dir, lang, workers
                    f"whole; the next run redoes what was not finished.", err=True)
         sys.exit(cli.EXIT_FAILURE)
     if result.plan and result.plan.needs_audit and not no_report:
-        cli._build_report(out, lang or "zh")
+        _build_report(result, out, lang or "zh")
     _summarise(result)
     sys.exit(exit_code(result, fail_on))
+
+
+def _build_report(result: NightlyResult, out: Path, lang: str) -> None:
+    """The pages of what changed (classes audited, classes whose cross-class rows changed, classes gone),
+    the index and the workbook; everything when there is no report in this language yet."""
+    from pipeline.outputs.report import build_report
+    from pipeline.outputs.report.data import index_name
+
+    entries = result.manifest.classes if result.manifest else {}
+    previous = {rel: e.class_id for rel, e in (result.previous.classes.items() if result.previous else ())}
+    only = {entries[rel].class_id for rel in result.plan.changed if rel in entries and entries[rel].class_id}
+    only |= {previous[rel] for rel in result.plan.changed if previous.get(rel)} | set(result.cross_updated)
+    live = {e.class_id for e in entries.values() if e.class_id}
+    removed = {previous[rel] for rel in result.plan.vanished if previous.get(rel)} - live
+    full = not (out / "report" / index_name(lang)).is_file()
+    try:
+        build_report(out, lang=lang, only=None if full else only, removed=removed)
+    except Exception as exc:  # the tables are published; a report problem must not hide them
+        click.echo(f"warning: the report could not be built ({type(exc).__name__}: {exc}); "
+                   f"the tables are complete. Retry with: trainaudit report {out}", err=True)
 
 
 def _summarise(result: NightlyResult) -> None:

@@ -68,3 +68,24 @@ def test_a_bad_entry_on_disk_is_removed_and_rebuilt(tmp_path):
     assert _load_cached(path).faces.encoded_faces == 3
     path.write_bytes(pickle.dumps(_analysis()))  # what an old version, or someone else, left there
     assert _load_cached(path) is None and not path.exists()
+
+
+def test_times_and_dates_come_back_in_their_zone_and_type():
+    """The stored cross-class views (pipeline/crossclass.py) hold sessions and recordings rows: times must
+    come back as the same instant, in the same zone and of the same type (a Timestamp stays one)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import pandas as pd
+
+    zone = ZoneInfo("Asia/Shanghai")
+    values = {"py": dt.datetime(2024, 10, 8, 8, 30, tzinfo=zone), "naive": dt.datetime(2024, 10, 8, 8, 30),
+              "ts": pd.Timestamp("2024-10-08 13:30:00.123456", tz="Asia/Shanghai"), "nat": pd.NaT,
+              "day": dt.date(2024, 10, 8), "ns": pd.Timestamp("2024-10-08 13:30:00.000000001", tz="UTC")}
+    back = cache_codec.loads(cache_codec.dumps(values))
+    for key, value in values.items():
+        if value is pd.NaT:
+            assert back[key] is pd.NaT
+            continue
+        assert back[key] == value and type(back[key]) is type(value), key
+        assert str(getattr(back[key], "tzinfo", None)) == str(getattr(value, "tzinfo", None)), key

@@ -148,3 +148,28 @@ def test_matches_strung_over_motionless_stretches_are_not_a_run():
     dense = list(range(400, 800, 20))
     found = find_reused([_still_room_with_bursts(1, dense), _still_room_with_bursts(2, dense)], params)
     assert len(found) == 1 and found[0].matching_samples >= len(dense)  # a burst shows in its neighbours too
+
+
+def test_incremental_comparison_finds_exactly_what_comparing_every_pair_finds(fingerprints):
+    """A nightly run compares only pairs with a new recording and carries the others' matches over: the
+    result equals find_reused over everything, whichever recordings are new."""
+    from types import SimpleNamespace
+
+    from pipeline.crossclass import StoredClass, find_reused_incremental
+    from pipeline.video.reuse import median_view
+
+    everything = list(fingerprints.values())
+    full = find_reused(everything, PARAMS)
+    assert full, "the clips hold reused footage"
+    for fresh_names in (["a"], ["trim15", "b"], ["inside", "a_after_gap", "trim47"]):
+        fresh = [fingerprints[n] for n in fresh_names]
+        old = [fp for n, fp in fingerprints.items() if n not in fresh_names]
+        # the stored side as a nightly run reads it: views with median views, fingerprints from a store
+        store = SimpleNamespace(fingerprints=lambda key, old=old: {str(f.path): f for f in old})
+        view = SimpleNamespace(fingerprint_paths=tuple(str(f.path) for f in old),
+                               fingerprint_shas=tuple(f.sha256 for f in old),
+                               medians=np.stack([median_view(f) for f in old]))
+        kept = find_reused(old, PARAMS)
+        got, stats = find_reused_incremental(fresh, [StoredClass(view, "k", store)], kept, PARAMS)
+        assert got == full, fresh_names
+        assert stats["pairs_compared"] < stats["pairs_possible"]

@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import os
 from pathlib import Path
-from typing import Collection, Iterator
+from typing import Collection, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 from pipeline.config import IngestParams
@@ -154,16 +154,28 @@ class ClassUnreadable(Exception):
 
 
 def iter_classes(root: Path, params: IngestParams | None = None, *, pack_names: Collection[str] | None = None,
+                 only: Collection[Path] | None = None, known_ids: Mapping[Path, str] | None = None,
                  **kwargs) -> Iterator[tuple[Path, ClassArchive | None, list[Problem]]]:
     """Yield (folder, archive or None, problems) for every class under root; one broken class never stops the rest.
 
     A class_id already used by an earlier folder is a problem and that folder is not audited (its tables
-    would replace the first class's): class_id is "unique across the archive" (ARCHIVE.md)."""
+    would replace the first class's): class_id is "unique across the archive" (ARCHIVE.md).
+
+    `only` (resolved folders): the others are not read (a nightly run's unchanged classes); their ids, from
+    `known_ids` (resolved folder -> class_id), still claim their place, and one whose id an earlier folder
+    now takes is read after all, to be reported as the duplicate it has become."""
     from pipeline.ingest.checkins import load_formats
 
     formats = load_formats()
     first_folder: dict[str, Path] = {}
     for folder in find_class_folders(root):
+        if only is not None and folder.resolve() not in only:
+            known = (known_ids or {}).get(folder.resolve())
+            if known is None:
+                continue
+            if known not in first_folder:
+                first_folder[known] = folder
+                continue
         try:
             archive = load_class(folder, params, formats, pack_names=pack_names, **kwargs)
         except ClassUnreadable as exc:

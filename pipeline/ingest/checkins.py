@@ -54,7 +54,8 @@ def load_formats(folder: Path | None = None) -> list[CheckinFormat]:
     formats, problems = [], []
     for path in sorted(folder.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            # our own configuration, parsed by libyaml's safe loader where present (a tenth of the time)
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
             fmt = build(CheckinFormat, data, f"{path.name}")
         except (yaml.YAMLError, SettingsError) as exc:
             problems.append(f"{path}: {exc}")

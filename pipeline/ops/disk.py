@@ -153,7 +153,8 @@ def prune_logs(folder: Path, keep_days: float, pattern: str = "nightly-*.jsonl")
 
 
 def remove_partial_writes(out: Path) -> list[Path]:
-    """`*.tmp` files under OUT/evidence and OUT/report, and `.NAME.*.tmp` beside OUT's manifest: a writer
+    """`*.tmp` files under OUT/evidence, OUT/report and OUT/.trainaudit-cross (stored cross-class views), and
+    `.NAME.*.tmp` beside OUT's manifest: a writer
     stopped mid-write (a full disk, a kill) left them; every writer there renames its temporary file into
     place, so none is ever a finished output. Call it holding the run lock."""
     removed = []
@@ -162,7 +163,7 @@ def remove_partial_writes(out: Path) -> list[Path]:
             if path.is_file():
                 path.unlink(missing_ok=True)
                 removed.append(path)
-    for part in ("evidence", "report"):
+    for part in ("evidence", "report", ".trainaudit-cross"):
         folder = Path(out) / part
         if not folder.is_dir():
             continue

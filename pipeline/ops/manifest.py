@@ -1,10 +1,12 @@
 """What each class looked like when its rows were last published, to decide what a nightly run must redo.
 
 Per class folder (keyed by its path relative to the archive root) the manifest keeps the SHA-256 of every
-input file, the digest over them, and the SHA-256 of every Parquet file published for the class. A file's
-hash is reused while its (size, mtime, ctime, inode) stamp is unchanged, so an unchanged archive is
+input file, the digest over them, the stat stamp of every file published for the class (its Parquet
+files and its cross-class view, pipeline/crossclass.py), and a digest of its cross-class findings. A
+file's hash is reused while its (size, mtime, ctime, inode) stamp is unchanged, so an unchanged archive is
 checked without reading its videos; ctime cannot be set from user space, so a rewrite that restores
-size and mtime is still seen. The manifest is written atomically and LAST in a run: if a run dies
+size and mtime is still seen. Published files are always replaced (new inode), so their stamps are
+checked without reading them either. The manifest is written atomically and LAST in a run: if a run dies
 earlier, the published files of the classes it touched no longer match the manifest and the next run
 redoes them.
 """
@@ -23,7 +25,7 @@ from pipeline.outputs.schemas import PARTITION_KEY, TABLES, UNPARTITIONED
 from pipeline.video.probe import sha256_file
 
 MANIFEST_FILE = ".trainaudit-manifest.json"
-FORMAT = 1
+FORMAT = 2
 CHUNK_BYTES = 1 << 20
 
 
@@ -63,8 +65,11 @@ class ClassEntry:
     inputs_sha256: str
     inputs: dict[str, FileStamp]
     output_key: str | None  # the class key its Parquet files are published under (None: nothing published)
-    outputs: dict[str, str]  # published file (relative to OUT) -> sha256
+    outputs: dict[str, str]  # published file (relative to OUT) -> stat stamp (stamp_outputs)
     findings_by_severity: dict[str, int] = field(default_factory=dict)
+    cross_digest: str | None = None  # of its cross-class findings and the cross-class rules' errors
+    cross_errors: int = 0  # problems rows at the end of its table that are cross-class rule errors
+    cross_by_severity: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -85,6 +90,7 @@ class Manifest:
     run_id: str | None = None
     classes: dict[str, ClassEntry] = field(default_factory=dict)
     problem: str | None = None  # why a manifest on disk could not be used (everything is redone)
+    full_hash_at: str | None = None  # ISO time of the last run that read every input file (--rehash, schedule)
 
     @classmethod
     def load(cls, out: Path) -> "Manifest":
@@ -96,14 +102,16 @@ class Manifest:
             if data.get("format") != FORMAT:
                 return cls(problem=f"{path}: format {data.get('format')!r}, expected {FORMAT}")
             return cls(data["settings_hash"], data["pipeline_version"], data["run_id"],
-                       {k: ClassEntry.from_json(v) for k, v in data["classes"].items()})
+                       {k: ClassEntry.from_json(v) for k, v in data["classes"].items()},
+                       full_hash_at=data.get("full_hash_at"))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             return cls(problem=f"{path} is unreadable ({type(exc).__name__}: {exc}); every class is redone")
 
     def save(self, out: Path) -> Path:
         path = Path(out) / MANIFEST_FILE
         data = {"format": FORMAT, "settings_hash": self.settings_hash, "pipeline_version": self.pipeline_version,
-                "run_id": self.run_id, "classes": {k: v.to_json() for k, v in sorted(self.classes.items())}}
+                "run_id": self.run_id, "full_hash_at": self.full_hash_at,
+                "classes": {k: v.to_json() for k, v in sorted(self.classes.items())}}
         write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
         return path
 
@@ -181,9 +189,18 @@ def _text_sha(text: str) -> str:
 
 
 def published_files(out: Path) -> dict[str, dict[str, Path]]:
-    """Per class key, every per-class Parquet file published under OUT (relative path -> path)."""
+    """Per class key, every per-class file published under OUT (relative path -> path): its Parquet files
+    and its stored cross-class view and fingerprints."""
+    from pipeline.crossclass import FINGERPRINT_SUFFIX, VIEW_SUFFIX, VIEWS_DIR
+
     out = Path(out)
     found: dict[str, dict[str, Path]] = {}
+    views = out / VIEWS_DIR
+    if views.is_dir():
+        for path in views.iterdir():
+            for suffix in (VIEW_SUFFIX, FINGERPRINT_SUFFIX):
+                if path.name.endswith(suffix) and not path.name.startswith("."):
+                    found.setdefault(path.name[:-len(suffix)], {})[path.relative_to(out).as_posix()] = path
     for table in TABLES:
         if table in UNPARTITIONED:
             continue
@@ -196,4 +213,13 @@ def published_files(out: Path) -> dict[str, dict[str, Path]]:
 
 
 def fingerprint_outputs(files: dict[str, Path]) -> dict[str, str]:
-    return {rel: sha256_file(path) for rel, path in sorted(files.items())}
+    """A stat stamp per published file: every publication replaces the file (os.replace, a new inode), so
+    a changed stamp means the file was rewritten or tampered with, without reading it."""
+    out = {}
+    for rel, path in sorted(files.items()):
+        try:
+            st = path.stat()
+            out[rel] = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+        except OSError:
+            out[rel] = "missing"
+    return out

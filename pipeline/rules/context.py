@@ -49,6 +49,17 @@ class RuleContext:
     lang: str = "zh"
     audit_date: dt.date = field(default_factory=dt.date.today)
     snapshot_errors: list[str] = field(default_factory=list)
+    # enrollment photo (as in Trainee.photos) -> sha256, from a stored cross-class view; None: read the files
+    photo_digests: dict[str, str | None] | None = None
+    # the recordings table as rows, from a stored cross-class view (no DataFrame per class); None: use
+    # evidence.recordings
+    recording_rows: tuple[dict, ...] | None = None
+
+    def recordings_rows(self) -> list[dict]:
+        if self.recording_rows is not None:
+            return list(self.recording_rows)
+        rec = self.evidence.recordings
+        return rec.to_dict("records") if rec is not None and len(rec) else []
 
     @property
     def archive(self):

@@ -68,16 +68,22 @@ def evaluate_class(evidence: ClassEvidence, pack: RulePack, lang: str = "zh", *,
 
 def evaluate_archive(evidences: Sequence[ClassEvidence], packs: dict[str, RulePack], reuse: pd.DataFrame | None,
                      lang: str = "zh", *, errors: list[Problem] | None = None,
-                     only: Callable[[str], bool] | None = None) -> list[Finding]:
+                     only: Callable[[str], bool] | None = None,
+                     stored: dict[str, dict] | None = None) -> list[Finding]:
     """Cross-class findings (TEACHER_CONFLICT, CLASS_MERGED, RECORDING_REUSED, IDENTITY_SHARED), one in each
     class involved. `packs` maps class_id to the class's pack (severity, tolerances); `reuse` holds the
     video stage's footage matches (columns class_id_a, path_a, offset_a_s, class_id_b, path_b, offset_b_s,
-    similarity, optional duration_s), or None."""
+    similarity, optional duration_s), or None. `stored` (class_id -> RuleContext fields: photo_digests,
+    recording_rows) gives what a stored view holds (pipeline/crossclass.py), so that neither enrollment
+    photos are read again nor a DataFrame is built per class."""
     _check_lang(lang)
     classes = {}
+    hours = pd.DataFrame(columns=list(HOURS_COLUMNS))  # cross-class rules read no hours: one empty frame
     for ev in evidences:
         cid = ev.archive.info.class_id
-        classes[cid] = class_context(ev, packs[cid], lang)
+        classes[cid] = class_context(ev, packs[cid], lang, hours)
+        for name, value in (stored or {}).get(cid, {}).items():
+            setattr(classes[cid], name, value)
     actx = ArchiveContext(classes, reuse if reuse is not None else pd.DataFrame())
     findings: list[Finding] = []
     for spec in all_rules("archive"):

@@ -49,6 +49,13 @@ def _photo_file(ctx: RuleContext, p: Path) -> Path:
     return p if p.is_absolute() else ctx.info.folder / p
 
 
+def _digest(ctx: RuleContext, p: Path) -> str | None:
+    """The photo's sha256: from the class's stored view when it has one (pipeline/crossclass.py), else read."""
+    if ctx.photo_digests is not None:
+        return ctx.photo_digests.get(str(p))
+    return photo_digest(_photo_file(ctx, p))
+
+
 def _finding(ctx: RuleContext, own: Trainee, octx: RuleContext, oth: Trainee, basis: str, evidence: dict) -> Finding:
     other = oth.trainee_id if octx is ctx else f"{octx.info.class_id}/{oth.trainee_id}"
     return ctx.finding(
@@ -72,7 +79,7 @@ def identity_shared(actx: ArchiveContext) -> list[Finding]:
     by_photo: dict[str, list[tuple]] = {}
     for ctx in actx.contexts():
         for t in ctx.archive.trainees:
-            for digest in {photo_digest(_photo_file(ctx, p)) for p in t.photos} - {None}:
+            for digest in {_digest(ctx, p) for p in t.photos} - {None}:
                 by_photo.setdefault(digest, []).append((ctx, t))
     for digest, people in sorted(by_photo.items()):
         for a, b in itertools.combinations(people, 2):

@@ -15,6 +15,7 @@ import pandas as pd
 from pipeline.attendance.timeline import (
     coverage_of, frame_intervals, intersect, minutes, recorded_intervals, room_recordings, subtract, to_ts, window,
 )
+from pipeline.ingest.values import is_null
 from pipeline.model import Finding, Session
 from pipeline.rules.context import ArchiveContext, RuleContext, Snapshot
 from pipeline.rules.findings import finding_id
@@ -209,11 +210,9 @@ def _pairs(actx: ArchiveContext) -> list[dict]:
     pairs = []
     files = []
     for cid, ctx in actx.classes.items():
-        rec = ctx.evidence.recordings
-        if rec is None or len(rec) == 0 or "sha256" not in rec:
-            continue
-        for r in rec.dropna(subset=["sha256"]).to_dict("records"):
-            files.append((str(r["sha256"]), cid, str(r["path"])))
+        for r in ctx.recordings_rows():
+            if not is_null(r.get("sha256")):
+                files.append((str(r["sha256"]), cid, str(r["path"])))
     files.sort()
     for _, group in itertools.groupby(files, key=lambda f: f[0]):
         for (_, ca, pa), (_, cb, pb) in itertools.combinations(list(group), 2):
@@ -230,11 +229,8 @@ def _pairs(actx: ArchiveContext) -> list[dict]:
 
 
 def _file_times(ctx: RuleContext, path: str) -> tuple[object, object, str | None]:
-    rec = ctx.evidence.recordings
-    if rec is not None and len(rec):
-        rows = rec[rec["path"].astype(str) == path]
-        if len(rows):
-            r = rows.iloc[0]
+    for r in ctx.recordings_rows():
+        if str(r.get("path")) == path:
             return to_ts(r.get("start"), ctx.tz), to_ts(r.get("end"), ctx.tz), _text(r.get("camera_id"))
     return None, None, None
 

@@ -4,7 +4,7 @@ cross-class checks on teachers and rooms (teacher_id and room are unique within 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pipeline.attendance.timeline import intersect, merge, minutes, to_ts, window
 from pipeline.model import Finding, Session
@@ -86,15 +86,33 @@ def _offline(actx: ArchiveContext) -> list[tuple[RuleContext, Session]]:
     return [(ctx, s) for ctx in actx.contexts() for s in ctx.offline_sessions()]
 
 
-def _overlapping(items: list[tuple[RuleContext, Session]]) -> Iterator[tuple]:
-    """Pairs of sessions whose scheduled times overlap (a sweep over start times)."""
-    items = sorted(items, key=lambda cs: (to_ts(cs[1].start, cs[0].tz), cs[0].info.class_id, cs[1].session_id))
-    for i, (ca, sa) in enumerate(items):
-        end_a = to_ts(sa.end, ca.tz)
-        for cb, sb in items[i + 1:]:
-            if to_ts(sb.start, cb.tz) >= end_a:
-                break
-            yield (ca, sa), (cb, sb)
+def _overlapping(items: list[tuple[RuleContext, Session]], key: Callable | None = None) -> Iterator[tuple]:
+    """Pairs of sessions whose scheduled times overlap (a sweep over start times), within each group of
+    `key(ctx, session)` (None: all sessions form one group; a key of None leaves a session out).
+
+    A city's classes mostly run at the same hours, so a sweep over all of them pairs every class with
+    every other in session: the rules only care about one institution's teacher or room, and indexing
+    by it keeps the pairs to those (benchmarks/bench_crossclass.py: same findings, time ratio)."""
+    groups: dict[object, list] = {}
+    for ctx, s in items:
+        group = None if key is None else key(ctx, s)
+        if key is None or group is not None:
+            groups.setdefault(group, []).append((to_ts(s.start, ctx.tz), to_ts(s.end, ctx.tz), ctx, s))
+    for members in groups.values():
+        members.sort(key=lambda m: (m[0], m[2].info.class_id, m[3].session_id))
+        for i, (_, end_a, ca, sa) in enumerate(members):
+            for start_b, _, cb, sb in members[i + 1:]:
+                if start_b >= end_a:
+                    break
+                yield (ca, sa), (cb, sb)
+
+
+def _by_teacher(ctx: RuleContext, s: Session):
+    return (ctx.info.institution_id, s.teacher_id) if s.teacher_id else None
+
+
+def _by_room(ctx: RuleContext, s: Session):
+    return (ctx.info.institution_id, s.room) if s.room else None
 
 
 def _pair_findings(rule_id: str, a: tuple, b: tuple, fields: dict, detail: dict) -> list[Finding]:
@@ -121,7 +139,7 @@ def teacher_conflict(actx: ArchiveContext) -> list[Finding]:
     """One teacher (same institution) scheduled in overlapping offline sessions of different classes, or of
     one class in different rooms."""
     out = []
-    for a, b in _overlapping(_offline(actx)):
+    for a, b in _overlapping(_offline(actx), _by_teacher):
         (ca, sa), (cb, sb) = a, b
         if not sa.teacher_id or sa.teacher_id != sb.teacher_id or ca.info.institution_id != cb.info.institution_id:
             continue
@@ -152,7 +170,7 @@ def class_merged(actx: ArchiveContext) -> list[Finding]:
     is footage passed off as another time; it is reported once per pair of sessions, on top of a schedule
     finding for the same pair only as its evidence."""
     out = []
-    for a, b in _overlapping(_offline(actx)):
+    for a, b in _overlapping(_offline(actx), _by_room):
         (ca, sa), (cb, sb) = a, b
         if ca is cb or not sa.room or sa.room != sb.room or ca.info.institution_id != cb.info.institution_id:
             continue

@@ -212,13 +212,15 @@ def _jumps(packets, jump_s: float) -> tuple[tuple[float, float], ...]:
 
 
 def probe_recording(
-    path: Path, timeout_s: float, params: VideoParams | None = None, *, compute_sha256: bool = True
+    path: Path, timeout_s: float, params: VideoParams | None = None, *, compute_sha256: bool = True,
+    known_sha256: str | None = None,
 ) -> ProbeResult:
     """Probe `path`; never raises for a bad file (readable=False and a plain-language error instead).
 
     The SHA-256 reads every byte (about 2 s per hour of 4 Mbit/s 1080p, benchmarks/results/
     video_bench.md): a caller that already holds the hash for an unchanged file (same size and
-    mtime) can pass compute_sha256=False and get sha256=None."""
+    mtime) can pass compute_sha256=False and get sha256=None, or pass the hash as known_sha256 (the
+    nightly manifest's, trusted by size, mtime, ctime and inode)."""
     params = params or VideoParams()
     path = Path(path)
     try:
@@ -232,12 +234,14 @@ def probe_recording(
     try:
         meta, error = _metadata(path, timeout_s)
         if meta is None:
-            return _unreadable(path, size, sha256_file(path) if compute_sha256 else None, error or "unreadable")
+            return _unreadable(path, size, known_sha256 or (sha256_file(path) if compute_sha256 else None),
+                               error or "unreadable")
         packets, source = _index_packets(path, size, meta), "index"
         if packets is not None:
-            sha, packet_err = (sha256_file(path) if compute_sha256 else None), ""
+            sha, packet_err = known_sha256 or (sha256_file(path) if compute_sha256 else None), ""
         else:
-            packets, sha, packet_err = _packets_and_hash(path, timeout_s, compute_sha256)
+            packets, sha, packet_err = _packets_and_hash(path, timeout_s, compute_sha256 and not known_sha256)
+            sha = known_sha256 or sha
             source = "packets"
     except subprocess.TimeoutExpired:
         return _unreadable(path, size, None, f"ffprobe did not finish within {timeout_s:g} s (damaged file or stalled storage)")

@@ -25,9 +25,8 @@ costs one (n_a x n_b x 576) matrix product and an (offsets x n_a) gather for the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -265,6 +264,62 @@ def _compare(a: _Prepared, b: _Prepared, params: VideoParams, screen: bool = Tru
     return profile, runs
 
 
+def median_view(fp: Fingerprint) -> np.ndarray:
+    """The recording's median image (unit vector): what the cheap view filter compares."""
+    x = fp.vectors.astype(np.float32)
+    return _unit(np.median(x, axis=0)) if len(x) else np.zeros(x.shape[1], np.float32)
+
+
+def candidate_pairs(index: Mapping[str, tuple], new: set[str], params: VideoParams) -> list[tuple[str, str, str]]:
+    """The pairs worth comparing, each once (path_a sorts first), among those with at least one side in
+    `new`: ("identical", a, b) for the same SHA-256, ("compare", a, b) where the median views agree
+    (`reuse_candidate_min_similarity`). `index` maps a path to (sha256, median view, ...). The view
+    similarity is computed in float64 whichever side is new, so a nightly run that compares only new
+    recordings keeps the pairs a full run keeps (to the last bits of a float64 dot product)."""
+    paths = sorted(index)
+    pos = {p: i for i, p in enumerate(paths)}
+    rows = sorted(pos[p] for p in new if p in pos)
+    if len(paths) < 2 or not rows:
+        return []
+    medians = np.stack([np.asarray(index[p][1], np.float64) for p in paths])
+    by_sha: dict[str, list[int]] = {}
+    for i, p in enumerate(paths):
+        if index[p][0]:
+            by_sha.setdefault(index[p][0], []).append(i)
+    fresh = set(rows)
+    out = []
+    for start in range(0, len(rows), 256):
+        block = rows[start:start + 256]
+        sims = medians[block] @ medians.T
+        for r, i in enumerate(block):
+            sha = index[paths[i]][0]
+            similar = set(np.flatnonzero(sims[r] >= params.reuse_candidate_min_similarity).tolist())
+            for j in sorted(similar | set(by_sha.get(sha, ()) if sha else ())):
+                if j == i or (j in fresh and j < i):  # a pair of two new recordings: once, from its first
+                    continue
+                a, b = (paths[i], paths[j]) if i < j else (paths[j], paths[i])
+                out.append(("identical" if sha and index[paths[j]][0] == sha else "compare", a, b))
+    return sorted(out, key=lambda t: (t[1], t[2]))
+
+
+def compare_candidates(pairs: Sequence[tuple[str, str, str]], fingerprint, params: VideoParams) -> list[ReuseMatch]:
+    """The matches of candidate pairs; `fingerprint(path)` gives a recording's fingerprint."""
+    prepared: dict[str, _Prepared] = {}
+
+    def get(path: str) -> _Prepared:
+        if path not in prepared:
+            prepared[path] = _prepare(fingerprint(path), params)
+        return prepared[path]
+
+    out: list[ReuseMatch] = []
+    for kind, a, b in pairs:
+        if kind == "identical":
+            out.append(_identical(fingerprint(a), fingerprint(b)))
+        else:
+            out.extend(_compare(get(a), get(b), params)[1])
+    return out
+
+
 def find_reused(
     fingerprints_by_recording: Mapping[object, Fingerprint] | Iterable[Fingerprint],
     params: VideoParams | None = None,
@@ -273,20 +328,7 @@ def find_reused(
     (path_a sorts before path_b), with where the shared footage starts in each."""
     params = params or VideoParams()
     fps = list(fingerprints_by_recording.values()) if isinstance(fingerprints_by_recording, Mapping) else list(fingerprints_by_recording)
-    prepared = sorted((_prepare(fp, params) for fp in fps if len(fp.offsets_s)), key=lambda p: str(p.fp.path))
-    if len(prepared) < 2:
-        return []
-    medians = np.stack([p.median for p in prepared])
-    view_similarity = medians @ medians.T
-    out: list[ReuseMatch] = []
-    for ia, ib in combinations(range(len(prepared)), 2):
-        a, b = prepared[ia], prepared[ib]
-        if a.fp.path == b.fp.path:
-            continue
-        if a.fp.sha256 and a.fp.sha256 == b.fp.sha256:
-            out.append(_identical(a.fp, b.fp))
-            continue
-        if view_similarity[ia, ib] < params.reuse_candidate_min_similarity:
-            continue
-        out.extend(_compare(a, b, params)[1])
+    by_path = {str(fp.path): fp for fp in fps if len(fp.offsets_s)}
+    index = {p: (fp.sha256, median_view(fp)) for p, fp in by_path.items()}
+    out = compare_candidates(candidate_pairs(index, set(index), params), by_path.__getitem__, params)
     return sorted(out, key=lambda m: (str(m.path_a), str(m.path_b), m.offset_a_s))

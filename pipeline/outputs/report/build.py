@@ -18,6 +18,7 @@ from pipeline.outputs.report.index_page import index_page, workbook_name
 from pipeline.outputs.report.tables import read_table
 from pipeline.outputs.report.trainee_page import trainee_page
 from pipeline.outputs.report.workbook import build_workbook
+from pipeline.outputs.store import class_key
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,14 @@ def _generated(tz: str) -> str:
     return f'{now.strftime("%Y-%m-%d %H:%M")} ({tz}, UTC{now.strftime("%z")[:3]}:{now.strftime("%z")[3:]})'
 
 
-def build_report(out_dir: Path, lang: str = "zh") -> ReportResult:
+def build_report(out_dir: Path, lang: str = "zh", only: set[str] | None = None,
+                 removed: set[str] = frozenset()) -> ReportResult:
     """Write, in `lang`, one page per class and per trainee, the run index and the summary workbook under
     OUT/report/. Chinese keeps the plain names (index.html, <class>.html, summary.xlsx); English writes
-    index.en.html, <class>.en.html, summary.en.xlsx beside them, so neither overwrites the other."""
+    index.en.html, <class>.en.html, summary.en.xlsx beside them, so neither overwrites the other.
+
+    `only` (class ids): rebuild just these classes' pages (a nightly run's changed classes), with the index
+    and the workbook; `removed`: classes whose pages go. `class_pages` then lists the pages rebuilt."""
     out_dir = Path(out_dir).resolve()
     words = Words(lang)
     tables = ReportTables.load(out_dir)
@@ -56,7 +61,13 @@ def build_report(out_dir: Path, lang: str = "zh") -> ReportResult:
     medias = {cid: Media(out_dir, cid, Path(str(f)) if isinstance(f, str) and f else None) for cid, f in folders.items()}
     names = {cid: page_name(cid, lang) for cid in tables.class_ids()}
     pages, trainee_pages = {}, {}
-    for class_id, class_tables in tables.by_class().items():
+    for class_id in removed:
+        (report_dir / page_name(class_id, lang)).unlink(missing_ok=True)
+        suffix = page_name("x", lang)[1:]
+        for page in report_dir.glob(f"{class_key(class_id)}__*{suffix}"):
+            if lang != "zh" or page.name.count(".") == 1:  # index.html style, not <page>.en.html
+                page.unlink(missing_ok=True)
+    for class_id, class_tables in tables.by_class(only).items():
         info = class_tables.info()
         generated = _generated(class_tz(info))
         path = report_dir / names[class_id]

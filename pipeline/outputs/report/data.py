@@ -47,13 +47,18 @@ class ReportTables:
         extra = sorted(set(self.findings["class_id"].dropna().astype(str)) - set(ids))
         return ids + extra
 
-    def by_class(self) -> dict[str, ReportTables]:
-        """Every class's slice, each table grouped once (a city-wide run has thousands of classes)."""
-        groups = {f.name: dict(tuple(getattr(self, f.name).groupby("class_id", sort=False))) for f in fields(self)}
-        empty = {f.name: getattr(self, f.name).iloc[0:0] for f in fields(self)}
+    def by_class(self, only: set[str] | None = None) -> dict[str, ReportTables]:
+        """Every class's slice (or those in `only`), each table grouped once (a city-wide run has thousands
+        of classes)."""
+        ids = [cid for cid in self.class_ids() if only is None or cid in only]
+        frames = {f.name: getattr(self, f.name) for f in fields(self)}
+        if only is not None:
+            frames = {name: frame[frame["class_id"].isin(ids)] for name, frame in frames.items()}
+        groups = {name: dict(tuple(frame.groupby("class_id", sort=False))) for name, frame in frames.items()}
+        empty = {name: frame.iloc[0:0] for name, frame in frames.items()}
         return {cid: replace(self, **{name: groups[name].get(cid, empty[name]).reset_index(drop=True)
                                       for name in groups})
-                for cid in self.class_ids()}
+                for cid in ids}
 
     def for_class(self, class_id: str) -> ReportTables:
         return replace(self, **{

@@ -1,0 +1,300 @@
+"""Cross-class rules (TEACHER_CONFLICT, CLASS_MERGED, RECORDING_REUSED, IDENTITY_SHARED) over per-class views.
+
+A view is what those rules read of one class, and nothing more: its info, sessions, roster (ID numbers
+masked with a per-output secret, so two classes can still be compared), check-ins that carry a snapshot,
+listed recordings, the recordings table, the enrollment face pairs, the digest of each enrollment photo,
+and, per fingerprinted recording, its median view (the reuse matcher's cheap filter). Fingerprints are
+kept beside it. Every run, full or nightly, evaluates the cross-class rules on views that went through
+the stored format (cache_codec), so a nightly run that reads the unchanged classes' views from
+OUT/.trainaudit-cross/ instead of re-auditing them gets exactly the findings of a full run.
+
+Reused footage is compared only where a pair involves a recording of a class audited in this run; the
+matches between two untouched recordings are carried over from the last run (a pair's result depends on
+the two fingerprints only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from pipeline import cache_codec
+from pipeline.model import ClassArchive, ClassEvidence, Finding, Problem
+from pipeline.video.reuse import Fingerprint, ReuseMatch
+
+VIEWS_DIR = ".trainaudit-cross"
+SECRET_FILE = "id-mask.key"
+MATCHES_FILE = "reuse-matches.bin"
+VIEW_SUFFIX = ".view"
+FINGERPRINT_SUFFIX = ".fingerprints"
+
+
+@dataclass(frozen=True)
+class CrossView:
+    archive: ClassArchive  # slim: masked ID numbers, check-ins with a snapshot only, no teachers/online/problems
+    recordings: tuple  # rows (dicts) of the class's recordings table
+    enrollment_pairs: tuple | None  # (person_a, person_b, distance) rows, None: no gallery was compared
+    photo_digests: dict  # enrollment photo (as in Trainee.photos) -> sha256, None when unreadable
+    fingerprint_paths: tuple  # recordings with a non-empty fingerprint (paths as analysed)
+    fingerprint_shas: tuple
+    medians: np.ndarray  # (n, d) float32 unit median view per fingerprinted recording
+
+
+def archive_rule_ids() -> frozenset[str]:
+    from pipeline.rules.registry import all_rules
+
+    return frozenset(spec.rule_id for spec in all_rules("archive"))
+
+
+class Masker:
+    """ID numbers become keyed hashes: equal numbers stay equal, and without the key (kept in the output
+    folder, not in the views) an 18-digit number cannot be recovered by trying candidates."""
+
+    def __init__(self, key: bytes):
+        self.key = key
+
+    @classmethod
+    def for_output(cls, folder: Path | None) -> "Masker":
+        if folder is None:
+            return cls(secrets.token_bytes(32))
+        path = Path(folder) / SECRET_FILE
+        try:
+            return cls(bytes.fromhex(path.read_text(encoding="ascii").strip()))
+        except (OSError, ValueError):
+            from pipeline.ops.manifest import write_atomic
+
+            key = secrets.token_bytes(32)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, key.hex().encode("ascii"))
+            return cls(key)
+
+    def __call__(self, id_number: str | None) -> str | None:
+        if not id_number:
+            return id_number
+        import hmac
+
+        return "masked:" + hmac.new(self.key, id_number.strip().upper().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def build_view(evidence: ClassEvidence, fingerprints: Sequence[Fingerprint], mask: Masker) -> CrossView:
+    from pipeline.rules.identity import photo_digest
+    from pipeline.video.reuse import median_view
+
+    archive = evidence.archive
+    slim = dataclasses.replace(
+        archive, trainees=tuple(dataclasses.replace(t, id_number=mask(t.id_number)) for t in archive.trainees),
+        teachers=(), checkins=tuple(e for e in archive.checkins if e.photo), online=(), problems=(), missing_parts=())
+    folder = archive.info.folder
+    digests = {str(p): photo_digest(p if p.is_absolute() else folder / p) for t in archive.trainees for p in t.photos}
+    rec = evidence.recordings
+    rows = tuple(rec.to_dict("records")) if rec is not None and len(rec) else ()
+    pairs = evidence.enrollment_pairs
+    pairs = None if pairs is None else tuple((str(r["person_a"]), str(r["person_b"]),
+                                              None if pd.isna(r["distance"]) else float(r["distance"]))
+                                             for r in pairs.to_dict("records"))
+    fps = sorted((f for f in fingerprints if len(f.offsets_s)), key=lambda f: str(f.path))
+    dim = fps[0].vectors.shape[1] if fps else 0
+    medians = np.stack([median_view(f) for f in fps]) if fps else np.zeros((0, dim), np.float32)
+    return CrossView(slim, rows, pairs, digests, tuple(str(f.path) for f in fps), tuple(f.sha256 for f in fps),
+                     medians)
+
+
+def encode(view: CrossView) -> bytes:
+    return cache_codec.dumps(view)
+
+
+def decode(data: bytes) -> CrossView:
+    view = cache_codec.loads(data)
+    if not isinstance(view, CrossView):
+        raise cache_codec.CacheFormatError("not a cross-class view")
+    return view
+
+
+class ViewStore:
+    """OUT/.trainaudit-cross/: one view and one fingerprint file per class key, and the reuse matches."""
+
+    def __init__(self, out: Path):
+        self.folder = Path(out) / VIEWS_DIR
+
+    def view_path(self, key: str) -> Path:
+        return self.folder / f"{key}{VIEW_SUFFIX}"
+
+    def fingerprints_path(self, key: str) -> Path:
+        return self.folder / f"{key}{FINGERPRINT_SUFFIX}"
+
+    def write(self, key: str, view_bytes: bytes, fingerprints: Sequence[Fingerprint]) -> None:
+        from pipeline.ops.manifest import write_atomic
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.fingerprints_path(key), cache_codec.dumps(tuple(fingerprints)))
+        write_atomic(self.view_path(key), view_bytes)
+
+    def load(self, key: str) -> CrossView:
+        return decode(self.view_path(key).read_bytes())
+
+    def fingerprints(self, key: str) -> dict[str, Fingerprint]:
+        value = cache_codec.loads(self.fingerprints_path(key).read_bytes())
+        return {str(f.path): f for f in value}
+
+    def remove(self, key: str) -> None:
+        for path in (self.view_path(key), self.fingerprints_path(key)):
+            path.unlink(missing_ok=True)
+
+    def matches(self) -> list[ReuseMatch] | None:
+        try:
+            value = cache_codec.loads((self.folder / MATCHES_FILE).read_bytes())
+        except (OSError, cache_codec.CacheFormatError):
+            return None
+        return list(value)
+
+    def write_matches(self, matches: Sequence[ReuseMatch]) -> None:
+        from pipeline.ops.manifest import write_atomic
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.folder / MATCHES_FILE, cache_codec.dumps(tuple(matches)))
+
+
+@dataclass
+class StoredClass:
+    """An unchanged class: its view and where its fingerprints are (loaded only for candidate pairs)."""
+
+    view: CrossView
+    key: str
+    store: ViewStore
+
+
+def view_evidence(view: CrossView, snapshot_dir: Path | None, recordings: pd.DataFrame | None = None) -> ClassEvidence:
+    """The evidence the cross-class rules read, from a view. The recordings table is read from the view's
+    rows (RuleContext.recording_rows); `recordings` is the empty frame standing in for it (shared)."""
+    from pipeline.outputs.schemas import schema
+
+    empty = pd.DataFrame()
+    rec = recordings if recordings is not None else pd.DataFrame(columns=schema("recordings").names)
+    pairs = pd.DataFrame(list(view.enrollment_pairs), columns=["person_a", "person_b", "distance"]) \
+        if view.enrollment_pairs else None  # none or an empty list: the rule has nothing to read either way
+    return ClassEvidence(view.archive, rec, empty, empty, empty, empty, empty, empty, empty,
+                         snapshot_dir=snapshot_dir, enrollment_pairs=pairs)
+
+
+def find_reused_incremental(fresh: Sequence[Fingerprint], stored: Sequence[StoredClass], kept: Sequence[ReuseMatch] | None, params
+                            ) -> tuple[list[ReuseMatch], dict]:
+    """find_reused over fresh + stored fingerprints, comparing only pairs with a fresh side and carrying the
+    matches between two stored recordings over from `kept`. Returns the matches and counts."""
+    from pipeline.video.reuse import candidate_pairs, compare_candidates
+
+    from pipeline.video.reuse import median_view
+
+    index: dict[str, tuple[str | None, np.ndarray, StoredClass | None]] = {}
+    fresh_by_path = {str(f.path): f for f in fresh if len(f.offsets_s)}
+    for path, fp in fresh_by_path.items():
+        index[path] = (fp.sha256, median_view(fp), None)
+    for item in stored:
+        for i, path in enumerate(item.view.fingerprint_paths):
+            index.setdefault(path, (item.view.fingerprint_shas[i], item.view.medians[i], item))
+    stored_paths = {p for p, v in index.items() if v[2] is not None}
+    if kept is None:  # nothing to carry over: every pair is compared (as a full run)
+        new = set(index)
+        kept = []
+    else:
+        new = set(fresh_by_path)
+    pairs = candidate_pairs(index, new, params)
+    loaded: dict[str, dict[str, Fingerprint]] = {}
+
+    def fingerprint(path: str) -> Fingerprint:
+        if path in fresh_by_path:
+            return fresh_by_path[path]
+        item = index[path][2]
+        if item.key not in loaded:
+            loaded[item.key] = item.store.fingerprints(item.key)
+        return loaded[item.key][path]
+
+    out = [m for m in kept if str(m.path_a) in stored_paths and str(m.path_b) in stored_paths
+           and str(m.path_a) not in new and str(m.path_b) not in new]
+    carried = len(out)
+    out += compare_candidates(pairs, fingerprint, params)
+    stats = {"recordings": len(index), "fresh": len(new), "pairs_possible": len(index) * (len(index) - 1) // 2,
+             "pairs_compared": len(pairs), "matches_carried_over": carried, "fingerprint_files_read": len(loaded)}
+    return sorted(out, key=lambda m: (str(m.path_a), str(m.path_b), m.offset_a_s)), stats
+
+
+def evaluate_cross(views: Mapping[str, CrossView], packs: Mapping[str, object], reuse: pd.DataFrame, lang: str,
+                   snapshot_dir: Callable[[str], Path | None]) -> tuple[dict[str, list[Finding]], list[Problem]]:
+    """The cross-class findings of every class (class_id -> findings, in the order a full run publishes
+    them) and the errors of rules that failed (they concern every class)."""
+    from pipeline.rules.engine import evaluate_archive
+
+    from pipeline.outputs.schemas import schema
+
+    recordings = pd.DataFrame(columns=schema("recordings").names)
+    evidences = [view_evidence(v, snapshot_dir(cid), recordings) for cid, v in views.items()]
+    stored = {cid: {"photo_digests": v.photo_digests, "recording_rows": v.recordings} for cid, v in views.items()}
+    errors: list[Problem] = []
+    by_class: dict[str, list[Finding]] = {cid: [] for cid in views}
+    for finding in evaluate_archive(evidences, dict(packs), reuse, lang=lang, errors=errors, stored=stored):
+        if finding.class_id in by_class:
+            by_class[finding.class_id].append(finding)
+    return by_class, errors
+
+
+def cross_digest(findings: Sequence[Finding], errors: Sequence[Problem]) -> str:
+    """What a class's cross-class part of the tables depends on: its findings and the rules' errors."""
+    data = [dataclasses.asdict(f) for f in findings] + [dataclasses.asdict(p) for p in errors]
+    return hashlib.sha256(json.dumps(data, default=str, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def severities(findings: Sequence[Finding]) -> dict[str, int]:
+    return dict(Counter(f.severity for f in findings))
+
+
+def republish_cross(store, out: Path, class_id: str, institution_id: str, tz: str, key: str,
+                    findings: Sequence[Finding], errors: Sequence[Problem], previous_errors: int) -> None:
+    """Replace the cross-class rows of an unchanged class: its own findings stay, the cross-class ones are
+    replaced (a full run appends them after the class's own, in this order); likewise the rule errors at
+    the end of its problems."""
+    import pyarrow.parquet as pq
+
+    from pipeline.audit import _findings_frame
+    from pipeline.evidence import problems_frame
+    from pipeline.outputs.schemas import PARTITION_KEY
+    from pipeline.outputs.store import partition_value
+
+    folder = f"{PARTITION_KEY}={partition_value(institution_id)}"
+    rules = archive_rule_ids()
+
+    def existing(table: str) -> pd.DataFrame | None:
+        path = out / table / folder / f"{key}.parquet"
+        return pq.read_table(path).to_pandas() if path.exists() else None
+
+    old = existing("findings")
+    own = old[~old["rule_id"].isin(rules)] if old is not None else None
+    store.write_class(class_id, institution_id, tz, {"findings": _concat(own, _findings_frame(findings))}, key=key)
+    if previous_errors or errors:
+        old = existing("problems")
+        kept = old.iloc[:len(old) - previous_errors] if old is not None else None
+        store.write_class(class_id, institution_id, tz, {"problems": _concat(kept, problems_frame(errors, class_id))},
+                          key=key)
+
+
+def _concat(first: pd.DataFrame | None, second: pd.DataFrame) -> pd.DataFrame:
+    pieces = [f for f in (first, second) if f is not None and len(f)]
+    return pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else (pieces[0] if pieces else second)
+
+
+@dataclass
+class CrossInputs:
+    """What a nightly run hands the audit: where views are kept, the unchanged classes' views (class_id ->
+    StoredClass), the reuse matches of the last run (None: compare every pair), the ID-number masker."""
+
+    mask: Masker
+    store: ViewStore | None = None
+    stored: dict[str, StoredClass] = dataclasses.field(default_factory=dict)
+    kept: list[ReuseMatch] | None = None
