@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.config import InputLimits
 from pipeline.video.params import VideoParams
 from pipeline.video.probe import ProbeResult, decode_budget_s, failed_probe, probe_recording
 
@@ -26,9 +27,12 @@ class GallerySpec:
     """Who may appear: person id -> (kind, photo paths). Built into a gallery inside the worker."""
 
     people: tuple[tuple[str, str, tuple[str, ...]], ...]  # (person_id, "trainee"|"teacher", photos)
+    max_image_pixels: int = InputLimits().max_image_pixels  # ingest.limits: photos over it are never decoded
 
     def digest(self) -> str:
         h = hashlib.sha256()
+        if self.max_image_pixels != InputLimits().max_image_pixels:  # the default keeps earlier digests
+            h.update(f"max_image_pixels={self.max_image_pixels}\0".encode())
         for person_id, kind, photos in self.people:
             h.update(f"{person_id}\0{kind}\0".encode())
             for photo in photos:
@@ -252,7 +256,7 @@ def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str |
     digest = task.gallery.digest()
     if digest not in _GALLERIES:
         photos = {person_key(kind, pid): list(paths) for pid, kind, paths in task.gallery.people}
-        gallery = Gallery.from_photos(photos, task.faces, strict=False)
+        gallery = Gallery.from_photos(photos, task.faces, strict=False, max_pixels=task.gallery.max_image_pixels)
         _GALLERIES.clear()  # one class at a time per worker is the common case; bound the memory
         _GALLERIES[digest] = (gallery, same_face_pairs(gallery, task.faces.same_face_max_distance))
     gallery, pairs = _GALLERIES[digest]

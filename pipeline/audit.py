@@ -102,10 +102,12 @@ def tasks_of(loaded) -> list:
     return [(archive, rec) for archive, _ in loaded for rec in archive.recordings]
 
 
-def gallery_spec(archive: ClassArchive) -> GallerySpec | None:
+def gallery_spec(archive: ClassArchive, max_image_pixels: int | None = None) -> GallerySpec | None:
     people = [(t.trainee_id, "trainee", tuple(str(p) for p in t.photos)) for t in archive.trainees if t.photos]
     people += [(t.teacher_id, "teacher", tuple(str(p) for p in t.photos)) for t in archive.teachers if t.photos]
-    return GallerySpec(tuple(people)) if people else None
+    if not people:
+        return None
+    return GallerySpec(tuple(people), max_image_pixels) if max_image_pixels else GallerySpec(tuple(people))
 
 
 def run_recordings(tasks: Sequence[RecordingTask], executor: Executor | None, progress: Progress) -> list[RecordingAnalysis]:
@@ -180,6 +182,9 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
     config = load_pipeline_config(config_path)
     lang = lang or config.run.lang
     analyse = config.run.analyse_video if analyse_video is None else analyse_video
+    from pipeline.faces.images import set_max_pixels
+
+    set_max_pixels(config.ingest.limits.max_image_pixels)  # this process's decodes (report thumbnails)
     out = Path(out)
     cache_dir = Path(config.run.cache_dir)
     cache_dir = cache_dir if cache_dir.is_absolute() else out / cache_dir
@@ -197,7 +202,8 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
     if executor is None and (scheduler or several):
         pool, release = make_executor(workers, scheduler)
     malloc = (config.run.malloc_mmap_threshold_bytes, config.run.malloc_trim_threshold_bytes)
-    tasks = [RecordingTask(archive.info.class_id, str(rec.path), config.video, config.faces, gallery_spec(archive),
+    tasks = [RecordingTask(archive.info.class_id, str(rec.path), config.video, config.faces,
+                           gallery_spec(archive, config.ingest.limits.max_image_pixels),
                            str(cache_dir), analyse, malloc, may_split=pool is not None,
                            sha256=known(archive.info.folder, rec.rel_path))
              for archive, rec in tasks_of(loaded)]

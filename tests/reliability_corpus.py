@@ -46,10 +46,10 @@ HIKVISION = ("Person ID,Name,Department,Time,Attendance Status,Attendance Check 
 # The case folders build() writes, in order (pytest parametrises over these names without building first).
 CASE_NAMES = [
     "link-checkin-passwd", "link-roster", "link-dir", "photo-dotdot", "fifo", "link-fifo", "link-device", "socket",
-    "link-class-yaml", "link-recording", "png-bomb", "png-65535", "xlsx-bomb", "yaml-laughs", "yaml-deep",
-    "yaml-large", "yaml-feb-30", "yaml-month-13", "csv-late-nul", "csv-long-field", "sidecar-9999", "sidecar-deep",
-    "video-liar", "video-jpeg", "id-fullwidth", "id-markup", "id-dots", "dup", "province-path", "province-unknown",
-    os.fsdecode("培训班-gbk".encode("gb18030")), "hikvision-original"]
+    "link-class-yaml", "link-recording", "png-bomb", "png-65535", "xlsx-bomb", "xlsx-sparse", "xlsx-lying-size",
+    "hardlink-out", "yaml-laughs", "yaml-deep", "yaml-large", "yaml-feb-30", "yaml-month-13", "csv-late-nul",
+    "csv-long-field", "sidecar-9999", "sidecar-deep", "video-liar", "video-jpeg", "id-fullwidth", "id-markup",
+    "id-dots", "dup", "province-path", "province-unknown", os.fsdecode("培训班-gbk".encode("gb18030")), "hikvision-original"]
 
 
 @dataclass
@@ -83,16 +83,19 @@ def png_header(width: int, height: int) -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
 
 
-def xlsx_shared_string_bomb(path: Path, inflated_bytes: int = 300 * 1024 * 1024) -> None:
-    """A roster workbook whose one shared string inflates to `inflated_bytes` (the file: about 300 kB)."""
-    parts = {
+def xlsx_parts(sheet_data: str, shared_strings: bool = False) -> dict[str, str]:
+    """The parts of a one-sheet workbook whose sheetData is `sheet_data` (with a sharedStrings part to add)."""
+    shared_type = ('<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+                   'officedocument.spreadsheetml.sharedStrings+xml"/>' if shared_strings else "")
+    shared_rel = ('<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                  'sharedStrings" Target="sharedStrings.xml"/>' if shared_strings else "")
+    return {
         "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
         'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+'
         'xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
         'PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-        'spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.'
-        'openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+        'spreadsheetml.worksheet+xml"/>' + shared_type + '</Types>',
         "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
         'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
         'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
@@ -101,12 +104,15 @@ def xlsx_shared_string_bomb(path: Path, inflated_bytes: int = 300 * 1024 * 1024)
         'name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
         "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
         'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
-        '2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.'
-        'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
-        '</Relationships>',
+        '2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>' + shared_rel + '</Relationships>',
         "xl/worksheets/sheet1.xml": '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-        'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData></worksheet>',
+        'spreadsheetml/2006/main"><sheetData>' + sheet_data + '</sheetData></worksheet>',
     }
+
+
+def xlsx_shared_string_bomb(path: Path, inflated_bytes: int = 300 * 1024 * 1024) -> None:
+    """A roster workbook whose one shared string inflates to `inflated_bytes` (the file: about 300 kB)."""
+    parts = xlsx_parts('<row r="1"><c r="A1" t="s"><v>0</v></c></row>', shared_strings=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as book:
         for name, text in parts.items():
             book.writestr(name, text)
@@ -117,6 +123,24 @@ def xlsx_shared_string_bomb(path: Path, inflated_bytes: int = 300 * 1024 * 1024)
             for _ in range(inflated_bytes // len(block)):
                 handle.write(block)
             handle.write(b"</t></si></sst>")
+
+
+def xlsx_book(path: Path, sheet_data: str, declared_sheet_size: int | None = None) -> Path:
+    """A workbook of `sheet_data`; with `declared_sheet_size`, its zip headers lie about the sheet's size (the
+    local and the central header both say that many bytes: a reader that trusts them inflates without bound)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, text in xlsx_parts(sheet_data).items():
+            book.writestr(name, text)
+    if declared_sheet_size is not None:
+        data, name = bytearray(path.read_bytes()), b"xl/worksheets/sheet1.xml"
+        for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+            at = data.find(signature)
+            while at >= 0:
+                if data[at + name_at:at + name_at + len(name)] == name:
+                    data[at + size_at:at + size_at + 4] = struct.pack("<I", declared_sheet_size)
+                at = data.find(signature, at + 4)
+        path.write_bytes(bytes(data))
+    return path
 
 
 def small_clip(path: Path, seconds: int = 2) -> Path:
@@ -211,9 +235,10 @@ def build(base: Path) -> tuple[Path, list[Case]]:
     (f / "recordings" / "R1_20241008083000.mp4").symlink_to(outside / "video.mp4")
 
     # 2. Bombs: each is a problem naming its file, within the limits of configs (InputLimits).
-    f = case("png-bomb", "a 60-byte PNG claiming 20000 x 20000 px as an enrollment photo",
-             expect=[("photos/S001.png", "photo too large")])
+    f = case("png-bomb", "a 60-byte PNG claiming 20000 x 20000 px as an enrollment photo, next to a valid recording",
+             expect=[("photos/S001.png", "photo too large")], no_finding="RECORDING_CORRUPT")
     _base(f, photo="photos/S001.png")
+    small_clip(f / "recordings" / "R1_20241008083000.mp4")
     (f / "photos").mkdir()
     (f / "photos" / "S001.png").write_bytes(png_header(20000, 20000))
     f = case("png-65535", "a PNG header claiming 65535 x 65535 px", expect=[("photos/S001.png", "photo too large")])
@@ -224,6 +249,21 @@ def build(base: Path) -> tuple[Path, list[Case]]:
              expect=[("roster.xlsx", "shared strings are too large")])
     _base(f, skip=("roster.csv",))
     xlsx_shared_string_bomb(f / "roster.xlsx")
+    f = case("xlsx-sparse", "a 1 kB roster workbook with cells at A1 and XFD1048576 (17 billion cells to allocate)",
+             expect=[("roster.xlsx", "too many cells")])
+    _base(f, skip=("roster.csv",))
+    cell = '<c r="{}" t="inlineStr"><is><t>{}</t></is></c>'
+    xlsx_book(f / "roster.xlsx", f'<row r="1">{cell.format("A1", "trainee_id")}{cell.format("B1", "name")}</row>'
+                                 f'<row r="1048576">{cell.format("XFD1048576", "x")}</row>')
+    f = case("xlsx-lying-size", "a roster workbook whose zip headers say its sheet is 1 kB; it inflates to 60 MB",
+             expect=[("roster.xlsx", "not a readable .xlsx workbook")])
+    _base(f, skip=("roster.csv",))
+    xlsx_book(f / "roster.xlsx", '<row r="1"><c r="A1" t="inlineStr"><is><t>' + "A" * 60_000_000 + "</t></is></c></row>",
+              declared_sheet_size=1024)
+    f = case("hardlink-out", "a check-in export hard-linked to a file outside the archive",
+             expect=[("checkins/hard.csv", "hard link")])
+    _base(f)
+    os.link(outside / "secret.csv", f / "checkins" / "hard.csv")
     f = case("yaml-laughs", "class.yaml with nested anchors (billion laughs)", expect=[("class.yaml", "aliases")],
              audited=False)
     laughs = "".join(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]\n" for i in range(1, 10))

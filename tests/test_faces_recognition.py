@@ -112,3 +112,23 @@ def test_combined_gallery_teachers(shared_data):
     rows = match_faces(None, [ex / "knn_examples/train/biden/biden2.jpg", ex / "obama_small.jpg"], PARAMS,
                        gallery=both)
     assert [r["identity"] for r in rows] == ["teacher:T003", "S001"]
+
+
+def test_the_configured_pixel_limit_applies_to_enrollment_photos(shared_data):
+    """ingest.limits.max_image_pixels reaches the face stage (GallerySpec -> from_photos): a real photo over a
+    lowered limit is an EnrollmentError naming it, read from its header and never decoded; the same photo
+    enrolls under the default limit."""
+    import cv2
+
+    from pipeline.analysis import GallerySpec
+    from pipeline.config import InputLimits
+
+    photo = shared_data / "face_recognition/examples/lin-manuel-miranda.png"
+    height, width = cv2.imread(str(photo)).shape[:2]
+    limit = width * height - 1
+    with pytest.raises(EnrollmentError) as err:
+        Gallery.from_photos({"T001": [photo]}, PARAMS, max_pixels=limit)
+    assert str(photo) in str(err.value) and f"{width} x {height} px" in str(err.value) and "over the limit" in str(err.value)
+    assert Gallery.from_photos({"T001": [photo]}, PARAMS, max_pixels=width * height).identities == ("T001",)
+    default, lowered = GallerySpec((("T001", "trainee", (str(photo),)),)), GallerySpec((("T001", "trainee", (str(photo),)),), limit)
+    assert default.max_image_pixels == InputLimits().max_image_pixels and default.digest() != lowered.digest()

@@ -19,8 +19,11 @@ def _params(ctx: click.Context, config_path: str | None) -> FaceParams:
     from pathlib import Path
 
     from pipeline.config import load_pipeline_config
+    from pipeline.faces.images import set_max_pixels
 
-    return load_pipeline_config(Path(config_path) if config_path else None).faces
+    config = load_pipeline_config(Path(config_path) if config_path else None)
+    set_max_pixels(config.ingest.limits.max_image_pixels)  # every image this command decodes
+    return config.faces
 
 
 _config_option = click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),

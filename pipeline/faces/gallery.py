@@ -36,10 +36,12 @@ def dominant_face(dets: FaceDetections, dominance: float) -> int | None:
     return int(order[0]) if areas[order[0]] >= dominance * areas[order[1]] else None
 
 
-def encode_photo(path: str | Path, params: FaceParams, identity: str | None = None) -> np.ndarray:
-    """One (128,) encoding from an enrollment photo; EnrollmentError names the file and what was found."""
+def encode_photo(path: str | Path, params: FaceParams, identity: str | None = None,
+                 max_pixels: int | None = None) -> np.ndarray:
+    """One (128,) encoding from an enrollment photo; EnrollmentError names the file and what was found
+    (a photo over `max_pixels`, read from its header, is never decoded)."""
     try:
-        image = read_image(path)
+        image = read_image(path, max_pixels)
     except ImageReadError as exc:
         raise EnrollmentError(str(path), exc.found, identity) from exc
     dets = adapter.detect_faces(image, params)
@@ -75,7 +77,7 @@ class Gallery:
 
     @classmethod
     def from_photos(cls, photos: Mapping[str, Sequence[str | Path]], params: FaceParams,
-                    strict: bool = True) -> Gallery:
+                    strict: bool = True, max_pixels: int | None = None) -> Gallery:
         """``{identity: [photo paths]}``. strict: the first bad photo raises EnrollmentError; otherwise bad
         photos are kept in ``problems`` and the person is enrolled from the good ones (if any)."""
         identities, encodings, owner, problems = [], [], [], []
@@ -83,7 +85,7 @@ class Gallery:
             rows = []
             for path in paths:
                 try:
-                    rows.append(encode_photo(path, params, identity))
+                    rows.append(encode_photo(path, params, identity, max_pixels))
                 except EnrollmentError as exc:
                     if strict:
                         raise

@@ -24,8 +24,22 @@ class ImageReadError(FaceError):
         return (type(self), (self.path, self.found))
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """HxWx3 uint8 BGR; grey and alpha images are converted. Raises ImageReadError."""
+_max_pixels = DEFAULT_MAX_PIXELS
+
+
+def set_max_pixels(max_pixels: int) -> None:
+    """The configured limit (`ingest.limits.max_image_pixels`) for every later `read_image` of this process,
+    and for OpenCV's own limit where it has not decoded yet (it reads its variable once) and in worker
+    processes started after this call. An audit passes the limit to its workers explicitly (GallerySpec)."""
+    global _max_pixels
+    _max_pixels = int(max_pixels)
+    os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] = str(max(int(max_pixels), DEFAULT_MAX_PIXELS))
+
+
+def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
+    """HxWx3 uint8 BGR; grey and alpha images are converted. Raises ImageReadError. An image whose header
+    claims more than `max_pixels` (default: the configured limit, see set_max_pixels) is never decoded."""
+    limit = max_pixels or _max_pixels
     path = Path(path)
     try:
         data = np.fromfile(path, dtype=np.uint8)  # np.fromfile + imdecode: non-ASCII paths work too
@@ -33,9 +47,9 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageReadError(str(path), f"a file that cannot be opened ({exc.strerror or exc})") from exc
     if data.size == 0:
         raise ImageReadError(str(path), "an empty file")
-    too_large = oversized(data.tobytes()[:1 << 20])  # the header, checked before anything is decoded
+    too_large = oversized(data[:1 << 20].tobytes(), limit)  # the header, checked before anything is decoded
     if too_large:
-        raise ImageReadError(str(path), f"{too_large}, over the limit ({limit_text()})")
+        raise ImageReadError(str(path), f"{too_large}, over the limit ({limit_text(limit)})")
     try:
         image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     except cv2.error as exc:  # OpenCV's own limits (its pixel limit included)

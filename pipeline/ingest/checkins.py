@@ -17,7 +17,7 @@ import yaml
 from pipeline.config import CONFIG_DIR
 from pipeline.ingest.classfiles import Collector
 from pipeline.ingest.tables import HEADER_SEARCH_ROWS, RawTable, TableError, normalise_header, read_raw
-from pipeline.ingest.values import parse_float, parse_timestamp
+from pipeline.ingest.values import parse_float, parse_timestamps
 from pipeline.model import CheckinEvent, Trainee
 from pipeline.settings import SettingsError, build, setting
 
@@ -147,19 +147,24 @@ def read_checkin_file(path: Path, class_id: str, tz: ZoneInfo, roster: RosterInd
     for column in device_values.keys() - edited_values.keys():
         edited_values[column] = []
     unknown: dict[tuple[str, str], list[int]] = {}  # (column, value) -> [first row, rows]
+    stamp_column, id_column, name_column = (fmt.fields.get(f) for f in ("timestamp", "person_id", "name"))
+    kept = []  # (row, line, stamp text, person id, name): rows that hold an event
     for row, line in zip(raw.rows[header_index + 1:], raw.line_numbers[header_index + 1:]):
-        stamp_text = cell(row, fmt.fields["timestamp"])
-        person_id = cell(row, fmt.fields.get("person_id")).lstrip("'")
-        name = cell(row, fmt.fields.get("name"))
-        if not stamp_text and not person_id and not name:
+        stamp_text, name = cell(row, stamp_column), cell(row, name_column)
+        person_id = cell(row, id_column).lstrip("'")
+        if stamp_text or person_id or name:
+            kept.append((row, line, stamp_text, person_id, name))
+    stamps = parse_timestamps([k[2] for k in kept], tz)  # the column at once (values.py)
+    method_column, direction_column, score_column, device_column, photo_column = (
+        fmt.fields.get(f) for f in ("method", "direction", "score", "device_id", "photo"))
+    scores: dict[str, float | None] = {}  # a file repeats its few score and person values: each parsed once
+    matches: dict[tuple[str, str], tuple[str | None, str]] = {}
+    for (row, line, stamp_text, person_id, name), ts in zip(kept, stamps):
+        if isinstance(ts, ValueError):
+            col.add(path, "check-in time cannot be read", row=line, column=stamp_column, expected=str(ts),
+                    found=stamp_text)
             continue
-        try:
-            ts = parse_timestamp(stamp_text, tz)
-        except ValueError as exc:
-            col.add(path, "check-in time cannot be read", row=line, column=fmt.fields["timestamp"],
-                    expected=str(exc), found=stamp_text)
-            continue
-        method_raw = cell(row, fmt.fields.get("method")) or None
+        method_raw = cell(row, method_column) or None
         if method_raw is None:
             method = fmt.method_default
         else:
@@ -178,23 +183,27 @@ def read_checkin_file(path: Path, class_id: str, tz: ZoneInfo, roster: RosterInd
             any(s in cell(row, c) for s in subs) for c, subs in fmt.weak_if_contains.items())
         if edited and method == "face":
             method_raw = method_raw or "edited"
-        direction = fmt.direction_values.get(cell(row, fmt.fields.get("direction"))) if fmt.direction_values else None
-        score_text = cell(row, fmt.fields.get("score"))
-        try:
-            score = parse_float(score_text, minimum=None) if score_text else None
-        except ValueError:
-            score = None
-        trainee_id, status = roster.match(person_id, name)
+        direction = fmt.direction_values.get(cell(row, direction_column)) if fmt.direction_values else None
+        score_text = cell(row, score_column)
+        if score_text not in scores:
+            try:
+                scores[score_text] = parse_float(score_text, minimum=None) if score_text else None
+            except ValueError:
+                scores[score_text] = None
+        score = scores[score_text]
+        if (person_id, name) not in matches:
+            matches[person_id, name] = roster.match(person_id, name)
+        trainee_id, status = matches[person_id, name]
         if status in ("unknown", "ambiguous"):
             col.add(path, f"check-in person {'matches several trainees' if status == 'ambiguous' else 'not on the roster'}",
                     row=line, column=fmt.fields.get("person_id") or fmt.fields.get("name"),
                     expected="a trainee id or a unique name from roster.csv", found=person_id or name, level="warning")
         events.append(CheckinEvent(
             class_id=class_id, trainee_id=trainee_id, person_ref=person_id or name, name=name or None, ts=ts,
-            device_id=cell(row, fmt.fields.get("device_id")) or None, method=method, method_raw=method_raw,
+            device_id=cell(row, device_column) or None, method=method, method_raw=method_raw,
             is_face=method == "face" and not edited and not weak, edited=edited, direction=direction,
             vendor=fmt.name, source_file=rel, source_row=line, match_status=status, score=score,
-            photo=cell(row, fmt.fields.get("photo")) or None))
+            photo=cell(row, photo_column) or None))
     for (column, value), (line, count) in unknown.items():
         col.add(path, f"value not in the {fmt.name} mapping: counted as recorded by the terminal", row=line,
                 column=column, level="warning", found=value,

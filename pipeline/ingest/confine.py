@@ -67,6 +67,8 @@ class ClassFiles:
         found = cls(folder)
         root = folder.resolve()
         stack = [folder]
+        inodes: dict[tuple[int, int], list[Path]] = {}  # hard links: (device, inode) -> names in the folder
+        links: dict[tuple[int, int], int] = {}
         while stack:
             current = stack.pop()
             try:
@@ -77,7 +79,8 @@ class ClassFiles:
             for entry in entries:
                 path = Path(entry.path)
                 try:
-                    mode = entry.stat(follow_symlinks=False).st_mode
+                    info = entry.stat(follow_symlinks=False)
+                    mode = info.st_mode
                 except OSError as exc:
                     found.refused.append((path, "file cannot be read", exc.strerror or str(exc)))
                     continue
@@ -85,10 +88,20 @@ class ClassFiles:
                     stack.append(path)
                 elif stat.S_ISREG(mode):
                     found.files.append(path)
+                    if info.st_nlink > 1:
+                        inodes.setdefault((info.st_dev, info.st_ino), []).append(path)
+                        links[info.st_dev, info.st_ino] = info.st_nlink
                 elif stat.S_ISLNK(mode):
                     found._link(path, root)
                 else:
                     found.refused.append((path, "not a regular file (ignored, never read)", _kind(mode)))
+        for key, names in inodes.items():  # a hard link is the same file under another name, maybe outside
+            if links[key] > len(names):
+                for path in names:
+                    found.files.remove(path)
+                    found.refused.append((path, "hard link to a file that also has names outside the class folder "
+                                          "(ignored, never read; copy it into the folder to use it)",
+                                          f"a file with {links[key]} names, {len(names)} of them in the class folder"))
         found.files.sort()
         return found
 

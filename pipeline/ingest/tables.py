@@ -74,6 +74,13 @@ def decode_text(data: bytes, path: Path) -> tuple[str, str]:
 
 
 def clean_cell(value: object) -> str:
+    if value.__class__ is str:  # the common case (every CSV cell): no normalisation, only trimming
+        text = value.strip()
+        if "\u3000" in text:
+            text = text.replace("\u3000", " ").strip()
+        if text[:1] == "'":
+            text = text[1:].strip()
+        return text
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -82,8 +89,6 @@ def clean_cell(value: object) -> str:
     text = text.replace("\u3000", " ").strip()
     if text.startswith("'"):
         text = text[1:].strip()
-    if text.startswith("\t"):
-        text = text.strip()
     return text
 
 
@@ -154,7 +159,7 @@ def _read_csv(path: Path, text: str, encoding: str, limits: InputLimits | None =
                 continue
             if len(rows) >= limits.max_table_rows:
                 raise _too_many_rows(path, limits, reader.line_num)
-            rows.append(tuple(clean_cell(c) for c in row))
+            rows.append(tuple(map(clean_cell, row)))
             lines.append(reader.line_num)
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
@@ -165,73 +170,21 @@ def _read_csv(path: Path, text: str, encoding: str, limits: InputLimits | None =
     return RawTable(path, tuple(rows), tuple(lines), encoding)
 
 
-def _check_xlsx_zip(path: Path, data: bytes, limits: InputLimits) -> None:
-    """Refuse a zip bomb from the zip's own directory, before anything is inflated (the declared sizes
-    bound what zipfile will inflate: it stops at the declared size and fails the CRC)."""
-    import zipfile
-
-    try:
-        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise TableError(Problem(str(path), f"not a readable .xlsx workbook ({exc})")) from None
-    total = sum(m.file_size for m in members)
-    if total > limits.max_xlsx_uncompressed_bytes:
-        raise TableError(Problem(str(path), "the workbook inflates too much (not read)",
-                                 expected=f"at most {limits.max_xlsx_uncompressed_bytes:,} bytes uncompressed",
-                                 found=f"{total:,} bytes ({len(data):,} compressed)"))
-    shared = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
-    if shared > limits.max_xlsx_shared_strings_bytes:
-        raise TableError(Problem(str(path), "the workbook's shared strings are too large (not read)",
-                                 expected=f"at most {limits.max_xlsx_shared_strings_bytes:,} bytes",
-                                 found=f"{shared:,} bytes"))
-
-
 def _read_xlsx(path: Path, data: bytes, limits: InputLimits | None = None) -> RawTable:
-    import openpyxl
+    """The first sheet, by python-calamine after xlsx.check_workbook has bounded what it may cost."""
+    from pipeline.ingest.xlsx import read_xlsx_rows
 
     limits = limits or InputLimits()
-    _check_xlsx_zip(path, data, limits)
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for broken archives
-        raise TableError(Problem(str(path), f"not a readable .xlsx workbook ({exc})")) from None
-    try:
-        sheet = book.worksheets[0]
-        rows, lines, cells_read = [], [], 0
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells_read += len(row)
-            if cells_read > limits.max_xlsx_cells:
-                raise TableError(Problem(str(path), "the sheet has too many cells (the rest is not read)",
-                                         row=number, expected=f"at most {limits.max_xlsx_cells:,} cells",
-                                         found=f"more than {limits.max_xlsx_cells:,}"))
-            cells = tuple(_xlsx_cell(c) for c in row)
-            if any(cells):
-                if len(rows) >= limits.max_table_rows:
-                    raise _too_many_rows(path, limits, number)
-                for column, cell in enumerate(cells):
-                    if len(cell) > limits.max_field_chars:
-                        raise _too_long(path, limits, number, column, len(cell))
-                rows.append(cells)
-                lines.append(number)
-    except TableError:
-        raise
-    except Exception as exc:  # a broken sheet part
-        raise TableError(Problem(str(path), f"not a readable .xlsx workbook ({exc})")) from None
-    finally:
-        book.close()
+    rows, lines = [], []
+    for number, cells in read_xlsx_rows(path, data, limits):
+        if len(rows) >= limits.max_table_rows:
+            raise _too_many_rows(path, limits, number)
+        for column, cell in enumerate(cells):
+            if len(cell) > limits.max_field_chars:
+                raise _too_long(path, limits, number, column, len(cell))
+        rows.append(cells)
+        lines.append(number)
     return RawTable(path, tuple(rows), tuple(lines), None)
-
-
-def _xlsx_cell(value: object) -> str:
-    import datetime as dt
-
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.strftime("%H:%M:%S")
-    return clean_cell(value)
 
 
 def _read_xls(path: Path, data: bytes, limits: InputLimits | None = None) -> RawTable:

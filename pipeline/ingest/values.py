@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import TypeVar
+from typing import Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -88,6 +88,31 @@ def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
     except ValueError:
         raise ValueError("a real date and time like 2024-10-12 08:29:57") from None
     return _in_years(value)
+
+
+def parse_timestamps(texts: Sequence[str], tz: ZoneInfo) -> list[dt.datetime | ValueError]:
+    """`parse_timestamp` of a whole column: the layout terminals write (`2024-10-12 08:29:57`, zero-padded)
+    is parsed by pandas in C; any other text goes through `parse_timestamp` one by one. Each item is the
+    datetime or the ValueError `parse_timestamp` raises for it."""
+    if not texts:
+        return []
+    series = pd.Series(texts, dtype=object).str.strip()
+    # Exactly YYYY-MM-DD HH:MM:SS with a real time of day (pandas rolls second 60 over to the next minute)
+    fast = series.str.fullmatch(r"\d{4}-\d{2}-\d{2} (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d").fillna(False).astype(bool)
+    parsed = pd.to_datetime(series.where(fast), format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    years = parsed.dt.year
+    parsed = parsed.where(years.between(*YEARS))
+    naive = parsed.dt.to_pydatetime()
+    out: list[dt.datetime | ValueError] = []
+    for text, value in zip(texts, naive):
+        if value is not None and value == value:  # NaT is not equal to itself
+            out.append(value.replace(tzinfo=tz))
+            continue
+        try:
+            out.append(parse_timestamp(text, tz))
+        except ValueError as exc:
+            out.append(exc)
+    return out
 
 
 def parse_float(text: str, *, minimum: float | None = 0.0) -> float:

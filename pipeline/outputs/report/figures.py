@@ -27,11 +27,14 @@ CROP_MARGIN = 0.35  # share of the box added on each side of a face crop (hair, 
 
 
 def _read_image(path: Path) -> np.ndarray | None:
+    """The image, or None; a photo from the archive whose header claims more pixels than the limit is never
+    decoded (faces.images.read_image)."""
+    from pipeline.faces.images import ImageReadError, read_image
+
     try:
-        data = np.fromfile(str(path), dtype=np.uint8)  # cv2.imread cannot open non-ASCII paths on Windows
-    except OSError:
+        return read_image(path)
+    except ImageReadError:
         return None
-    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
 
 
 def _write_image(path: Path, image: np.ndarray) -> bool:
