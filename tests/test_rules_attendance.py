@@ -36,6 +36,52 @@ def test_proxy_threshold(seen, fires):
         assert d["searched"]
 
 
+def _evaluate(ev):
+    from pipeline.rules.engine import evaluate_class
+    from rules_factories import NATIONAL
+
+    errors = []
+    _, findings = evaluate_class(ev, NATIONAL, "en", errors=errors,
+                                 only=lambda r: r in ("ATTENDANCE_PROXY", "UNKNOWN_PERSON"))
+    return findings, errors
+
+
+def test_proxy_says_how_many_faces_were_judged():
+    ev = _class(None, sightings=[sighting("T1", kind="teacher"), sighting("S2", judged=False)])
+    (f,) = run(ev, "ATTENDANCE_PROXY")
+    judged = json.loads(f.detail)["judged"]
+    assert judged == {"samples": 1, "faces": 2, "judged_faces": 1, "unidentified_people": 0.0,
+                      "person_samples": 0, "person_judged_samples": 0}
+
+
+@pytest.mark.parametrize("rows, sights", [
+    # 3 of the 10 faces in the room were neither named nor strangers, in every sample
+    ([headcount(faces=10, identified=7), headcount(ts="09:30", offset_s=4200.0, faces=10, identified=7)], []),
+    # faces were seen, but none passed the quality gate
+    ([headcount(faces=2, identified=0, unknown=0)], [sighting(None, kind="unidentified", judged=False)] * 2),
+])
+def test_proxy_could_not_judge(rows, sights):
+    """Checked in, never recognised, but faces in the room could not be judged: the trainee may be one of
+    them. No accusation; a warning that says so, for the inspector."""
+    ev = evidence(trainees=[trainee()], sessions=[S], recordings=[REC], presence_rows=[], headcounts=rows,
+                  checkins=[checkin()], sightings=sights)
+    findings, problems = _evaluate(ev)
+    assert findings == []
+    (p,) = problems
+    assert p.level == "warning" and p.column == "ATTENDANCE_PROXY"
+    assert p.message.startswith("could not judge ATTENDANCE_PROXY for trainee S1") and "S01" in p.message
+
+
+def test_proxy_fires_when_a_few_frames_had_unjudged_faces():
+    """One sample in four with an unjudgeable face (someone turning away) does not hold back the finding."""
+    rows = [headcount(ts=f"09:{m:02d}", offset_s=2400.0 + 60 * m, faces=10, identified=10 if m else 9)
+            for m in range(8)]
+    ev = evidence(trainees=[trainee()], sessions=[S], recordings=[REC], presence_rows=[], headcounts=rows,
+                  checkins=[checkin()])
+    findings, problems = _evaluate(ev)
+    assert [f.rule_id for f in findings] == ["ATTENDANCE_PROXY"] and problems == []
+
+
 def test_proxy_needs_a_checkin_and_a_recording():
     assert run(_class(None, checked_in=False), "ATTENDANCE_PROXY") == []
     no_video = evidence(trainees=[trainee()], sessions=[S], checkins=[checkin()], headcounts=[headcount()])
@@ -180,6 +226,7 @@ def test_unknown_person_threshold(minutes, fires):
         d = json.loads(found[0].detail)
         assert (found[0].session_id, d["person_id"], d["missing_trainees"]) == ("S01", "U7", ["S1"])
         assert d["snapshot_offset_s"] == 2400.0 and d["snapshot_box"] == [10, 20, 30, 40]
+        assert (d["samples"], d["judged_samples"]) == (1, 1)
 
 
 def test_unknown_person_one_per_person_per_session():

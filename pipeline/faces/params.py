@@ -116,6 +116,35 @@ class FaceParams:
                                         min=1.0, max=7200.0)
     headcount_quantile: float = setting(0.75, "quantile of the per-frame counts in a window (people look "
                                               "down: one frame's count is noise)", min=0.0, max=1.0)
+    # The face-quality gate (pipeline/faces/quality.py), with recognition_min_face_px as its size floor.
+    # Measured in benchmarks/results/faces_quality.md (identities_dev probes/strangers at full size and
+    # shrunk, count_dev faces by WIDER's blur/pose labels); the values are set in configs/pipeline.yaml.
+    quality_max_yaw: float = setting(0.3, "largest nose offset from the eye midpoint, in eye distances, of a "
+                                          "face that is judged (0 frontal, ~0.5 profile)", min=0.0, max=2.0)
+    quality_min_eyes: float = setting(0.2, "smallest eye distance, as a share of the box width, of a face that "
+                                           "is judged (a turned or occluded face's landmarks collapse)",
+                                      min=0.0, max=1.0)
+    quality_min_pitch: float = setting(0.2, "where the nose sits between the eye line (0) and the mouth line (1) "
+                                            "on a judged face: at least this (head tipped back below)",
+                                       min=-1.0, max=2.0)
+    quality_max_pitch: float = setting(0.9, "... and at most this (head bowed above)", min=-1.0, max=2.0)
+    quality_min_sharpness: float = setting(0.05, "smallest var(Laplacian)/var(grey) of a judged face's crop",
+                                           min=0.0, max=10.0)
+    # Identity per track (pipeline/faces/video.py). A seated trainee's track survives a look down of up
+    # to this long (synthetic classes: looks down last 20-75 s, i.e. up to 3 missed samples at 30 s).
+    track_max_gap_s: float = setting(90.0, "a face track survives this long without a detection (looks down)",
+                                     min=0.0, max=3600.0)
+    # A tracked face is not re-encoded while it looks the same: its 16x16 grey thumbnail correlates with the
+    # last confirmed one above this. Someone else taking the seat between two samples changes it, so the
+    # face is encoded and a swap is found at once (tests/test_faces_tracks.py); a synthetic trainee's
+    # pasted photo under H.264 stays above 0.95.
+    track_same_look: float = setting(0.9, "thumbnail correlation above which a tracked face counts as unchanged "
+                                          "(not re-encoded; 1: re-encode every judged sample)", min=0.0, max=1.0)
+    unknown_min_judged: int = setting(3, "judged samples a track needs before it may be called an unknown "
+                                         "person (fewer: unidentified)", min=1, max=100)
+    split_after: int = setting(2, "consecutive judged samples that disagree with a track's identity before "
+                                  "the track is split (a seat swap); one poor frame never splits",
+                               min=1, max=20)
     # Faces that are pictures (pipeline/faces/pictured.py). tests/test_faces_pictured.py: a poster through
     # H.264 with lighting drift moved its landmarks by at most 1 px over 45 min (YuNet's landmarks are whole
     # pixels), a very still seated stranger (about 1 px sway, 2 px shifts every 15 min, notes every 7 min)

@@ -152,7 +152,7 @@ def exclude_pictures(result, seen: list[tuple], params):
     for t, _ in drop:
         gone_at[t] = gone_at.get(t, 0) + 1
     for k, s in sighted.items():
-        if k in drop and s.person_id is None:
+        if k in drop and s.unknown_index is not None:
             unknown_gone[s.offset_s] = unknown_gone.get(s.offset_s, 0) + 1
     headcount = tuple(dataclasses.replace(r, faces=r.faces - gone_at.get(r.offset_s, 0),
                                           unknown=r.unknown - unknown_gone.get(r.offset_s, 0))

@@ -62,6 +62,10 @@ def _fields(tz: str) -> dict[str, list[tuple[str, pa.DataType]]]:
         "sightings": [
             ("class_id", s), ("session_id", s), ("camera_id", s), ("path", s), ("offset_s", f), ("ts", ts),
             ("person_id", s), ("person_kind", s), ("distance", f), ("box", pa.list_(pa.int32())),
+            # person_kind: trainee, teacher, unknown (an unknown person's cluster) or unidentified (a face the
+            # quality gate could not judge often enough: counted, neither named nor a stranger). judged: this
+            # sample's face passed the gate; track_judged: judged samples its track's identity rests on
+            ("judged", b), ("track_judged", i),
         ],
         "presence": [
             ("class_id", s), ("person_id", s), ("person_kind", s), ("session_id", s), ("camera_id", s),

@@ -11,7 +11,7 @@ import pandas as pd
 from pipeline.attendance.timeline import intersect, merge, minutes, to_ts, window
 from pipeline.model import Finding
 from pipeline.rules.context import RuleContext, Snapshot
-from pipeline.rules.evidence import best_sighting, checkin_rows, frame_near, trainee_checkins
+from pipeline.rules.evidence import best_sighting, checkin_rows, frame_near, judged_in_session, trainee_checkins
 from pipeline.rules.registry import rule
 
 EPS = 1e-9
@@ -37,6 +37,11 @@ def attendance_proxy(ctx: RuleContext) -> list[Finding]:
         tid, sid = row["trainee_id"], row["session_id"]
         events = trainee_checkins(ctx, tid, sid)
         st = ctx.times[sid]
+        judged = judged_in_session(ctx, sid, tid)
+        if judged["unidentified_people"] >= 1 or (judged["faces"] and not judged["judged_faces"]):
+            # someone in the room could not be judged: the trainee may be that face
+            _could_not_judge(ctx, "ATTENDANCE_PROXY", tid, sid, judged, row)
+            continue
         seen = best_sighting(ctx, tid, sid)
         first = to_ts(events["ts"].min(), ctx.tz) if len(events) else None
         shot = frame_near(ctx, sid, first) if first is not None else None
@@ -49,9 +54,22 @@ def attendance_proxy(ctx: RuleContext) -> list[Finding]:
             detail={"checkins": checkin_rows(events), "recorded_min": row["recorded_min"],
                     "searched": [[a.isoformat(), b.isoformat()] for a, b in st.usable],
                     "best_distance": None if seen is None else seen.get("distance"),
-                    "best_sighting": seen},
+                    "best_sighting": seen, "judged": judged},
         ))
     return out
+
+
+def _could_not_judge(ctx: RuleContext, rule_id: str, tid: str, sid: str, judged: dict, row) -> None:
+    name = ctx.trainees[tid].name if tid in ctx.trainees else tid
+    people = judged["unidentified_people"]
+    ctx.not_judged.append({
+        "rule_id": rule_id, "trainee_id": tid, "session_id": sid,
+        "message": (f"could not judge {rule_id} for trainee {tid} ({name}) in session {sid}: checked in, not "
+                    f"recognised on video, but {people:g} face(s) in the room could not be judged (too small, "
+                    f"blurred or turned away); {judged['judged_faces']} of {judged['faces']} faces over "
+                    f"{judged['samples']} samples were judged. Check the video by eye."),
+        "expected": "every face in the room judged", "found": f"{people:g} face(s) not judged",
+        "file": None, **{k: v for k, v in judged.items()}})
 
 
 @rule("ATTENDANCE_ABSENT")
@@ -168,6 +186,7 @@ def unknown_person(ctx: RuleContext) -> list[Finding]:
         if seen_min < ctx.pack.unknown_person_min_minutes - EPS:
             continue
         seen = best_sighting(ctx, str(pid), sid)
+        judged = judged_in_session(ctx, sid, str(pid))
         shot = Snapshot(seen["path"], seen["offset_s"], seen.get("box")) if seen and seen.get("path") else None
         out.append(ctx.finding(
             "UNKNOWN_PERSON", session_id=sid, other=str(pid), camera_id=seen.get("camera_id") if seen else None,
@@ -175,7 +194,11 @@ def unknown_person(ctx: RuleContext) -> list[Finding]:
             end=spans[-1][1] if spans else None, measured=seen_min, threshold=ctx.pack.unknown_person_min_minutes,
             snapshot=shot, fields={"person": pid, "missing": len(missing.get(sid, []))},
             detail={"person_id": str(pid), "minutes": seen_min, "missing_trainees": missing.get(sid, []),
-                    "best_sighting": seen, "cluster_snapshot": _cluster_snapshot(ctx, str(pid))}))
+                    "best_sighting": seen, "cluster_snapshot": _cluster_snapshot(ctx, str(pid)),
+                    # the unknown person's sightings in this session and how many of them passed the face
+                    # quality gate (an unknown person rests on judged faces only)
+                    "samples": judged.get("person_samples", 0),
+                    "judged_samples": judged.get("person_judged_samples", 0)}))
     return out
 
 

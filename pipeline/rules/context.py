@@ -54,6 +54,8 @@ class RuleContext:
     # the recordings table as rows, from a stored cross-class view (no DataFrame per class); None: use
     # evidence.recordings
     recording_rows: tuple[dict, ...] | None = None
+    # accusations held back because the evidence could not decide (shown as warnings in problems/report)
+    not_judged: list[dict] = field(default_factory=list)
 
     def recordings_rows(self) -> list[dict]:
         if self.recording_rows is not None:

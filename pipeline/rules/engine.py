@@ -60,6 +60,10 @@ def evaluate_class(evidence: ClassEvidence, pack: RulePack, lang: str = "zh", *,
     for spec in all_rules("class"):
         if only is None or only(spec.rule_id):
             findings += _run(spec, ctx, str(info.folder), info.class_id, errors)
+    if ctx.not_judged and errors is not None:
+        errors += [Problem(file=n.get("file") or str(info.folder), message=n["message"], level="warning",
+                           column=n.get("rule_id"), expected=n.get("expected"), found=n.get("found"),
+                           class_id=info.class_id) for n in ctx.not_judged]
     if ctx.snapshot_errors and errors is not None:
         errors += [Problem(file=str(info.folder), message=f"snapshot not written: {e}", level="warning",
                            class_id=info.class_id) for e in ctx.snapshot_errors]

@@ -10,6 +10,12 @@ import pandas as pd
 from pipeline.attendance.timeline import to_ts
 from pipeline.rules.context import RuleContext, Snapshot
 
+# People look down and turn away: a face is counted as "could not be judged" in a session when the faces
+# nobody could judge reach that number in a quarter of its samples (the headcount's own 0.75 quantile,
+# FaceParams.headcount_quantile), so a trainee whose face stays unjudgeable for a quarter of the session
+# holds back an accusation against whoever is missing.
+UNJUDGED_QUANTILE = 0.75
+
 
 def trainee_checkins(ctx: RuleContext, trainee_id: str, session_id: str | None = None) -> pd.DataFrame:
     c = ctx.evidence.checkin_sessions
@@ -84,3 +90,29 @@ def frame_near(ctx: RuleContext, session_id: str, ts: pd.Timestamp) -> Snapshot 
         best = rows.iloc[min(range(len(gap)), key=gap.__getitem__)]
         return Snapshot(str(best["path"]), float(best["offset_s"]))
     return None
+
+
+def judged_in_session(ctx: RuleContext, session_id: str, person_id: str | None = None) -> dict:
+    """How much of a session's video the face stage could judge: sampled frames, faces seen, faces that
+    passed the quality gate (``judged``), and the people it could not judge (``unidentified_people``: the
+    robust per-window count of faces that were neither named nor called strangers, as the headcount takes
+    it). With ``person_id``: that person's sightings and judged sightings too."""
+    out = {"samples": 0, "faces": 0, "judged_faces": 0, "unidentified_people": 0.0}
+    h = ctx.evidence.headcount
+    if h is not None and len(h):
+        rows = h[(h["session_id"].astype("string") == session_id).fillna(False)]
+        if len(rows):
+            per_frame = (rows["faces"] - rows["identified"] - rows["unknown"]).clip(lower=0)
+            out["samples"] = int(len(rows))
+            out["unidentified_people"] = float(per_frame.quantile(UNJUDGED_QUANTILE))
+    s = ctx.evidence.sightings
+    if s is not None and len(s):
+        rows = s[(s["session_id"].astype("string") == session_id).fillna(False)]
+        judged = (rows["judged"].astype("boolean").fillna(True).astype(bool) if "judged" in rows
+                  else pd.Series(True, index=rows.index))
+        out["faces"], out["judged_faces"] = int(len(rows)), int(judged.sum())
+        if person_id is not None:
+            mine = (rows["person_id"].astype("string") == person_id).fillna(False)
+            out["person_samples"] = int(mine.sum())
+            out["person_judged_samples"] = int((mine & judged).sum())
+    return out

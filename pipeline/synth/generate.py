@@ -59,9 +59,13 @@ def write_class(world: ClassWorld, out: Path, seed: int, video: VideoParams) -> 
 
 
 def build_suite(identities: list[scenarios.Identity], seed: int, session_min: float = 45,
-                suite: str = "full", n_trainees: int = 12, empty_seats: int = 0) -> list[ClassWorld]:
-    """'video': the class with recordings alone; 'full': plus the schedule and retention classes."""
-    v = scenarios.video_class(identities, seed, session_min, n_trainees, empty_seats=empty_seats)
+                suite: str = "full", n_trainees: int = 12, empty_seats: int = 0,
+                enroll_first: bool = False) -> list[ClassWorld]:
+    """'video': the class with recordings alone; 'full': plus the schedule and retention classes.
+    ``enroll_first``: each person's first photo (sorted) is the roster photo, the others appear on video,
+    one per session (real-photo classes from identities_dev, for benchmarks and tests only)."""
+    v = scenarios.video_class(identities, seed, session_min, n_trainees, empty_seats=empty_seats,
+                              enroll_first=enroll_first)
     if suite == "video":
         return [v]
     # one person enrolled in two classes is a finding (IDENTITY_SHARED): the other classes get other people
@@ -73,8 +77,10 @@ def build_suite(identities: list[scenarios.Identity], seed: int, session_min: fl
 
 
 def generate(identities_dir: Path, out: Path, seed: int = 7, session_min: float = 45, suite: str = "full",
-             n_trainees: int = 12, video: VideoParams | None = None, empty_seats: int = 0) -> list[Path]:
-    worlds = build_suite(load_identities(identities_dir), seed, session_min, suite, n_trainees, empty_seats)
+             n_trainees: int = 12, video: VideoParams | None = None, empty_seats: int = 0,
+             enroll_first: bool = False) -> list[Path]:
+    worlds = build_suite(load_identities(identities_dir), seed, session_min, suite, n_trainees, empty_seats,
+                         enroll_first)
     return [write_class(w, Path(out), seed, video or VideoParams()) for w in worlds]
 
 
@@ -93,8 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--empty-seats", type=int, default=0,
                     help="trainees who check in for the last session but are not in the room (HEADCOUNT_MISMATCH "
                          "from 4); default 0")
+    ap.add_argument("--enroll-first", action="store_true",
+                    help="each person's first photo (sorted, e.g. identities_dev's _0001) is the roster photo, the "
+                         "others appear on video, a different one per session; default: drawn at random")
     a = ap.parse_args(argv)
     vp = replace(VideoParams(), fps=a.fps, row_face_px=tuple(int(v) for v in a.row_face_px.split(",")))
-    for f in generate(a.identities, a.out, a.seed, a.session_min, a.suite, a.trainees, vp, a.empty_seats):
+    for f in generate(a.identities, a.out, a.seed, a.session_min, a.suite, a.trainees, vp, a.empty_seats,
+                      a.enroll_first):
         print(f)
     return 0

@@ -51,8 +51,10 @@ def _add_min(t: dt.time, minutes: float) -> dt.time:
 
 
 def _people(identities: list[Identity], rng, n_trainees: int, n_teachers: int, n_unknown: int,
-            twin: bool, min_photos: int = 2) -> tuple[list[Person], str | None]:
-    """Trainees, teachers, unknowns; a twin is a second roster entry with another photo of one trainee."""
+            twin: bool, min_photos: int = 2, enroll_first: bool = False) -> tuple[list[Person], str | None]:
+    """Trainees, teachers, unknowns; a twin is a second roster entry with another photo of one trainee.
+    ``enroll_first``: the first photo (sorted) is the enrollment photo (identities_dev's ``_0001``), the
+    others are the person's photos on video, a different real photo per session."""
     need = n_trainees + n_teachers + n_unknown
     multi = [i for i in identities if len(i.photos) >= min_photos]
     if len(multi) < need:
@@ -65,7 +67,9 @@ def _people(identities: list[Identity], rng, n_trainees: int, n_teachers: int, n
     people = []
     for k, ident in enumerate(chosen):
         photos = list(ident.photos)
-        enroll = photos[int(rng.integers(len(photos)))]
+        enroll = photos[int(rng.integers(len(photos)))]  # drawn in both modes: the stream stays the same
+        if enroll_first:
+            enroll = photos[0]
         video = tuple(p for p in photos if p != enroll)
         if k == twin_src:  # keep one photo for the twin's enrollment
             video, enroll_twin = video[1:], video[0]
@@ -106,13 +110,13 @@ def _hours(length_min: float) -> float:
 
 
 def video_class(identities: list[Identity], seed: int, session_min: float = 45, n_trainees: int = 12,
-                class_id: str = "TA2024-DG-017", empty_seats: int = 0) -> ClassWorld:
+                class_id: str = "TA2024-DG-017", empty_seats: int = 0, enroll_first: bool = False) -> ClassWorld:
     """The class with recordings. `empty_seats`: that many trainees check in for the last offline session
     (S07) but are not in the room: more people signed in than were there (HEADCOUNT_MISMATCH, and an
     ATTENDANCE_PROXY each). The oracle fires on 4 or more (tolerance 2, its band 1); 0 leaves the class
     as the benchmarks measure it."""
     rng = np.random.default_rng(seed)
-    people, twin = _people(identities, rng, n_trainees, 3, 1, twin=True)
+    people, twin = _people(identities, rng, n_trainees, 3, 1, twin=True, enroll_first=enroll_first)
     L = session_min
     h = _hours(L)
     s02 = _add_min(_t("08:30"), L + 15)

@@ -44,7 +44,13 @@ def face_chip(path: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
         raise ValueError(f"{path}: not an image")
     dets = detect_faces(img, FaceParams(min_face_px=20))
     if len(dets):
-        x, y, w, h = (int(v) for v in dets.boxes_xywh[np.argmax(dets.boxes_xywh[:, 2] * dets.boxes_xywh[:, 3])])
+        # the subject: of the faces at least half the largest one's area, the one nearest the centre (real
+        # photos, e.g. LFW, show other people beside the subject; a single face is simply taken)
+        area = dets.boxes_xywh[:, 2] * dets.boxes_xywh[:, 3]
+        centre = dets.boxes_xywh[:, :2] + dets.boxes_xywh[:, 2:] / 2
+        off = np.linalg.norm(centre - [img.shape[1] / 2, img.shape[0] / 2], axis=1)
+        pick = int(np.argmin(np.where(area >= 0.5 * area.max(), off, np.inf)))
+        x, y, w, h = (int(v) for v in dets.boxes_xywh[pick])
     else:  # aligned face chips: the face fills the middle of the image
         H, W = img.shape[:2]
         x, y, w, h = int(W * 0.2), int(H * 0.2), int(W * 0.6), int(H * 0.65)
@@ -92,6 +98,14 @@ def seat_xy(p: VideoParams, seat: int) -> tuple[int, int, int]:
     span = p.width_px * (0.5 + 0.12 * row)
     x = int(p.width_px * 0.58 - span / 2 + span * (col + 0.5) / p.seats_per_row)
     return x, y, face
+
+
+def seat_of(world: ClassWorld, key: str, session_id: str, p: VideoParams) -> int:
+    """The seat a person takes in a session: people take other seats each session (and the auditor must not
+    read two sessions as one footage)."""
+    n_seats = len(p.row_face_px) * p.seats_per_row
+    shift = int(hashlib.sha256(session_id.encode()).hexdigest()[:8], 16) % n_seats
+    return (world.seats[key] + shift) % n_seats
 
 
 def _paste(frame: np.ndarray, img: np.ndarray, mask: np.ndarray, cx: int, cy: int) -> None:
@@ -153,10 +167,7 @@ def render_frame(world: ClassWorld, rec: RecordingPlan, base: np.ndarray, t_s: f
     s = world.session(rec.session_id)
     x = (rec.start - s.start_dt()).total_seconds() + t_s
     present = {k for (k, sid), iv in world.presence.items() if sid == s.session_id and any(a <= x < b for a, b in iv)}
-    # people take other seats each session (and the auditor must not read two sessions as one footage)
-    n_seats = len(p.row_face_px) * p.seats_per_row
-    shift = int(hashlib.sha256(s.session_id.encode()).hexdigest()[:8], 16) % n_seats
-    order = sorted((((world.seats[k] + shift) % n_seats, k) for k in present if k in world.seats))
+    order = sorted((seat_of(world, k, s.session_id, p), k) for k in present if k in world.seats)
     for seat, k in order:
         cx, cy, face = seat_xy(p, seat)
         # people sway a little (a still picture reads as frozen footage to the auditor)

@@ -66,6 +66,8 @@ class ClassView:
             return self.names.get(str(pid), str(pid)) if pid is not None else self.words("unknown_label")
         if kind == "teacher":
             return f'{self.words("teacher_label")} {pid or ""}'.strip()
+        if kind == "unidentified":
+            return self.words("unidentified_label")
         return str(pid) if pid is not None else self.words("unknown_label")
 
     def media_of(self, class_id: object) -> Media:

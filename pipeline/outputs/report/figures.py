@@ -235,7 +235,8 @@ def marks_at(sightings: pd.DataFrame, rec_path: object, offset_s: object, label_
     return out
 
 
-_MARK_COLORS = {"trainee": "#2e7d32", "teacher": "#1f5fbf", "unknown": "#c62828", "highlight": "#ff9800"}
+_MARK_COLORS = {"trainee": "#2e7d32", "teacher": "#1f5fbf", "unknown": "#c62828", "unidentified": "#9e9e9e",
+                "highlight": "#ff9800"}
 
 
 def marked_frame(picture: Picture, marks: list[Mark], alt: str, extra: Mark | None = None) -> str:

@@ -171,6 +171,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "stranger_crop": ("名单外人员的人脸", "The stranger's face"),
     "teacher_label": ("教师", "teacher"),
     "unknown_label": ("未识别", "unknown"),
+    "unidentified_label": ("无法判断", "could not judge"),
     "other_class": ("另一班级", "Other class"),
     "time_zone": ("时区", "Time zone"),
     "language": ("English", "中文"),
