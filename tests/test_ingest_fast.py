@@ -118,3 +118,13 @@ def _same(texts: list[str]) -> None:
             assert isinstance(got, ValueError) and str(got) == str(exc), (text, got)
             continue
         assert got == want and got.tzinfo is TZ and got.fold == want.fold, (text, got, want)
+
+
+@pytest.mark.parametrize("quote, eq", [("'", "="), ('"', " = "), ("'", "\t=\t")])
+def test_references_in_any_xml_spelling_bound_the_sheet(tmp_path: Path, quote: str, eq: str) -> None:
+    """XML allows single quotes and spaces around '=': a far cell written so is bounded all the same."""
+    sheet = (f"<row r{eq}{quote}1{quote}><c r{eq}{quote}A1{quote} t=\"inlineStr\"><is><t>x</t></is></c></row>"
+             f"<row r{eq}{quote}40000{quote}><c r{eq}{quote}XFD40000{quote} t=\"inlineStr\"><is><t>y</t></is></c></row>")
+    with pytest.raises(TableError) as info:
+        read_raw(xlsx_book(tmp_path / "sparse.xlsx", sheet))
+    assert "40,000 rows x 16,384 columns" in str(info.value)

@@ -30,9 +30,9 @@ CHUNK_BYTES = 8 * 1024 * 1024
 MAX_TAG_BYTES = 1024 * 1024  # a single XML tag longer than this is not a spreadsheet
 
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
-_ROW_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?\br=\"(\d{1,12})\"")
+_ROW_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?\br\s*=\s*[\"'](\d{1,12})[\"']")
 _CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
-_CELL_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br=\"\$?([A-Za-z]{1,6})\$?(\d{1,12})\"")
+_CELL_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*[\"']\$?([A-Za-z]{1,6})\$?(\d{1,12})[\"']")
 
 
 def _error(path: Path, message: str, **where) -> Exception:
