@@ -1,6 +1,11 @@
 """Recognition on the identity sets of ../shared/data: top-1 accuracy and non-enrolled acceptance.
 
-Sets: dlib johns (5 people x 11 chips), deepface clusters (deepface_identity_clusters.csv), and the
+First, the calibration set identities_dev (benchmarks/identities_dev.py): 150 people with one enrollment
+photo each, 740 other photos of them, 200 strangers; both encoders (SFace, dlib) from the same run, at full
+size and with the probes shrunk to 40 and 30 px; thresholds that accept at most 1% of strangers, the relaxed
+rule, pair distances for same_face_max_distance and cluster_threshold, and each encoder's CPU per face.
+
+Then the small sets (dlib encoder, history of the dlib defaults): dlib johns (5 people x 11 chips), deepface clusters (deepface_identity_clusters.csv), and the
 face_recognition knn/example photos (obama, biden, alex lacamoire, kit harington, rose leslie, ...),
 pooled into one gallery (byte-identical files counted once). Protocol, for each threshold:
 - top-1 (enrolled people): leave-one-photo-out. Each photo of a person with >= 2 photos is a probe against
@@ -12,13 +17,15 @@ nearest person up to a relaxed threshold when everyone else is a margin farther)
 and on probes shrunk to a classroom face size (the gallery stays full size, as enrollment photos are).
 Writes benchmarks/results/faces_recognition.md.
 
-    .venv/bin/python benchmarks/bench_faces_recognition.py
+    .venv/bin/python benchmarks/bench_faces_recognition.py [--limit N] [--skip-small-sets]
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 from pathlib import Path
+import sys
 import time
 
 import numpy as np
@@ -27,7 +34,7 @@ import cv2
 
 from pipeline.faces import adapter
 from pipeline.faces.errors import EnrollmentError
-from pipeline.faces.gallery import dominant_face, encode_photo
+from pipeline.faces.gallery import encode_photo, subject_face
 from pipeline.faces.images import read_image
 from pipeline.faces.params import FaceParams
 
@@ -91,7 +98,7 @@ def encode_small(path: Path, params: FaceParams, face_px: int) -> np.ndarray | N
     face would be (None if the detector no longer finds it)."""
     image = read_image(path)
     dets = adapter.detect_faces(image, params)
-    pick = dominant_face(dets, params.enroll_dominance) if len(dets) else None
+    pick = subject_face(dets, image.shape, params) if len(dets) else None
     if pick is None:
         return None
     x, y, w, h = dets.boxes_xywh[pick]
@@ -159,21 +166,110 @@ def evaluate(enc, owner, thresholds):
     return rows, closed
 
 
+def identities_dev_section(limit: int | None) -> list[str]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import identities_dev as idv
+
+    base = FaceParams()
+    data = idv.load(DATA / "identities_dev", base, limit)
+    rows = data["rows"]
+    roles = np.array([r["role"] for r in rows])
+    how = np.array(data["how"])
+    multi = data.get("multi", [])
+    lines = ["## identities_dev: one enrollment photo per person, both encoders (same run, same faces)\n",
+             f"{(roles == 'enroll').sum()} enrolled people (one photo each), {(roles == 'probe').sum()} other photos "
+             f"of them (probes), {(roles == 'stranger').sum()} strangers. Face used: the subject "
+             f"(gallery.subject_face) in {(how == 'subject').sum()} photos, only the face nearest the centre "
+             f"(several faces, none clearly the subject) in {(how == 'centre').sum()}, no face in "
+             f"{(how == 'none').sum()}. Detection once for all: {data['detect_wall_s']:.0f} s wall, "
+             f"{data['detect_cpu_s']:.0f} s CPU (2-core shared VM, one thread). Probes and strangers shrunk to 40 "
+             "and 30 px face width on a grey canvas and detected again; the gallery stays full size. top-1: the "
+             "nearest person is right and within the threshold, over all probes (a face no longer found is a "
+             "miss); strangers: accepted if anyone is within the threshold. Threshold: the largest on the grid "
+             f"that accepts at most {idv.MAX_STRANGERS:.0%} of strangers at every size.\n"]
+    summary = ["| encoder | threshold | size | probes found | top-1 | genuine accepted | strangers accepted | "
+               "closed-set top-1 | threshold for <= 1% strangers at this size alone |",
+               "|---|---|---|---|---|---|---|---|---|"]
+    details, relaxed_lines, pair_lines, cost_lines = [], [], [], []
+    for encoder in ("sface", "dlib"):
+        params = base.replace(encoder=encoder)
+        grid = idv.GRIDS[encoder]
+        results, cost = idv.evaluate(data, params, grid)
+        t = idv.pick_threshold(results, grid)
+        k = int(np.flatnonzero(grid == t)[0])
+        for size, r in results.items():
+            alone = idv.pick_threshold({size: r}, grid)
+            summary.append(f"| {encoder} | {t:.2f} | {size} | {r.probes_found}/{r.probes} | {r.top1[k]:.3f} | "
+                           f"{r.genuine[k]:.3f} | {r.strangers_acc[k]:.3f} ({int(round(r.strangers_acc[k] * r.strangers))}"
+                           f"/{r.strangers}) | {r.closed_top1:.3f} | {alone:.2f} |")
+        details += [f"\n### {encoder}: by threshold\n",
+                    "| threshold | " + " | ".join(f"top-1 {s} | strangers {s}" for s in idv.SIZES) + " |",
+                    "|---|" + "---|---|" * len(idv.SIZES)]
+        for j, g in enumerate(grid):
+            if j % 2 == 0 or g == t:
+                details.append(f"| {g:.2f}{' (chosen)' if g == t else ''} | " + " | ".join(
+                    f"{results[s].top1[j]:.3f} | {results[s].strangers_acc[j]:.3f}" for s in idv.SIZES) + " |")
+        for dr, margin in idv.RELAXED[encoder]:
+            cells = [idv.relaxed_rates(results[s], t, t + dr, margin) for s in idv.SIZES]
+            relaxed_lines.append(f"| {encoder} | {t:.2f} | {t + dr:.2f} | {margin:.2f} | " + " | ".join(
+                f"{a:.3f} / {g:.3f} / {f:.3f}" for a, g, f in cells) + " |")
+        pairs = idv.pair_stats(data, cost, grid)
+        same, diff, diff_all = pairs["same"], pairs["diff"], pairs["diff_all"]
+        for q in (0.0, 0.001):
+            cut = np.quantile(diff, q) if q else diff.min()
+            pair_lines.append(f"| {encoder} | different people (enrollment x enrollment and x strangers), "
+                              f"{'nearest pair' if not q else '0.1% quantile'} | {cut:.3f} | same-person pairs "
+                              f"below it: {(same < cut).mean():.3f} |")
+        cut = np.quantile(diff_all, 0.001)
+        pair_lines.append(f"| {encoder} | different people incl. stranger x stranger, 0.1% quantile | {cut:.3f} | "
+                          f"same-person pairs below it: {(same < cut).mean():.3f} |")
+        pair_lines.append(f"| {encoder} | same person (enrollment x other photo): median / 90% / 99% | "
+                          f"{np.median(same):.3f} / {np.quantile(same, 0.9):.3f} / {np.quantile(same, 0.99):.3f} | |")
+        cost_lines.append(f"| {encoder} | {cost['faces']} | {cost['cpu_s']:.1f} | {cost['cpu_s'] / cost['faces'] * 1000:.1f} |")
+    lines += summary + details
+    lines += ["\n### Relaxed rule (Gallery.assign)\n",
+              "A face beyond the threshold is still its nearest person when within `relaxed` and everyone else is "
+              "`margin` farther. Cells: top-1 / genuine accepted / strangers accepted.\n",
+              "| encoder | strict | relaxed | margin | " + " | ".join(str(s) for s in idv.SIZES) + " |",
+              "|---|---|---|---|" + "---|" * len(idv.SIZES)] + relaxed_lines
+    lines += ["\n### Pair distances (same_face_max_distance, cluster_threshold)\n",
+              "| encoder | pairs | distance | |", "|---|---|---|---|"] + pair_lines
+    lines += ["\n### Encoder cost (same run, same faces, one thread)\n",
+              "| encoder | faces encoded | CPU s | CPU ms per face (align/chip + network) |", "|---|---|---|---|"]
+    lines += cost_lines + [""]
+    print("\n".join(lines), flush=True)
+    return lines
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=int, default=None, help="identities_dev: first N people and N strangers (a "
+                                                            "quick check; the results file needs the full set)")
+    ap.add_argument("--skip-small-sets", action="store_true")
+    args = ap.parse_args()
+    cv2.setNumThreads(1)
+    head = identities_dev_section(args.limit)
+    if args.limit:
+        return
+    if args.skip_small_sets:
+        OUT.write_text("# Face recognition on the identity sets of ../shared/data\n\n" + "\n".join(head) + "\n")
+        print(f"wrote {OUT}")
+        return
     sets = identity_photos(DATA)
     assert sets, f"no identity photos under {DATA}"
-    lines = ["# Face recognition on the identity sets of ../shared/data\n",
+    lines = ["# Face recognition on the identity sets of ../shared/data\n", *head,
+             "## Small sets (dlib encoder): johns, deepface clusters, face_recognition photos\n",
              "Gallery pooled over johns, deepface clusters and face_recognition photos (byte-identical files once). "
              "top-1: leave-one-photo-out over people with >= 2 photos, correct = nearest person right AND within "
              "the threshold. non-enrolled accepted: leave-one-person-out, a probe is accepted if anyone else is "
              "within the threshold.\n"]
     for mode in ("dlib5_on_box", "yunet5"):
-        params = FaceParams(landmark_mode=mode)
+        params = FaceParams(encoder="dlib", landmark_mode=mode)
         t0 = time.perf_counter()
         names, enc, owner, set_of, skipped = encode_all(sets, params)
         secs = time.perf_counter() - t0
         rows, closed = evaluate(enc, owner, THRESHOLDS)
-        lines += [f"## landmark_mode = {mode}\n",
+        lines += [f"### landmark_mode = {mode}\n",
                   f"{len(enc)} photos of {len(set(owner))} people encoded in {secs:.1f} s (detect + encode); "
                   f"closed-set top-1 (no threshold): {closed:.3f}. Photos skipped (no single face): "
                   f"{len(skipped)}" + ("".join(f"\n- {s}" for s in skipped)) + "\n",
@@ -186,10 +282,10 @@ def main() -> None:
             lines.append(f"\n{set_name} alone at 0.5: top-1 {a:.3f} of {n}, non-enrolled accepted {far:.3f} of {m}")
         lines.append("")
         print("\n".join(lines[-len(rows) - 8:]), flush=True)
-    params = FaceParams()
+    params = FaceParams(encoder="dlib")
     names, enc, owner, set_of, skipped = encode_all(sets, params)
     paths = [p for name in sorted(sets) for p in sets[name][1]]
-    lines += [f"## Relaxed rule (default landmarks, strict threshold {params.match_threshold})\n",
+    lines += [f"### Relaxed rule (dlib, default landmarks, strict threshold {params.match_threshold})\n",
               "Accepted as a person: within the strict threshold, or the nearest person within `relaxed` with "
               "everyone else at least `margin` farther (the frame-level rule of the face pass also requires that "
               "person not to be in the frame already, which only helps). Default: relaxed "

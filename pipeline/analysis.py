@@ -19,7 +19,10 @@ if TYPE_CHECKING:  # the frame consumers (OpenCV) load where frames are decoded,
     from pipeline.video.blank import BlankStretch
     from pipeline.video.reuse import Fingerprint
 
-ANALYSIS_VERSION = "2"  # 2: blank samples on a grid from the file start (scan.py), chunks
+# 2: blank samples on a grid from the file start (scan.py), chunks.
+# 3: face encodings may come from SFace or dlib (FaceParams.encoder, part of the key through task.faces);
+# entries written before the encoder was a setting are never read again.
+ANALYSIS_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -253,7 +256,7 @@ def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str |
     from pipeline.ops.worker import tune_allocator
 
     tune_allocator(*task.malloc)
-    digest = task.gallery.digest()
+    digest = f"{task.gallery.digest()}-{task.faces.digest()}"  # the same photos encoded per encoder
     if digest not in _GALLERIES:
         photos = {person_key(kind, pid): list(paths) for pid, kind, paths in task.gallery.people}
         gallery = Gallery.from_photos(photos, task.faces, strict=False, max_pixels=task.gallery.max_image_pixels)

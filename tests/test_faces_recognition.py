@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.faces import EnrollmentError
 from pipeline.faces.commands import match_faces
-from pipeline.faces.gallery import Gallery, dominant_face
+from pipeline.faces.gallery import Gallery, subject_face
 from pipeline.faces.detections import FaceDetections
 from pipeline.faces.params import FaceParams
 
@@ -93,15 +93,44 @@ def test_enrollment_corrupt_file_and_lenient_mode(shared_data, tmp_path):
     assert g.identities == ("T003",) and [p.path for p in g.problems] == [str(bad)]
 
 
-@pytest.mark.parametrize("sizes, dominance, expected", [
-    ([(100, 100)], 2.0, 0),
-    ([(100, 100), (40, 40)], 2.0, 0),  # a bystander far behind: the largest face is used
-    ([(40, 40), (100, 100)], 2.0, 1),
-    ([(100, 100), (90, 90)], 2.0, None),  # two people side by side: ambiguous
+@pytest.mark.parametrize("boxes, expected", [
+    ([(75, 75, 100, 100)], 0),
+    ([(75, 75, 100, 100), (0, 0, 40, 40)], 0),  # a bystander far behind: the subject is used
+    ([(0, 0, 100, 100), (105, 105, 40, 40)], None),  # a large face off centre, a small one in the middle
+    ([(75, 80, 90, 90), (190, 60, 100, 100)], 0),  # a person beside the subject, as large, at the edge
+    ([(30, 75, 90, 90), (130, 75, 90, 90)], None),  # two people side by side: ambiguous
+    ([(90, 90, 60, 60), (170, 90, 90, 90)], None),  # the central face much smaller than its neighbour
 ])
-def test_dominant_face(sizes, dominance, expected):
-    boxes = np.array([[0, 0, w, h] for w, h in sizes])
-    assert dominant_face(FaceDetections(boxes, np.ones(len(sizes))), dominance) == expected
+def test_subject_face(boxes, expected):
+    """The face nearest the centre of a 250x250 photo, when clearly the subject by size and position."""
+    dets = FaceDetections(np.array(boxes), np.ones(len(boxes)))
+    assert subject_face(dets, (250, 250), PARAMS) == expected
+
+
+def test_enrollment_photo_with_several_faces(shared_data, tmp_path):
+    """Real photos: a news photo with a second, nearly as large face beside the subject enrolls the subject
+    (he is recognised in his other photos); two real portraits side by side are reported, naming the file
+    and the faces, and the lenient gallery enrolls the trainee's other photo."""
+    import cv2
+
+    from pipeline.faces import adapter
+    from pipeline.faces.images import read_image
+
+    lfw = shared_data / "identities_dev/enrolled"
+    crowded = lfw / "Paul_McCartney/Paul_McCartney_0003.jpg"
+    assert len(adapter.detect_faces(read_image(crowded), PARAMS)) >= 2
+    gallery = Gallery.from_photos({"T001": [crowded], "T002": [lfw / "Yoko_Ono/Yoko_Ono_0003.jpg"]}, PARAMS)
+    rows = match_faces(None, [lfw / "Paul_McCartney/Paul_McCartney_0001.jpg"], PARAMS, gallery=gallery)
+    assert rows[0]["identity"] == "T001", rows
+    pair = np.concatenate([read_image(lfw / "Tom_Hanks/Tom_Hanks_0002.jpg"),
+                           read_image(lfw / "Kofi_Annan/Kofi_Annan_0001.jpg")], axis=1)
+    cv2.imwrite(str(tmp_path / "pair.jpg"), pair)
+    with pytest.raises(EnrollmentError) as err:
+        Gallery.from_photos({"T003": [tmp_path / "pair.jpg"]}, PARAMS)
+    assert "pair.jpg" in str(err.value) and "T003" in str(err.value) and "none clearly the subject" in str(err.value)
+    lenient = Gallery.from_photos({"T003": [tmp_path / "pair.jpg", lfw / "Tom_Hanks/Tom_Hanks_0001.jpg"]}, PARAMS,
+                                  strict=False)
+    assert lenient.identities == ("T003",) and [p.identity for p in lenient.problems] == ["T003"]
 
 
 def test_combined_gallery_teachers(shared_data):

@@ -1,4 +1,5 @@
-"""The only module that imports face libraries (yuface, dlib, face_recognition_models).
+"""The only module that imports face libraries (yuface, dlib, face_recognition_models; SFace's weights
+through pipeline.faces.sface).
 
 Models load lazily, once per process, on first use (``_models()``), never at import time, so importing
 the pipeline stays cheap and worker processes each load their own copy. Swapping the detector touches
@@ -39,6 +40,19 @@ class _Models:
         self.encoder_path = frm.face_recognition_model_location()
         self.encoder = dlib.face_recognition_model_v1(self.encoder_path)
         self._resnet = None
+        self._sface = None
+
+    def sface(self):
+        """SFace (pipeline.faces.sface), loaded and checked on first use. OpenCV's own threads are held to
+        one, as BLAS is for the numpy ResNet: the pipeline runs one worker process per core."""
+        if self._sface is None:
+            import cv2
+
+            from pipeline.faces.sface import SFace
+
+            cv2.setNumThreads(1)
+            self._sface = SFace()
+        return self._sface
 
     def resnet(self):
         """The same network run by numpy (pipeline.faces.resnet), loaded on first use. BLAS is held to one
@@ -164,10 +178,20 @@ def face_shapes(image_rgb: np.ndarray, detections: FaceDetections, params: FaceP
 
 
 def encode_faces(image_bgr: np.ndarray, detections: FaceDetections, params: FaceParams) -> np.ndarray:
-    """(N, 128) float32 dlib face encodings, one per detection, in the detections' order."""
+    """(N, 128) float32 face encodings of ``params.encoder``, one per detection, in the detections' order.
+    SFace's are unit vectors; dlib's are not. Distances of one encoder's vectors only mean anything against
+    the same encoder's (Gallery checks this)."""
     if len(detections) == 0:
         return np.zeros((0, ENCODING_DIM), np.float32)
     models = _models()
+    if params.encoder == "sface":
+        if detections.landmarks is None:
+            raise ValueError("encode_faces: the sface encoder needs YuNet's five landmarks per face, found "
+                             "detections without landmarks (detector 'hog'?)")
+        from pipeline.faces.sface import align
+
+        chips = np.stack([align(image_bgr, marks) for marks in detections.landmarks])
+        return models.sface().encode(chips)
     rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
     shapes = models.dlib.full_object_detections()
     shapes.extend(face_shapes(rgb, detections, params))

@@ -1,6 +1,8 @@
 """`trainaudit faces ...`: a thin click group over pipeline.faces.commands (the lead adds it to cli.py).
 
-JSON to stdout, messages to stderr; exit 1 when the gallery cannot be built (the error names the file).
+JSON to stdout, messages to stderr. Exit codes: 0 everything read and matched; 1 finished with problems
+(an unreadable image, a skipped gallery photo: in the JSON and on stderr) or nobody could be enrolled;
+2 usage error.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import sys
 
 import click
 
-from pipeline.faces.commands import count_faces, match_faces
+from pipeline.faces.commands import count_faces, gallery_problems, load_gallery, match_faces
 from pipeline.faces.errors import FaceError
 from pipeline.faces.params import FaceParams
 
@@ -77,16 +79,37 @@ def match_cmd(ctx: click.Context, gallery_dir: str, probes: tuple[str, ...], con
     """Print a JSON list of {"probe", "identity" (name or "unknown"), "distance"} per PROBE.
 
     GALLERY holds one folder per person with one or more photos: DIR/<identity>/<photos>. The probe's
-    largest face is matched; "unknown" is a normal answer (nobody enrolled is close enough).
+    largest face is matched; "unknown" is a normal answer (nobody enrolled is close enough). An enrollment
+    photo with several faces uses the face nearest the centre when it is clearly the subject (by size and
+    position).
+
+    A gallery photo that cannot be used (unreadable, no face, several faces and none clearly the subject)
+    never stops the command: it is named on stderr and in every entry's "gallery_problems"
+    ({"photo", "identity", "problem"}), and the probes are matched against the rest of the gallery.
+
+    \b
+    Exit codes:
+      0  every gallery photo and probe was read and matched
+      1  finished, but a gallery photo was skipped or a probe could not be read (the JSON is complete);
+         or nobody could be enrolled (message on stderr, no JSON)
+      2  usage error (missing gallery folder, bad option)
 
     \b
     Examples:
       trainaudit faces match --gallery roster_photos/ checkin_snapshot.jpg
       trainaudit faces match --gallery roster_photos/ a.jpg b.jpg > matches.json
     """
+    params = _params(ctx, config_path)
     try:
-        rows = match_faces(gallery_dir, probes, _params(ctx, config_path))
+        gallery = load_gallery(gallery_dir, params)
     except FaceError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    skipped = gallery_problems(gallery)
+    for problem in skipped:
+        click.echo(f"warning: gallery photo skipped: {problem['photo']} ({problem['identity']}): "
+                   f"{problem['problem']}", err=True)
+    rows = match_faces(gallery_dir, probes, params, gallery=gallery)
     click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    if skipped or any("error" in row for row in rows):
+        sys.exit(1)

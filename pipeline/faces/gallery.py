@@ -26,14 +26,43 @@ class Match:
     distance: float  # to the nearest enrolled encoding (of anyone), inf for an empty gallery
 
 
-def dominant_face(dets: FaceDetections, dominance: float) -> int | None:
-    """Index of the face to enroll: the only one, or the largest if its area is at least ``dominance``
-    times the next one's (a bystander in the background of an ID photo); None if ambiguous."""
+def centre_offsets(dets: FaceDetections, shape_hw: tuple[int, int]) -> np.ndarray:
+    """(N,) distance of each box's centre from the image centre, as a share of the half-diagonal (0 at the
+    centre, 1 in a corner)."""
+    h, w = shape_hw[:2]
+    boxes = dets.boxes_xywh.astype(np.float64)
+    centres = boxes[:, :2] + boxes[:, 2:] / 2
+    return np.linalg.norm(centres - [w / 2, h / 2], axis=1) / (np.hypot(w, h) / 2)
+
+
+def subject_face(dets: FaceDetections, shape_hw: tuple[int, int], params: FaceParams) -> int | None:
+    """Index of the face an enrollment photo is of, or None when the photo does not say whose it is.
+
+    The only face; else the face nearest the centre when it is clearly the subject: its area is at least
+    ``enroll_dominance`` times every other face's (a bystander far behind), or it is not much smaller than
+    any other (``enroll_min_relative_size``) and every other face is ``enroll_centre_margin`` farther from
+    the centre (a person beside the subject, cut by the frame's edge)."""
     if len(dets) == 1:
         return 0
-    areas = dets.boxes_xywh[:, 2].astype(float) * dets.boxes_xywh[:, 3]
-    order = np.argsort(-areas)
-    return int(order[0]) if areas[order[0]] >= dominance * areas[order[1]] else None
+    if len(dets) == 0:
+        return None
+    areas = dets.boxes_xywh[:, 2].astype(np.float64) * dets.boxes_xywh[:, 3]
+    offsets = centre_offsets(dets, shape_hw)
+    pick = int(np.argmin(offsets))
+    others = np.arange(len(dets)) != pick
+    if areas[pick] >= params.enroll_dominance * areas[others].max():
+        return pick
+    if (areas[pick] >= params.enroll_min_relative_size * areas[others].max()
+            and offsets[others].min() - offsets[pick] >= params.enroll_centre_margin):
+        return pick
+    return None
+
+
+def _ambiguity(dets: FaceDetections, shape_hw: tuple[int, int]) -> str:
+    offsets = centre_offsets(dets, shape_hw)
+    faces = ", ".join(f"{w}x{h} px at {o:.2f} from the centre"
+                      for (_, _, w, h), o in sorted(zip(dets.boxes_xywh.tolist(), offsets), key=lambda t: t[1]))
+    return f"{len(dets)} faces and none clearly the subject ({faces}; offsets as a share of the half-diagonal)"
 
 
 def encode_photo(path: str | Path, params: FaceParams, identity: str | None = None,
@@ -47,10 +76,9 @@ def encode_photo(path: str | Path, params: FaceParams, identity: str | None = No
     dets = adapter.detect_faces(image, params)
     if len(dets) == 0:
         raise EnrollmentError(str(path), "no face", identity)
-    pick = dominant_face(dets, params.enroll_dominance)
+    pick = subject_face(dets, image.shape, params)
     if pick is None:
-        sizes = ", ".join(f"{w}x{h} px" for _, _, w, h in dets.boxes_xywh)
-        raise EnrollmentError(str(path), f"{len(dets)} faces of similar size ({sizes}), none dominant", identity)
+        raise EnrollmentError(str(path), _ambiguity(dets, image.shape), identity)
     return adapter.encode_faces(image, dets.filter(np.arange(len(dets)) == pick), params)[0]
 
 
@@ -61,6 +89,9 @@ class Gallery:
     owner: np.ndarray  # (M,) int index into identities
     threshold: float
     problems: tuple[EnrollmentError, ...] = ()  # photos skipped when built with strict=False
+    # The encoder that made ``encodings`` (FaceParams.encoder); None: not recorded (built from raw vectors).
+    # Distances of two encoders are on unrelated scales: require() refuses to mix them.
+    encoder: str | None = None
 
     def __post_init__(self) -> None:
         enc = np.asarray(self.encodings, np.float32).reshape(-1, adapter.ENCODING_DIM)
@@ -95,7 +126,7 @@ class Gallery:
                 owner.extend([len(identities)] * len(rows))
                 identities.append(identity)
         return cls(tuple(identities), np.asarray(encodings, np.float32), np.asarray(owner), params.match_threshold,
-                   tuple(problems))
+                   tuple(problems), params.encoder)
 
     @classmethod
     def from_dir(cls, root: str | Path, params: FaceParams, strict: bool = True) -> Gallery:
@@ -116,10 +147,20 @@ class Gallery:
         names = [n for g in galleries for n in g.identities]
         if len(set(names)) != len(names):
             raise ValueError("Gallery.combine: an identity appears in two galleries")
+        encoders = {g.encoder for g in galleries} - {None}
+        if len(encoders) > 1:
+            raise ValueError(f"Gallery.combine: expected one encoder, found {sorted(encoders)}")
         offsets = np.cumsum([0] + [len(g) for g in galleries[:-1]])
         return cls(tuple(names), np.concatenate([g.encodings for g in galleries]),
                    np.concatenate([g.owner + off for g, off in zip(galleries, offsets)]),
-                   galleries[0].threshold, tuple(p for g in galleries for p in g.problems))
+                   galleries[0].threshold, tuple(p for g in galleries for p in g.problems),
+                   next(iter(encoders), None))
+
+    def require(self, params: FaceParams) -> None:
+        """ValueError unless this gallery's encodings come from ``params.encoder`` (or are unlabelled)."""
+        if self.encoder is not None and self.encoder != params.encoder:
+            raise ValueError(f"Gallery: encodings made by the {self.encoder!r} encoder cannot be matched with "
+                             f"faces encoded by {params.encoder!r} (rebuild the gallery with faces.encoder)")
 
     def distances(self, encodings: np.ndarray) -> np.ndarray:
         """(N, len(identities)): each probe's distance to the nearest photo of each person."""

@@ -9,14 +9,57 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import lru_cache
 import hashlib
 import json
+from pathlib import Path
 
-from pipeline.settings import setting
+from pipeline.settings import build, setting
 
 DETECTORS = ("yunet", "hog")
+ENCODERS = ("sface", "dlib")
 ENCODER_RUNTIMES = ("numpy", "dlib")
 LANDMARK_MODES = ("dlib5_on_box", "yunet5")
+ENCODER_THRESHOLDS_FILE = Path(__file__).resolve().parents[2] / "configs" / "face_encoders.yaml"
+
+
+@dataclass(frozen=True)
+class EncoderThresholds:
+    """One encoder's recognition thresholds (configs/face_encoders.yaml holds them with their measurements).
+    Distances are on that encoder's own scale: never compare them across encoders."""
+
+    match_threshold: float = setting(0.55, "largest distance accepted as the same person", min=0.05, max=2.0)
+    relaxed_match_threshold: float = setting(0.6, "relaxed rule: largest distance to the nearest person",
+                                             min=0.05, max=2.0)
+    relaxed_match_margin: float = setting(0.1, "relaxed rule: how much farther everyone else must be",
+                                          min=0.0, max=2.0)
+    same_face_max_distance: float = setting(0.45, "largest distance between two roster entries' enrollment "
+                                                  "photos reported as one face enrolled twice", min=0.05, max=2.0)
+    cluster_threshold: float = setting(0.5, "largest distance joining unknown faces into one cluster",
+                                       min=0.05, max=2.0)
+
+
+THRESHOLD_FIELDS = tuple(f.name for f in dataclasses.fields(EncoderThresholds))
+
+
+@lru_cache(maxsize=1)
+def encoder_thresholds() -> dict[str, EncoderThresholds]:
+    """{encoder: its thresholds} from configs/face_encoders.yaml, checked strictly (every encoder present,
+    every key known and within bounds)."""
+    import yaml
+
+    data = yaml.safe_load(ENCODER_THRESHOLDS_FILE.read_text(encoding="utf-8"))
+    where = ENCODER_THRESHOLDS_FILE.name
+    if not isinstance(data, dict) or set(data) != set(ENCODERS):
+        found = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise ValueError(f"{where}: expected one section per encoder {list(ENCODERS)}, found {found}")
+    out = {}
+    for name in ENCODERS:
+        missing = set(THRESHOLD_FIELDS) - set(data[name] or {})
+        if missing:
+            raise ValueError(f"{where}: {name}: expected every threshold, missing {sorted(missing)}")
+        out[name] = build(EncoderThresholds, data[name], f"{where}:{name}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -61,7 +104,12 @@ class FaceParams:
                                                 "high, a face-like object such as a dog does not)",
                                           min=0.05, max=0.99)
     hog_upsample: int = setting(1, "upsampling passes of dlib's HOG detector (detector=hog only)", min=0, max=3)
-    # faces_recognition.md compares the two on the identity sets.
+    # faces_recognition.md, identities_dev (150 people, one enrollment photo each, 200 strangers): see the
+    # table there for both encoders side by side.
+    encoder: str = setting("dlib", "face encoder: sface (OpenCV Zoo SFace, int8, needs YuNet's landmarks) or "
+                                   "dlib (ResNet); each has its own thresholds (configs/face_encoders.yaml)",
+                           choices=ENCODERS)
+    # faces_recognition.md compares the two on the identity sets (dlib encoder only).
     landmark_mode: str = setting("dlib5_on_box", "5-point shape for the dlib encoder: dlib's predictor on "
                                                  "the box, or built from YuNet's landmarks",
                                  choices=LANDMARK_MODES)
@@ -71,30 +119,33 @@ class FaceParams:
                                             "same encodings) or dlib itself", choices=ENCODER_RUNTIMES)
     encode_jitters: int = setting(1, "dlib encoder re-samples per face (more: slower, slightly steadier; "
                                      "above 1 needs encoder_runtime dlib)", min=1, max=20)
-    # faces_recognition.md (24 people, 106 photos): top-1 0.981 at 0.5, 1.000 at 0.55, non-enrolled
-    # accepted 0.000 up to 0.55 and 0.038 at 0.6: 0.55 is the largest measured threshold within 2%.
-    # (Hamilton clip, one enrollment photo: Miranda's close-ups sit at 0.32-0.56.)
-    match_threshold: float = setting(0.55, "largest encoding distance accepted as the same person",
-                                     min=0.2, max=0.9)
-    # faces_recognition.md, "Relaxed rule" (106 photos, 24 people; strangers: leave-one-person-out): the
-    # nearest person up to 0.60 with everyone else >= 0.10 farther accepts strangers 0.000 on the photos,
-    # 0.000 with probes shrunk to 40 px and 0.010 (1 of 102) at 30 px; genuine 1.000 / 0.990 / 1.000 (strict
-    # 0.55 alone: 1.000 / 0.990 / 0.980). Without the margin, 0.60 accepts 0.038 strangers. In video a
-    # trainee's small face sat at 0.556-0.578 with everyone else >= 0.73 (benchmarks/accuracy.py).
-    relaxed_match_threshold: float = setting(0.6, "a face farther than match_threshold but within this is still "
-                                                  "its nearest person when everyone else is relaxed_match_margin "
-                                                  "farther and that person is not elsewhere in the frame "
-                                                  "(= match_threshold: off)", min=0.2, max=0.9)
-    relaxed_match_margin: float = setting(0.1, "how much farther everyone else must be for a relaxed match",
-                                          min=0.0, max=1.0)
-    # Two roster entries enrolled with one face (IDENTITY_SHARED) must be told from two look-alikes: the
-    # same person's photos sit under 0.45 in 96% of pairs (faces_recognition.md, top-1 0.962 at 0.44),
-    # while different people measured >= 0.54 (sample_data's synthetic identities: nearest pair 0.54).
-    same_face_max_distance: float = setting(0.45, "largest distance between two roster entries' enrollment "
-                                                  "photos reported as one face enrolled twice", min=0.1, max=0.9)
-    enroll_dominance: float = setting(2.0, "several faces in an enrollment photo: the largest is used only if "
-                                           "its area is at least this many times the next one's",
-                                      min=1.0, max=100.0)
+    # The five recognition thresholds below are per encoder: left out (None), each takes the encoder's
+    # calibrated value from configs/face_encoders.yaml, where the measurements that justify them are.
+    match_threshold: float | None = setting(None, "largest encoding distance accepted as the same person "
+                                                  "(default: the encoder's, configs/face_encoders.yaml)",
+                                            min=0.05, max=2.0)
+    relaxed_match_threshold: float | None = setting(
+        None, "a face farther than match_threshold but within this is still its nearest person when everyone "
+              "else is relaxed_match_margin farther and that person is not elsewhere in the frame "
+              "(= match_threshold: off; default: the encoder's)", min=0.05, max=2.0)
+    relaxed_match_margin: float | None = setting(None, "how much farther everyone else must be for a relaxed "
+                                                       "match (default: the encoder's)", min=0.0, max=2.0)
+    # Two roster entries enrolled with one face (IDENTITY_SHARED) must be told from two look-alikes.
+    same_face_max_distance: float | None = setting(None, "largest distance between two roster entries' "
+                                                         "enrollment photos reported as one face enrolled twice "
+                                                         "(default: the encoder's)", min=0.05, max=2.0)
+    # Enrollment photos with several faces (pipeline/faces/gallery.py, subject_face). identities_dev (1090
+    # LFW photos, 72 with several faces, benchmarks/bench_faces_recognition.py): the subject was always the
+    # face nearest the centre, within 0.18 of the half-diagonal, every other face at least 0.20 farther
+    # (most 0.4); the subject's area was 0.83-30x the next face's (side-by-side people close in size).
+    enroll_dominance: float = setting(2.0, "several faces in an enrollment photo: the face nearest the centre "
+                                           "is the subject if its area is at least this many times every other "
+                                           "face's", min=1.0, max=100.0)
+    enroll_min_relative_size: float = setting(0.7, "... or if its area is at least this share of every other "
+                                                   "face's and they are all enroll_centre_margin farther from "
+                                                   "the centre", min=0.1, max=1.0)
+    enroll_centre_margin: float = setting(0.15, "how much farther from the centre (share of the half-diagonal) "
+                                                "every other face must be", min=0.0, max=1.0)
     # faces_speed.md: the whole face pass must run at >= 100x real time on 2 cores.
     sample_interval_s: float = setting(30.0, "seconds between frames sampled for the face pass",
                                        min=0.5, max=600.0)
@@ -110,8 +161,9 @@ class FaceParams:
     # counts as present, well inside the 20% ATTENDANCE_ABSENT allows.
     gap_tolerance_s: float = setting(300.0, "sightings of one person closer than this join into one "
                                             "presence interval", min=0.0, max=3600.0)
-    cluster_threshold: float = setting(0.5, "largest encoding distance joining unknown faces into one "
-                                            "cluster (one cluster = one unknown person)", min=0.2, max=0.9)
+    cluster_threshold: float | None = setting(None, "largest encoding distance joining unknown faces into one "
+                                                    "cluster (one cluster = one unknown person; default: the "
+                                                    "encoder's)", min=0.05, max=2.0)
     headcount_window_s: float = setting(300.0, "window over which the robust headcount is taken",
                                         min=1.0, max=7200.0)
     headcount_quantile: float = setting(0.75, "quantile of the per-frame counts in a window (people look "
@@ -159,6 +211,14 @@ class FaceParams:
                                              "counts as not moving (at least 1 px)", min=0.0, max=0.5)
 
     def __post_init__(self) -> None:
+        if self.encoder in ENCODERS:
+            calibrated = encoder_thresholds()[self.encoder]
+            for name in THRESHOLD_FIELDS:
+                if getattr(self, name) is None:
+                    value = getattr(calibrated, name)
+                    if name == "relaxed_match_threshold" and self.match_threshold is not None:
+                        value = max(value, self.match_threshold)  # a raised match threshold: rule off
+                    object.__setattr__(self, name, value)
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata
             if meta.get("choices") and value not in meta["choices"]:
@@ -169,11 +229,20 @@ class FaceParams:
         if self.relaxed_match_threshold < self.match_threshold:
             raise ValueError(f"FaceParams.relaxed_match_threshold: expected at least match_threshold "
                              f"({self.match_threshold}), found {self.relaxed_match_threshold}")
-        if self.encode_jitters > 1 and self.encoder_runtime != "dlib":
-            raise ValueError(f"FaceParams.encode_jitters: {self.encode_jitters} re-samples need encoder_runtime "
-                             f"'dlib' (found {self.encoder_runtime!r}); the numpy runtime encodes each face once")
+        if self.encoder == "sface" and self.detector != "yunet":
+            raise ValueError(f"FaceParams.encoder: 'sface' aligns faces on YuNet's five landmarks and needs "
+                             f"detector 'yunet', found detector {self.detector!r} (use encoder 'dlib' with it)")
+        if self.encode_jitters > 1 and (self.encoder_runtime != "dlib" or self.encoder != "dlib"):
+            raise ValueError(f"FaceParams.encode_jitters: {self.encode_jitters} re-samples need encoder 'dlib' "
+                             f"with encoder_runtime 'dlib' (found {self.encoder!r}, {self.encoder_runtime!r}); the "
+                             f"others encode each face once")
 
     def replace(self, **changes) -> FaceParams:
+        """A copy with ``changes``. Switching the encoder resets the thresholds not given in ``changes`` to
+        the new encoder's calibrated values (distances of two encoders are on unrelated scales)."""
+        if changes.get("encoder", self.encoder) != self.encoder:
+            for name in THRESHOLD_FIELDS:
+                changes.setdefault(name, None)
         return dataclasses.replace(self, **changes)
 
     def digest(self) -> str:

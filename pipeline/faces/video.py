@@ -126,6 +126,7 @@ class VideoFacePass:
     """Consumes one video's sampled frames in time order."""
 
     def __init__(self, gallery: Gallery, params: FaceParams):
+        gallery.require(params)  # never match one encoder's faces against another's gallery
         self.gallery, self.params = gallery, params
         self._tracks: list[_Track] = []  # every track, live or ended
         self._live: list[int] = []
