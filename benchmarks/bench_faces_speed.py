@@ -6,8 +6,9 @@ still held by ffmpeg (libx264, GOP 2 s). Then, in the same run: the cheapest dec
 (seek to keyframe, decode one frame: pipeline.video.sample.sample_frames alone) and the whole face pass
 (sampling + detection + encoding + matching against a 40-person gallery), first in one process whose
 libraries may use every core, then as the audit runs it: one worker process per core, one compute thread
-each, every worker on a recording. Reports wall and CPU seconds, real-time factors and peak memory; writes
-benchmarks/results/faces_speed.md.
+each, every worker on a recording. Both encoders (faces.encoder: sface, the default, and dlib, the
+baseline) in the same run on the same recording. Reports wall and CPU seconds, real-time factors, each
+encoder's CPU per face and peak memory; writes benchmarks/results/faces_speed.md.
 
     .venv/bin/python benchmarks/bench_faces_speed.py [--minutes 60]
 """
@@ -25,7 +26,7 @@ import time
 import cv2
 import numpy as np
 
-from pipeline.faces.adapter import detect_faces
+from pipeline.faces.adapter import detect_faces, encode_faces
 from pipeline.faces.gallery import Gallery
 from pipeline.faces.images import read_image
 from pipeline.faces.params import FaceParams
@@ -85,10 +86,10 @@ def timed(fn):
     return out, time.perf_counter() - t0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
-def _worker_pass(video: str, gallery_photos: dict[str, list[str]]) -> tuple[float, float, int]:
+def _worker_pass(video: str, gallery_photos: dict[str, list[str]], encoder: str) -> tuple[float, float, int]:
     """One pool worker's face pass over the whole recording: (wall s, CPU s, samples). Gallery built first,
     outside the timing, as the pipeline builds it once per class."""
-    params = FaceParams()
+    params = FaceParams(encoder=encoder)
     gallery = Gallery.from_photos(gallery_photos, params, strict=False)
 
     def run():
@@ -101,7 +102,8 @@ def _worker_pass(video: str, gallery_photos: dict[str, list[str]]) -> tuple[floa
     return wall, cpu, samples
 
 
-def machine_throughput(video: Path, gallery_photos: dict[str, list[Path]], workers: int) -> tuple[float, list]:
+def machine_throughput(video: Path, gallery_photos: dict[str, list[Path]], workers: int,
+                       encoder: str) -> tuple[float, list]:
     """The pipeline's layout: `workers` processes, one compute thread each (audit.one_thread_per_worker),
     each analysing a recording (here the same one): wall seconds for all of them, and each one's figures."""
     import multiprocessing
@@ -112,19 +114,43 @@ def machine_throughput(video: Path, gallery_photos: dict[str, list[Path]], worke
     photos = {k: [str(p) for p in v] for k, v in gallery_photos.items()}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=one_thread_per_worker) as pool:
-        list(pool.map(_warm, range(workers)))  # start the workers and load the models outside the timing
+        list(pool.map(_warm, [encoder] * workers))  # start the workers and load the models outside the timing
         t0 = time.perf_counter()
-        per_task = list(pool.map(_worker_pass, [str(video)] * workers, [photos] * workers))
+        per_task = list(pool.map(_worker_pass, [str(video)] * workers, [photos] * workers, [encoder] * workers))
         return time.perf_counter() - t0, per_task
 
 
-def _warm(_: int) -> None:
-    import numpy as np
+def _warm(encoder: str) -> None:
+    from pipeline.faces.adapter import _models
 
-    from pipeline.faces.adapter import detect_faces, encode_faces
+    models = _models()
+    if encoder == "sface":
+        models.sface()
+    else:
+        models.resnet()
 
-    img = np.zeros((64, 64, 3), np.uint8)
-    encode_faces(img, detect_faces(img, FaceParams()), FaceParams())
+
+def measure(video: Path, gallery_photos: dict[str, list[Path]], encoder: str, duration_s: float) -> dict:
+    params = FaceParams(encoder=encoder)
+    gallery = Gallery.from_photos(gallery_photos, params, strict=False)
+    face_pass = VideoFacePass(gallery, params)
+
+    def run():
+        for frame in sample_frames(video, params.sample_interval_s):
+            face_pass.feed(frame)
+        return face_pass.result()
+
+    result, wall, cpu = timed(run)
+    frames = [f for _, f in zip(range(5), sample_frames(video, params.sample_interval_s))]
+    dets = [detect_faces(f.image_bgr, params) for f in frames]
+    encode_faces(frames[0].image_bgr, dets[0], params)  # model loaded outside the timing
+    _, enc_wall, enc_cpu = timed(lambda: [encode_faces(f.image_bgr, d, params) for f, d in zip(frames, dets)])
+    n_faces = sum(len(d) for d in dets)
+    workers = os.cpu_count() or 1
+    machine_wall, per_task = machine_throughput(video, gallery_photos, workers, encoder)
+    return {"params": params, "result": result, "wall": wall, "cpu": cpu, "enc_wall": enc_wall / n_faces,
+            "enc_cpu": enc_cpu / n_faces, "enc_faces": n_faces, "machine_wall": machine_wall, "per_task": per_task,
+            "workers": workers, "duration_s": duration_s}
 
 
 def main() -> None:
@@ -135,6 +161,7 @@ def main() -> None:
     params = FaceParams()
     rng = np.random.default_rng(7)
     crops = face_crops()
+    duration_s = args.minutes * 60
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "R201-A_20241008082957.mp4"
         _, build_s, _ = timed(lambda: build_video(video, args.minutes, crops, rng))
@@ -143,60 +170,56 @@ def main() -> None:
             p = Path(tmp) / f"S{k:03d}.png"
             cv2.imwrite(str(p), cv2.resize(crop, (crop.shape[1] * 3, crop.shape[0] * 3)))
             gallery_photos[f"S{k:03d}"] = [p]
-        gallery = Gallery.from_photos(gallery_photos, params, strict=False)
-        duration_s = args.minutes * 60
         n, dec_wall, dec_cpu = timed(lambda: sum(1 for _ in sample_frames(video, params.sample_interval_s)))
-        face_pass = VideoFacePass(gallery, params)
-
-        def run():
-            for frame in sample_frames(video, params.sample_interval_s):
-                face_pass.feed(frame)
-            return face_pass.result()
-
-        result, wall, cpu = timed(run)
         frame = next(iter(sample_frames(video, params.sample_interval_s)))
-        _, det_wall, _ = timed(lambda: [detect_faces(frame.image_bgr, params) for _ in range(5)])
-        dets = detect_faces(frame.image_bgr, params)
-        from pipeline.faces.adapter import encode_faces
-        _, enc_wall, _ = timed(lambda: encode_faces(frame.image_bgr, dets, params))
-        workers = os.cpu_count() or 1
-        machine_wall, per_task = machine_throughput(video, gallery_photos, workers)
+        _, det_wall, det_cpu = timed(lambda: [detect_faces(frame.image_bgr, params) for _ in range(5)])
+        runs = {enc: measure(video, gallery_photos, enc, duration_s) for enc in ("sface", "dlib")}
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    faces = [r.faces for r in result.headcount]
-    ident = [r.identified for r in result.headcount]
+    encs = list(runs)
+    load = os.getloadavg()
+
+    def row(label: str, fn) -> str:
+        return f"| {label} | " + " | ".join(fn(runs[e]) for e in encs) + " |"
+
     lines = [
         "# Face pass speed on a classroom-like 1080p 25 fps H.264 recording\n",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores. Recording: {args.minutes} min, "
-        f"{SEATS} seats, faces 25-60 px, ~15% away each minute; built in {build_s:.0f} s. Defaults: sample every "
-        f"{params.sample_interval_s:g} s, track IoU {params.track_iou}, re-encode every {params.reencode_every_s:g} s, "
-        f"encoder runtime {params.encoder_runtime}.\n",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, shared (load average at the end "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}: wall times include waiting for other users' work, CPU "
+        f"seconds do not). Recording: {args.minutes} min, {SEATS} seats, faces 25-60 px, ~15% away each minute; "
+        f"built in {build_s:.0f} s. Defaults: sample every {params.sample_interval_s:g} s, track IoU "
+        f"{params.track_iou}, re-encode every {params.reencode_every_s:g} s. Both encoders in this run, on the "
+        "same recording: sface (the default) and dlib (ResNet, numpy runtime, the baseline).\n",
+        f"Shared by both: {n} samples; cheapest decode of the samples (seek + decode one frame) wall / CPU "
+        f"{dec_wall:.1f} / {dec_cpu:.1f} s; YuNet detection of one 1080p frame wall / CPU {det_wall / 5:.3f} / "
+        f"{det_cpu / 5:.3f} s.\n",
         f"## One recording in one process (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}: "
         "YuNet's OpenMP may use every core)\n",
-        "| measure | value |", "|---|---|",
-        f"| samples | {n} |",
-        f"| cheapest decode of the samples (seek + decode one frame), wall / CPU s | {dec_wall:.1f} / {dec_cpu:.1f} |",
-        f"| whole face pass, wall / CPU s | {wall:.1f} / {cpu:.1f} |",
-        f"| real-time factor (video s / wall s) | {duration_s / wall:.0f}x |",
-        f"| one hour of video would take (s) | {wall * 3600 / duration_s:.1f} |",
-        f"| decode share of the face pass | {dec_wall / wall:.0%} |",
-        f"| detection, one 1080p frame (s) / share of the pass | {det_wall / 5:.3f} / {det_wall / 5 * n / wall:.0%} |",
-        f"| encoding, one face (s) / share of the pass | {enc_wall / max(len(dets), 1):.4f} / "
-        f"{enc_wall / max(len(dets), 1) * result.encoded_faces / wall:.0%} |",
-        f"| faces encoded / sightings | {result.encoded_faces} / {len(result.sightings)} |",
-        f"| faces per sample: median (seated ~{int(SEATS * 0.85)}) | {np.median(faces):.0f} |",
-        f"| identified per sample: median | {np.median(ident):.0f} |",
-        f"| peak memory (max RSS, MB) | {peak_mb:.0f} |",
+        "| measure | " + " | ".join(encs) + " |", "|---|" + "---|" * len(encs),
+        row("whole face pass, wall / CPU s", lambda r: f"{r['wall']:.1f} / {r['cpu']:.1f}"),
+        row("real-time factor, wall (video s / wall s)", lambda r: f"{duration_s / r['wall']:.0f}x"),
+        row("real-time factor, CPU (video s / CPU s)", lambda r: f"{duration_s / r['cpu']:.0f}x"),
+        row("encoding one face (5 samples' faces), wall / CPU ms",
+            lambda r: f"{r['enc_wall'] * 1000:.1f} / {r['enc_cpu'] * 1000:.1f} ({r['enc_faces']} faces)"),
+        row("faces encoded / sightings", lambda r: f"{r['result'].encoded_faces} / {len(r['result'].sightings)}"),
+        row("encoding share of the pass's CPU (faces encoded x CPU per face)",
+            lambda r: f"{r['result'].encoded_faces * r['enc_cpu'] / r['cpu']:.0%}"),
+        row(f"faces per sample: median (seated ~{int(SEATS * 0.85)})",
+            lambda r: f"{np.median([h.faces for h in r['result'].headcount]):.0f}"),
+        row("identified per sample: median", lambda r: f"{np.median([h.identified for h in r['result'].headcount]):.0f}"),
         "",
-        f"## The machine: {workers} worker processes, one compute thread each (the audit's default layout)\n",
-        f"Each worker runs the whole face pass over its own copy of the hour ({workers} video-hours in all), as "
-        "an audit of several recordings does.\n",
-        "| measure | value |", "|---|---|",
-        f"| wall s for {workers} x {args.minutes} min | {machine_wall:.1f} |",
-        f"| video-hours per wall-hour (real-time factor of the machine) | "
-        f"{workers * duration_s / machine_wall:.0f}x |",
-        f"| one hour of video on this machine takes (s) | {machine_wall * 3600 / (workers * duration_s):.1f} |",
-        f"| per worker: wall / CPU s | " + ", ".join(f"{w:.1f} / {c:.1f}" for w, c, _ in per_task) + " |",
-        f"| per core: real-time factor (video s / CPU s) | {duration_s * workers / sum(c for _, c, _ in per_task):.0f}x |",
+        f"Peak memory of the benchmark process (max RSS): {peak_mb:.0f} MB.\n",
+        f"## The machine: {runs[encs[0]]['workers']} worker processes, one compute thread each (the audit's "
+        "default layout)\n",
+        "Each worker runs the whole face pass over its own copy of the hour, as an audit of several recordings does.\n",
+        "| measure | " + " | ".join(encs) + " |", "|---|" + "---|" * len(encs),
+        row("wall s for all workers x the recording", lambda r: f"{r['machine_wall']:.1f}"),
+        row("video-hours per wall-hour (real-time factor of the machine)",
+            lambda r: f"{r['workers'] * duration_s / r['machine_wall']:.0f}x"),
+        row("per worker: wall / CPU s", lambda r: ", ".join(f"{w:.1f} / {c:.1f}" for w, c, _ in r["per_task"])),
+        row("per core: real-time factor (video s / CPU s)",
+            lambda r: f"{duration_s * r['workers'] / sum(c for _, c, _ in r['per_task']):.0f}x"),
+        row("one hour of video on this machine, from CPU s (2 cores busy)",
+            lambda r: f"{3600 * sum(c for _, c, _ in r['per_task']) / (r['workers'] * duration_s) / r['workers']:.1f} s"),
     ]
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -82,7 +82,9 @@ def load(data: Path, params: FaceParams, limit: int | None = None) -> dict:
     faces: dict = {s: [] for s in SIZES}
     how = []
     t0, c0 = time.perf_counter(), time.process_time()
-    for r in rows:
+    for n, r in enumerate(rows):
+        if n % 100 == 0:
+            print(f"identities_dev: detecting {n}/{len(rows)} ({time.process_time() - c0:.0f} s CPU)", flush=True)
         image = read_image(data / r["path"])
         dets, kind = pick_subject(image, params)
         how.append(kind)
