@@ -73,6 +73,19 @@ def test_screen_outline_and_a_person_in_front_of_it():
     assert not on_screen(np.array([[410, 90, 40, 46]]), []).any()
 
 
+def test_still_faces_through_a_covered_lens():
+    # 7 of 45 minutes covered (no face at all): those samples neither show the poster nor count against it
+    covered = range(30, 44)
+    frames = _frames([lambda k: None if k in covered else (100, 100),
+                      lambda k: None if k in covered else (400 + 3 * math.sin(k), 300 + 10 * math.cos(k / 3))])
+    found = still_faces(frames, 0.9, 1200, 0.03)
+    assert len(found) == 1 and found[0]["share"] == 1.0
+    # the same gaps with the room in view (someone else seen) do count: the poster was hidden then
+    frames = _frames([lambda k: None if k in covered else (100, 100),
+                      lambda k: (400 + 3 * math.sin(k), 300 + 10 * math.cos(k / 3))])
+    assert still_faces(frames, 0.9, 1200, 0.03) == []
+
+
 def test_still_faces_needs_the_whole_span():
     frames = _frames([lambda k: (100, 100)], n=30)  # 15 minutes: too short to tell a picture from a person
     assert still_faces(frames, 0.8, 1200, 0.03) == []
