@@ -38,6 +38,9 @@ from pipeline.faces.gallery import encode_photo, subject_face
 from pipeline.faces.images import read_image
 from pipeline.faces.params import FaceParams
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import identities_dev as idv  # noqa: E402  (the calibration set's loader, beside this script)
+
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 OUT = Path(__file__).resolve().parent / "results" / "faces_recognition.md"
 THRESHOLDS = [0.35, 0.4, 0.42, 0.44, 0.46, 0.48, 0.5, 0.52, 0.55, 0.6]
@@ -101,17 +104,8 @@ def encode_small(path: Path, params: FaceParams, face_px: int) -> np.ndarray | N
     pick = subject_face(dets, image.shape, params) if len(dets) else None
     if pick is None:
         return None
-    x, y, w, h = dets.boxes_xywh[pick]
-    pad = w
-    crop = image[max(0, y - pad):y + h + pad, max(0, x - pad):x + w + pad]
-    small = cv2.resize(crop, None, fx=face_px / w, fy=face_px / w, interpolation=cv2.INTER_AREA)
-    canvas = np.full((small.shape[0] + 2 * face_px, small.shape[1] + 2 * face_px, 3), 128, np.uint8)
-    canvas[face_px:face_px + small.shape[0], face_px:face_px + small.shape[1]] = small
-    found = adapter.detect_faces(canvas, params)
-    if not len(found):
-        return None
-    biggest = int(np.argmax(found.boxes_xywh[:, 2] * found.boxes_xywh[:, 3]))
-    return adapter.encode_faces(canvas, found.filter(np.arange(len(found)) == biggest), params)[0]
+    face = idv.shrink(image, dets.filter(np.arange(len(dets)) == pick), face_px, params)
+    return None if face is None else adapter.encode_faces(face.image, face.dets, params)[0]
 
 
 def per_person_distances(probes, gallery, owner, probe_owner):
@@ -167,9 +161,6 @@ def evaluate(enc, owner, thresholds):
 
 
 def identities_dev_section(limit: int | None) -> list[str]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import identities_dev as idv
-
     base = FaceParams()
     data = idv.load(DATA / "identities_dev", base, limit)
     rows = data["rows"]
