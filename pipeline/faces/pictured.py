@@ -44,7 +44,7 @@ def still_faces(frames: list[tuple[float, np.ndarray, np.ndarray]], min_share: f
     within max(1 px, ``max_motion`` x face size) of the reference (nearest reference first, one detection
     per reference and frame). Returns one dict per still face: ``members`` [(frame index, detection
     index)], ``motion_px`` (largest landmark move from the reference), ``share`` of the samples it was
-    found in among the samples where any face was found, ``first_s``/``last_s``.
+    found in among the ``seeing`` samples where any face was found, ``first_s``/``last_s``.
     """
     if len(frames) < 2 or frames[-1][0] - frames[0][0] < min_span_s:
         return []
@@ -74,7 +74,8 @@ def still_faces(frames: list[tuple[float, np.ndarray, np.ndarray]], min_share: f
         share = len(group) / seeing
         if share >= min_share and last_s - first_s >= min_span_s:
             motion = max(float(_motion_px(refs[g], frames[f][2][d])) for f, d in group)
-            out.append({"members": group, "motion_px": motion, "share": share, "first_s": first_s, "last_s": last_s})
+            out.append({"members": group, "motion_px": motion, "share": share, "seeing": seeing,
+                        "first_s": first_s, "last_s": last_s})
     return out
 
 
@@ -134,13 +135,12 @@ def exclude_pictures(result, seen: list[tuple], params):
     drop: dict[tuple[float, tuple], tuple[str, str]] = {}
     if params.static_min_span_s > 0:
         frames = [(t, boxes, marks) for t, boxes, marks, _ in seen]
-        with_face = sum(1 for _, boxes, _ in frames if len(boxes))
         for face in still_faces(frames, params.static_min_share, params.static_min_span_s, params.static_max_motion):
             keys = [key(f, d) for f, d in face["members"]]
             if any(recognised(k) for k in keys):
                 continue  # recognised as someone enrolled: a still trainee, not a picture
             minutes = (face["last_s"] - face["first_s"]) / 60.0
-            detail = (f"did not move for {minutes:.0f} min: found in {len(keys)} of {with_face} samples with a face, "
+            detail = (f"did not move for {minutes:.0f} min: found in {len(keys)} of {face['seeing']} samples with a face, "
                       f"landmarks within {face['motion_px']:.1f} px")
             drop.update({k: ("still", detail) for k in keys})
     for f, (_, boxes, _, screen) in enumerate(seen):
