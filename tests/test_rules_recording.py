@@ -268,20 +268,31 @@ def test_reused_detail_has_the_margin_and_the_time_shift():
 
 
 @pytest.mark.parametrize("reuse, sha_b", [(None, "x"), (_video_match(off_a=0.0), "y")])
-def test_one_lesson_filed_in_two_classes_is_merged_not_reused(reuse, sha_b):
+def test_one_cameras_footage_filed_for_two_rooms_is_reuse(reuse, sha_b):
     """C1 and C2 are scheduled in different rooms at the same time, yet their files hold one camera's footage
-    of the same moment (a byte-identical file, or footage the video stage matched at the same wall-clock time):
-    one lesson for both classes, CLASS_MERGED with the footage as its basis, not RECORDING_REUSED."""
+    of the same moment (a byte-identical file, or footage the video stage matched at the same wall-clock time).
+    The same footage appears for two classes: RECORDING_REUSED in each (RULES.md), with `same_moment` in the
+    detail; the schedule keeps the rooms apart, so it is no CLASS_MERGED."""
     evs = [evidence(cls=info("C1"), sessions=[session("A", class_id="C1", room="R1")],
                     recordings=[recording(path="a.mp4", sha="x", class_id="C1")]),
            evidence(cls=info("C2"), sessions=[session("B", class_id="C2", room="R2")],
                     recordings=[recording(path="b.mp4", sha=sha_b, class_id="C2", room="R2", camera="R2-A")])]
-    assert run_archive(evs, "RECORDING_REUSED", reuse=reuse) == []
-    found = run_archive(evs, "CLASS_MERGED", reuse=reuse)
+    assert run_archive(evs, "CLASS_MERGED", reuse=reuse) == []
+    found = run_archive(evs, "RECORDING_REUSED", reuse=reuse)
     assert sorted((f.class_id, f.session_id, f.path) for f in found) == [("C1", "A", "a.mp4"), ("C2", "B", "b.mp4")]
     d = {f.class_id: json.loads(f.detail) for f in found}
-    assert d["C1"]["basis"] == "footage" and d["C1"]["other_class_id"] == "C2" and d["C1"]["other_session"] == "B"
-    assert "同一时刻" in found[0].message and "R1-A" in found[0].message
+    assert d["C1"]["same_moment"] is True and d["C1"]["other_class_id"] == "C2" and d["C1"]["time_shift_s"] == 0.0
+
+
+def test_a_copy_into_a_class_with_no_session_then_is_reuse():
+    """C2 files C1's recording of 08:00 on the 8th unchanged, but C2 has no session then (its own session is on
+    the 9th): the same footage for two classes, reported as reuse although both files show one moment."""
+    evs = [_ev("C1", "a.mp4", "x"),
+           evidence(cls=info("C2"), sessions=[session("B", class_id="C2", day=9)],
+                    recordings=[recording(path="b.mp4", sha="x", class_id="C2")])]
+    found = run_archive(evs, "RECORDING_REUSED")
+    assert sorted(f.class_id for f in found) == ["C1", "C2"]
+    assert all(json.loads(f.detail)["same_moment"] for f in found)
 
 
 def test_merged_footage_adds_nothing_where_the_schedule_already_shows_it():

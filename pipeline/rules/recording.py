@@ -252,22 +252,35 @@ def _moment(ctx: RuleContext, path: str, offset_s: object):
     return None if start is None else start + pd.Timedelta(seconds=_num(offset_s) or 0.0)
 
 
+def _scheduled_together(xa: RuleContext, path_a: str, xb: RuleContext, path_b: str) -> bool:
+    """Whether the two files fall in sessions that the schedule shows as one merged class: two classes of one
+    institution in the same room at overlapping times (what CLASS_MERGED reports)."""
+    if xa.info.institution_id != xb.info.institution_id:
+        return False
+    own = xa.session_at(*_file_times(xa, path_a)[:2])
+    oth = xb.session_at(*_file_times(xb, path_b)[:2])
+    sa, sb = xa.sessions.get(own) if own else None, xb.sessions.get(oth) if oth else None
+    if sa is None or sb is None or not sa.room or sa.room != sb.room:
+        return False
+    return bool(intersect([window(sa, xa.tz)], [window(sb, xb.tz)]))
+
+
 def merged_footage(actx: ArchiveContext, pairs: list[dict] | None = None) -> list[tuple[dict, RuleContext, RuleContext]]:
-    """Footage pairs across two classes showing the same wall-clock moment in both (one camera's recording of
-    one lesson, filed in two classes): classes taught together, a schedule matter (CLASS_MERGED), not footage
-    passed off as another session. Both classes of one institution (a camera of one filed by another is
-    reuse). Each with the two classes' contexts (a's, b's)."""
+    """Footage pairs across two classes that show the same wall-clock moment in both files, filed for two
+    sessions the schedule itself shows merged (same institution, same room, overlapping times): one camera
+    recording one merged lesson, which CLASS_MERGED already reports; not reuse. Same-moment footage in any
+    other pair of classes (other rooms, a class with no session then, another institution) is the same
+    footage appearing for two classes: RECORDING_REUSED. Each with the two classes' contexts (a's, b's)."""
     out = []
     for p in _pairs(actx) if pairs is None else pairs:
         ca, cb = str(p["class_id_a"]), str(p["class_id_b"])
         if ca == cb or ca not in actx.classes or cb not in actx.classes:
             continue
         xa, xb = actx.classes[ca], actx.classes[cb]
-        if xa.info.institution_id != xb.info.institution_id:
-            continue  # one institution's camera in another's class: footage passed off, whatever the time
-        a, b = _moment(xa, str(p["path_a"]), p.get("offset_a_s")), _moment(xb, str(p["path_b"]), p.get("offset_b_s"))
+        pa, pb = str(p["path_a"]), str(p["path_b"])
+        a, b = _moment(xa, pa, p.get("offset_a_s")), _moment(xb, pb, p.get("offset_b_s"))
         if a is not None and b is not None and abs((a - b).total_seconds()) <= min(
-                xa.pack.reuse_same_moment_s, xb.pack.reuse_same_moment_s):
+                xa.pack.reuse_same_moment_s, xb.pack.reuse_same_moment_s) and _scheduled_together(xa, pa, xb, pb):
             out.append((p, xa, xb))
     return out
 
@@ -275,11 +288,13 @@ def merged_footage(actx: ArchiveContext, pairs: list[dict] | None = None) -> lis
 @rule("RECORDING_REUSED", scope="archive")
 def recording_reused(actx: ArchiveContext) -> list[Finding]:
     """The same footage for two sessions or classes: one finding per class involved (within a class, one per
-    pair, on the first file by path). Footage that shows the same wall-clock moment in both files (within
-    `reuse_same_moment_s`) is not reuse: within a class it is one recording kept twice (a backup copy, a second
-    export of the same session and time, overlapping NVR segments); across classes it is one lesson filed by
-    two classes, reported as CLASS_MERGED. Within a class, where either file's time is unknown the two cannot
-    be told apart and nothing is reported. The detail carries what an inspector needs to judge a match: where
+    pair, on the first file by path). Within a class, footage that shows the same wall-clock moment in both
+    files (within `reuse_same_moment_s`) is one recording kept twice (a backup copy, a second export of the
+    same session and time, overlapping NVR segments), not reuse; where either file's time is unknown the two
+    cannot be told apart and nothing is reported. Across classes the same footage is reuse whatever its time
+    (`same_moment` in the detail says whether both files show it at one wall-clock time), except for two
+    sessions the schedule shows merged (same room, overlapping: CLASS_MERGED), where one camera recording
+    both is what a merged lesson looks like. The detail carries what an inspector needs to judge a match: where
     the footage starts in each file and at what wall-clock time, how far apart in time it is presented
     (time_shift_s), how long and how alike it is, and the matcher's margin against its threshold."""
     out, seen = [], set()
@@ -317,6 +332,8 @@ def recording_reused(actx: ArchiveContext) -> list[Finding]:
                         "duration_s": _num(p.get("duration_s")), "method": p.get("method"),
                         "footage_time": here, "other_footage_time": there,
                         "time_shift_s": None if here is None or there is None else round((there - here).total_seconds(), 1),
+                        "same_moment": None if here is None or there is None else abs((there - here).total_seconds())
+                        <= min(ctx.pack.reuse_same_moment_s, actx.classes[other_cid].pack.reuse_same_moment_s),
                         "matching_samples": _num(p.get("matching_samples")), "margin": _num(p.get("margin")),
                         "min_margin": _num(p.get("min_margin"))}))
     return out

@@ -3,7 +3,6 @@ cross-class checks on teachers and rooms (teacher_id and room are unique within 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 
 from pipeline.attendance.timeline import intersect, merge, minutes, to_ts, window
@@ -11,7 +10,6 @@ from pipeline.model import Finding, Session
 from pipeline.rules.context import ArchiveContext, RuleContext, Snapshot
 from pipeline.rules.evidence import best_sighting
 from pipeline.rules.findings import _fmt
-from pipeline.rules.recording import _file_times, _num, merged_footage
 from pipeline.rules.registry import rule
 
 EPS = 1e-9
@@ -155,20 +153,11 @@ def _scheduled_basis(lang: str, room: object, overlap_min: float) -> str:
     return f"在同一教室 {room or '?'} 时间重叠 {_fmt(overlap_min)} 分钟"
 
 
-def _footage_basis(lang: str, camera: object, footage_min: float | None, similarity: float | None) -> str:
-    if lang == "en":
-        return (f"are filed with the same footage of camera {camera or '?'} at the same time ({_fmt(footage_min)} min, "
-                f"similarity {_fmt(similarity)})")
-    return f"的录像是同一摄像头 {camera or '?'} 同一时刻的同一段画面（{_fmt(footage_min)} 分钟，相似度 {_fmt(similarity)}）"
-
-
 @rule("CLASS_MERGED", scope="archive")
 def class_merged(actx: ArchiveContext) -> list[Finding]:
-    """Two classes (same institution) scheduled in the same room at overlapping times; or, whatever their
-    schedules say, one camera's footage of one moment filed in both (the video stage matched it and the two
-    files' clocks agree: one lesson taught to both classes). The footage case is not RECORDING_REUSED, which
-    is footage passed off as another time; it is reported once per pair of sessions, on top of a schedule
-    finding for the same pair only as its evidence."""
+    """Two classes (same institution) scheduled in the same room at overlapping times. One camera's footage
+    of that lesson filed in both classes is consistent with it and not reported again as RECORDING_REUSED;
+    the same footage filed by classes the schedule keeps apart is RECORDING_REUSED (see recording.py)."""
     out = []
     for a, b in _overlapping(_offline(actx), _by_room):
         (ca, sa), (cb, sb) = a, b
@@ -176,50 +165,6 @@ def class_merged(actx: ArchiveContext) -> list[Finding]:
             continue
         overlap = minutes(intersect([window(sa, ca.tz)], [window(sb, cb.tz)]))
         out += _pair_findings("CLASS_MERGED", a, b, {"basis": _scheduled_basis(ca.lang, sa.room, overlap)}, {})
-    return out + _merged_by_footage(actx, out)
-
-
-def _other_of(f: Finding) -> str:
-    d = json.loads(f.detail) if f.detail else {}
-    other = d.get("other_session")
-    return other if d.get("other_class_id") in (None, f.class_id) else f"{d.get('other_class_id')}/{other}"
-
-
-def _merged_by_footage(actx: ArchiveContext, scheduled: list[Finding]) -> list[Finding]:
-    """CLASS_MERGED from footage for the pairs of sessions the schedule did not already show merged."""
-    out, seen = [], {(f.class_id, f.session_id, _other_of(f)) for f in scheduled}
-    for p, xa, xb in merged_footage(actx):
-        sides = [(xa, str(p["path_a"]), p.get("offset_a_s"), xb, str(p["path_b"]), p.get("offset_b_s")),
-                 (xb, str(p["path_b"]), p.get("offset_b_s"), xa, str(p["path_a"]), p.get("offset_a_s"))]
-        found = []
-        for ctx, path, off, octx, opath, ooff in sides:
-            start, end, camera = _file_times(ctx, path)
-            ostart, oend, _ = _file_times(octx, opath)
-            own, oth = ctx.session_at(start, end), octx.session_at(ostart, oend)
-            if own is None or oth is None:
-                break  # footage outside the sessions of one class: no lesson to call merged
-            found.append((ctx, path, off, octx, opath, ooff, own, oth, camera))
-        if len(found) < 2:
-            continue
-        for ctx, path, off, octx, opath, ooff, own, oth, camera in found:
-            other = f"{octx.info.class_id}/{oth}"
-            if (ctx.info.class_id, own, other) in seen:
-                continue
-            seen.add((ctx.info.class_id, own, other))
-            start, end, _ = _file_times(ctx, path)
-            seconds = _num(p.get("duration_s"))
-            if seconds is None and start is not None and end is not None:  # a byte-identical file: all of it
-                seconds = (end - start).total_seconds()
-            footage_min = None if seconds is None else round(seconds / 60.0, 2)
-            similarity = _num(p.get("similarity"))
-            off_s = _num(off) or 0.0
-            out.append(ctx.finding(
-                "CLASS_MERGED", session_id=own, other=other, path=path, camera_id=camera,
-                start=start, end=end, measured=footage_min, threshold=0,
-                snapshot=Snapshot(path, off_s),
-                fields={"other": other, "basis": _footage_basis(ctx.lang, camera, footage_min, similarity)},
-                detail={"basis": "footage", "session": own, "other_class_id": octx.info.class_id, "other_session": oth,
-                        "file": path, "offset_s": off_s, "other_file": opath, "other_offset_s": _num(ooff),
-                        "similarity": similarity, "duration_s": _num(p.get("duration_s")), "method": p.get("method"),
-                        "margin": _num(p.get("margin")), "min_margin": _num(p.get("min_margin"))}))
     return out
+
+
