@@ -8,7 +8,6 @@ seam), and the writing.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import uuid
 from collections import Counter
@@ -19,20 +18,19 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-import pipeline
 from pipeline.analysis import GallerySpec, RecordingAnalysis, RecordingTask, safe_analyse
 from pipeline import crossclass
 from pipeline.config import RulePack, RulePacks, load_pipeline_config, stable_hash
 from pipeline.crossclass import CrossInputs, Masker
-from pipeline.evidence import assemble_evidence, base_tables, enrollment_problems, problems_frame
+from pipeline.evidence import assemble_evidence, base_tables, enrollment_problems
+from pipeline.outputs.frames import findings_frame, problems_frame
 from pipeline.ingest.archive import iter_classes
-from pipeline.model import ClassArchive, Finding, Problem
+from pipeline.model import DEFAULT_TZ, ClassArchive, Finding, Problem, worst_severity
 from pipeline.ops.worker import one_thread_per_worker
-from pipeline.outputs.store import Store, class_key, unreadable_key
+from pipeline.outputs.store import Store, class_key, run_row, unreadable_key
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 log = logging.getLogger(__name__)
-SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3}
 
 
 @dataclass
@@ -68,10 +66,7 @@ class AuditResult:
         return [o for o in self.outcomes if o.status == "failed"]
 
     def worst_severity(self) -> str | None:
-        levels = [SEVERITY_ORDER[f.severity] for f in self.findings]
-        if not levels:
-            return None
-        return {v: k for k, v in SEVERITY_ORDER.items()}[max(levels)]
+        return worst_severity(f.severity for f in self.findings)
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -334,7 +329,7 @@ def _publish(store: Store, audited: _Audited, outcomes: list[ClassOutcome], prog
         info = evidence.archive.info
         tables = base_tables(evidence.archive, evidence, pack)
         tables["trainee_hours"] = hours
-        tables["findings"] = _findings_frame(outcome.findings)
+        tables["findings"] = findings_frame(outcome.findings)
         tables["problems"] = problems_frame(outcome.problems, info.class_id)
         try:
             store.write_class(info.class_id, info.institution_id, info.timezone, tables)
@@ -349,10 +344,10 @@ def _publish(store: Store, audited: _Audited, outcomes: list[ClassOutcome], prog
             # A class that could not be judged (no rule pack, say): its earlier rows go, its problems are
             # published (a reader sees what this run found).
             store.remove_class(outcome.class_id)
-            store.write_class(outcome.class_id, outcome.institution_id or "_unknown", "Asia/Shanghai",
+            store.write_class(outcome.class_id, outcome.institution_id or "_unknown", DEFAULT_TZ,
                               {"problems": problems_frame(outcome.problems, outcome.class_id)})
         if outcome.status == "failed" and outcome.class_id is None:
-            store.write_class(f"unreadable:{outcome.folder.name}", "_unreadable", "Asia/Shanghai",
+            store.write_class(f"unreadable:{outcome.folder.name}", "_unreadable", DEFAULT_TZ,
                               {"problems": problems_frame(outcome.problems, None)},
                               key=unreadable_key(outcome.folder))
 
@@ -377,24 +372,13 @@ def _reuse_frame(matches, owner: dict[str, str], min_margin: float | None = None
     return pd.DataFrame(rows, columns=columns)
 
 
-def _findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:
-    rows = [{"finding_id": f.finding_id, "class_id": f.class_id, "rule_id": f.rule_id, "severity": f.severity,
-             "trainee_id": f.trainee_id, "session_id": f.session_id, "date": f.date, "camera_id": f.camera_id,
-             "path": f.path, "start": f.start, "end": f.end, "measured": f.measured, "threshold": f.threshold,
-             "message": f.message, "evidence_path": f.evidence_path, "detail": f.detail} for f in findings]
-    return pd.DataFrame(rows)
-
-
 def _run_row(result: AuditResult, config, root: Path, mode: str) -> dict:
     counts = Counter(o.status for o in result.outcomes)
     detail = {"failed": [{"folder": str(o.folder), "reason": o.reason} for o in result.failed],
               "findings_by_severity": dict(Counter(f.severity for f in result.findings))}
-    return {"run_id": result.run_id, "started": result.started, "finished": result.finished,
-            "pipeline_version": pipeline.__version__, "config_hash": stable_hash(config), "mode": mode,
-            "archive": str(root), "classes": len(result.outcomes), "audited": counts.get("audited", 0),
-            "skipped": counts.get("skipped", 0), "failed": counts.get("failed", 0),
-            "findings": len(result.findings),
-            "errors": sum(1 for o in result.outcomes for p in o.problems if p.level == "error"),
-            "duration_s": (result.finished - result.started).total_seconds(),
-            "status": "completed_with_failures" if counts.get("failed") else "completed",
-            "detail": json.dumps(detail, ensure_ascii=False)}
+    return run_row(run_id=result.run_id, started=result.started, finished=result.finished,
+                   config_hash=stable_hash(config), mode=mode, archive=root, classes=len(result.outcomes),
+                   audited=counts.get("audited", 0), skipped=counts.get("skipped", 0), failed=counts.get("failed", 0),
+                   findings=len(result.findings),
+                   errors=sum(1 for o in result.outcomes for p in o.problems if p.level == "error"),
+                   status="completed_with_failures" if counts.get("failed") else "completed", detail=detail)

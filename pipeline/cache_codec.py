@@ -3,9 +3,10 @@
 Pickle would run whatever code a cache file names when it is loaded, so anyone able to write the cache
 folder could run code in the auditor's process. This format can only describe data: JSON values, numpy
 arrays (loaded with ``allow_pickle=False``), paths, tuples, dates and times (with their zone) and the
-dataclasses listed in ``_types``; a file naming anything else is refused. The nightly run's stored
-cross-class views (pipeline/crossclass.py) use the same format. A damaged or foreign file raises ``CacheFormatError`` and the caller
-rebuilds the entry.
+dataclasses the caller lists when it loads (``loads(data, types)``); a file naming anything else is
+refused. The nightly run's stored cross-class views (pipeline/crossclass.py) use the same format. A
+damaged or foreign file raises ``CacheFormatError`` and the caller rebuilds the entry. The codec imports
+nothing of the pipeline: the modules whose records it stores import it.
 
 Layout: one JSON line (``{"format": ..., "sha256": <of the rest>}``), the JSON body (one line), then the
 arrays as ``.npy`` blocks in the order the body refers to them.
@@ -18,7 +19,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -27,21 +28,6 @@ FORMAT = "trainaudit-analysis/1"
 
 class CacheFormatError(ValueError):
     """The bytes are not a cache entry this version wrote (damaged, foreign or from another format)."""
-
-
-def _types() -> dict[str, type]:
-    from pipeline.analysis import RecordingAnalysis
-    from pipeline.crossclass import CrossView
-    from pipeline.faces.pictured import ExcludedFace
-    from pipeline.faces.video import HeadcountRow, Sighting, VideoFaceResult
-    from pipeline.model import CheckinEvent, ClassArchive, ClassInfo, Recording, Session, Trainee
-    from pipeline.video.blank import BlankStretch
-    from pipeline.video.probe import ProbeResult
-    from pipeline.video.reuse import Fingerprint, ReuseMatch
-
-    return {t.__name__: t for t in (RecordingAnalysis, ProbeResult, BlankStretch, Fingerprint, VideoFaceResult,
-                                    HeadcountRow, Sighting, ExcludedFace, ReuseMatch, CrossView, ClassArchive,
-                                    ClassInfo, Trainee, Session, CheckinEvent, Recording)}
 
 
 def _zone(value: dt.datetime) -> str | None:
@@ -111,7 +97,10 @@ def dumps(value: Any) -> bytes:
     return head + rest
 
 
-def loads(data: bytes) -> Any:
+def loads(data: bytes, types: Iterable[type] = ()) -> Any:
+    """The value `dumps` wrote. Records are rebuilt only as one of `types` (dataclasses, by name): the
+    caller says what it expects (recording_task.analysis_types, crossclass.view_types); any other record
+    name is refused."""
     try:
         head_line, _, rest = data.partition(b"\n")
         head = json.loads(head_line)
@@ -125,7 +114,7 @@ def loads(data: bytes) -> Any:
         raise CacheFormatError(f"not an analysis cache entry: {exc}") from exc
     stream = io.BytesIO(blocks)
     arrays: dict[int, np.ndarray] = {}
-    types = _types()
+    types = {t.__name__: t for t in types}
 
     def array(k: int) -> np.ndarray:
         while len(arrays) <= k:

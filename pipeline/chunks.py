@@ -26,7 +26,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from pipeline.analysis import RecordingAnalysis, RecordingChunk, RecordingTask
+from pipeline.recording_task import (RecordingAnalysis, RecordingChunk, RecordingTask, cache_path, scan_intervals,
+                                     store_cached)
 from pipeline.video.blank import stretches_from_labels
 from pipeline.video.probe import ProbeResult
 from pipeline.video.reuse import Fingerprint
@@ -133,8 +134,6 @@ def _join_faces(parts: Sequence[tuple[Span, tuple[Any, list]]], params) -> Any:
 
 def chunk_tasks(task: RecordingTask, plan: RecordingAnalysis) -> list[RecordingTask]:
     """One task per chunk of `plan` (a planning task's answer: `plan.chunks`)."""
-    from pipeline.analysis import scan_intervals
-
     intervals = scan_intervals(task)[1:]
     return [chunk_task(task, plan.probe, span, intervals) for span in plan.chunks]
 
@@ -143,8 +142,6 @@ def finish_chunks(task: RecordingTask, plan: RecordingAnalysis,
                   results: Sequence[RecordingChunk | RecordingAnalysis]) -> RecordingAnalysis:
     """The file's analysis from its chunks' results (in chunk order), cached like a whole-file pass. A chunk
     whose task failed (a RecordingAnalysis with its error) fails the file, with that chunk's reason."""
-    from pipeline.analysis import cache_path, store_cached
-
     for span, result in zip(plan.chunks, results):
         if not isinstance(result, RecordingChunk):
             reason = f"chunk from {span[0]:.0f} s: {result.error or result.probe.error}"

@@ -20,7 +20,9 @@ from typing import Any
 
 import yaml
 
+from pipeline.faces.params import FaceParams
 from pipeline.settings import SettingsError, build, setting
+from pipeline.video.params import VideoParams
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -107,11 +109,6 @@ class RulePack:
 
     def required_hours(self, job_type: str | None) -> SyllabusHours | None:
         return self.syllabus.get(job_type or "")
-
-
-@dataclass(frozen=True)
-class CheckinParams:
-    formats_dir: str = setting("checkin_formats", "folder (under configs/) with the vendor column mappings")
 
 
 @dataclass(frozen=True)
@@ -266,26 +263,22 @@ class RunParams:
     lang: str = setting("zh", "language of finding messages and reports", choices=("zh", "en"))
 
 
-def _pipeline_config_class():
-    # Stage parameter classes live with their stages; the configuration only composes them.
-    from pipeline.faces.params import FaceParams
-    from pipeline.video.params import VideoParams
-
-    def section(cls: type, doc: str):
-        return cls, dataclasses.field(default_factory=cls, metadata={"doc": doc})
-
-    return dataclasses.make_dataclass("PipelineConfig", [
-        ("version", int, setting(1, "configuration format version", min=1, max=1)),
-        ("run", *section(RunParams, "run settings")),
-        ("ingest", *section(IngestParams, "archive reading")),
-        ("video", *section(VideoParams, "video evidence")),
-        ("faces", *section(FaceParams, "face stage")),
-    ], frozen=True)
-
-    return PipelineConfig
+def _section(cls: type, doc: str) -> Any:
+    return dataclasses.field(default_factory=cls, metadata={"doc": doc})
 
 
-def load_pipeline_config(path: Path | None = None, overrides: dict | None = None):
+@dataclass(frozen=True)
+class PipelineConfig:
+    """`configs/pipeline.yaml`. Stage parameter classes live with their stages; this only composes them."""
+
+    version: int = setting(1, "configuration format version", min=1, max=1)
+    run: RunParams = _section(RunParams, "run settings")
+    ingest: IngestParams = _section(IngestParams, "archive reading")
+    video: VideoParams = _section(VideoParams, "video evidence")
+    faces: FaceParams = _section(FaceParams, "face stage")
+
+
+def load_pipeline_config(path: Path | None = None, overrides: dict | None = None) -> PipelineConfig:
     """The pipeline configuration from YAML (default `configs/pipeline.yaml`), strictly checked."""
     path = path or CONFIG_DIR / "pipeline.yaml"
     data = _load_yaml(path) if path.is_file() else {}
@@ -296,4 +289,4 @@ def load_pipeline_config(path: Path | None = None, overrides: dict | None = None
         section, _, key = dotted.partition(".")
         data.setdefault(section, {})
         data[section] = {**(data[section] or {}), key: value}
-    return build(_pipeline_config_class(), data, str(path.name))
+    return build(PipelineConfig, data, str(path.name))

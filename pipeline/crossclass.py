@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import cache_codec
+from pipeline.ops.atomic import write_atomic
 from pipeline.model import ClassArchive, ClassEvidence, Finding, Problem
 from pipeline.video.reuse import Fingerprint, ReuseMatch
 
@@ -70,8 +71,6 @@ class Masker:
         try:
             return cls(bytes.fromhex(path.read_text(encoding="ascii").strip()))
         except (OSError, ValueError):
-            from pipeline.ops.manifest import write_atomic
-
             key = secrets.token_bytes(32)
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, key.hex().encode("ascii"))
@@ -108,12 +107,19 @@ def build_view(evidence: ClassEvidence, fingerprints: Sequence[Fingerprint], mas
                      medians)
 
 
+def view_types() -> tuple[type, ...]:
+    """The record types a stored view, its fingerprints and the kept matches may hold."""
+    from pipeline.model import CheckinEvent, ClassInfo, Recording, Session, Trainee
+
+    return (CrossView, ClassArchive, ClassInfo, Trainee, Session, CheckinEvent, Recording, Fingerprint, ReuseMatch)
+
+
 def encode(view: CrossView) -> bytes:
     return cache_codec.dumps(view)
 
 
 def decode(data: bytes) -> CrossView:
-    view = cache_codec.loads(data)
+    view = cache_codec.loads(data, view_types())
     if not isinstance(view, CrossView):
         raise cache_codec.CacheFormatError("not a cross-class view")
     return view
@@ -132,7 +138,6 @@ class ViewStore:
         return self.folder / f"{key}{FINGERPRINT_SUFFIX}"
 
     def write(self, key: str, view_bytes: bytes, fingerprints: Sequence[Fingerprint]) -> None:
-        from pipeline.ops.manifest import write_atomic
 
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomic(self.fingerprints_path(key), cache_codec.dumps(tuple(fingerprints)))
@@ -142,7 +147,7 @@ class ViewStore:
         return decode(self.view_path(key).read_bytes())
 
     def fingerprints(self, key: str) -> dict[str, Fingerprint]:
-        value = cache_codec.loads(self.fingerprints_path(key).read_bytes())
+        value = cache_codec.loads(self.fingerprints_path(key).read_bytes(), view_types())
         return {str(f.path): f for f in value}
 
     def remove(self, key: str) -> None:
@@ -151,13 +156,12 @@ class ViewStore:
 
     def matches(self) -> list[ReuseMatch] | None:
         try:
-            value = cache_codec.loads((self.folder / MATCHES_FILE).read_bytes())
+            value = cache_codec.loads((self.folder / MATCHES_FILE).read_bytes(), view_types())
         except (OSError, cache_codec.CacheFormatError):
             return None
         return list(value)
 
     def write_matches(self, matches: Sequence[ReuseMatch]) -> None:
-        from pipeline.ops.manifest import write_atomic
 
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomic(self.folder / MATCHES_FILE, cache_codec.dumps(tuple(matches)))
@@ -262,8 +266,7 @@ def republish_cross(store, out: Path, class_id: str, institution_id: str, tz: st
     the end of its problems."""
     import pyarrow.parquet as pq
 
-    from pipeline.audit import _findings_frame
-    from pipeline.evidence import problems_frame
+    from pipeline.outputs.frames import findings_frame, problems_frame
     from pipeline.outputs.schemas import PARTITION_KEY
     from pipeline.outputs.store import partition_value
 
@@ -276,7 +279,7 @@ def republish_cross(store, out: Path, class_id: str, institution_id: str, tz: st
 
     old = existing("findings")
     own = old[~old["rule_id"].isin(rules)] if old is not None else None
-    store.write_class(class_id, institution_id, tz, {"findings": _concat(own, _findings_frame(findings))}, key=key)
+    store.write_class(class_id, institution_id, tz, {"findings": _concat(own, findings_frame(findings))}, key=key)
     if previous_errors or errors:
         old = existing("problems")
         kept = old.iloc[:len(old) - previous_errors] if old is not None else None

@@ -16,20 +16,12 @@ from pipeline.config import RulePack
 from pipeline.ingest.confine import display_path
 from pipeline.ingest.values import mask_id_number
 from pipeline.model import ClassArchive, ClassEvidence, Problem, Recording, Session
-from pipeline.outputs.schemas import schema
+from pipeline.outputs.frames import conform, frame
 from pipeline.video.coverage import blank_spans, footage_spans, session_coverage
 
 BLANK_COLUMNS = ["class_id", "path", "camera_id", "session_id", "kind", "start", "end", "start_offset_s",
                  "end_offset_s", "snapshot_offset_s", "snapshot_path"]
 UNKNOWN_COLUMNS = ["class_id", "person_id", "minutes", "snapshot_path", "sessions"]
-
-
-def empty(table: str) -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype="object") for name in schema(table).names})
-
-
-def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=schema(table).names) if rows else empty(table)
 
 
 def recording_window(rec: Recording, analysis: RecordingAnalysis | None) -> tuple[dt.datetime, dt.datetime] | None:
@@ -75,7 +67,7 @@ def recordings_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysi
             "sha256": probe.sha256 if probe else None, "size_bytes": rec.size_bytes,
             "readable": bool(probe.readable and not probe.truncated) if probe else False,
             "error": "; ".join(errors) or None, "start_source": rec.start_source})
-    return _frame("recordings", rows)
+    return frame("recordings", rows)
 
 
 def coverage_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysis]) -> pd.DataFrame:
@@ -105,7 +97,7 @@ def coverage_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysis]
                      "scheduled_min": cov.scheduled_min, "recorded_min": cov.recorded_min, "gap_min": cov.gap_min,
                      "blank_min": cov.blank_min, "recordings": used,
                      "gaps": json.dumps([[a.isoformat(), b.isoformat()] for a, b in cov.gaps])})
-    return _frame("coverage", rows)
+    return frame("coverage", rows)
 
 
 def blanks_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysis]) -> pd.DataFrame:
@@ -235,7 +227,7 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
         unknown_rows.append({"class_id": archive.info.class_id, "person_id": cluster.cluster_id,
                              "minutes": unknown_minutes.get(cluster.cluster_id, 0.0), "snapshot_path": snapshot,
                              "sessions": sorted(unknown_sessions.get(cluster.cluster_id, set()))})
-    return (_frame("headcount", headcount), _frame("sightings", sightings), _frame("presence", presence),
+    return (frame("headcount", headcount), frame("sightings", sightings), frame("presence", presence),
             pd.DataFrame(unknown_rows, columns=UNKNOWN_COLUMNS))
 
 
@@ -356,19 +348,8 @@ def base_tables(archive: ClassArchive, evidence: ClassEvidence, pack: RulePack) 
                  "kind": s.kind, "mode": s.mode, "room": s.room, "teacher_id": s.teacher_id, "topic": s.topic,
                  "hours": s.hours, "scheduled_min": s.scheduled_min} for s in archive.sessions]
     return {
-        "classes": _frame("classes", classes), "trainees": _frame("trainees", trainees),
-        "sessions": _frame("sessions", sessions), "checkins": _conform(evidence.checkin_sessions, "checkins"),
+        "classes": frame("classes", classes), "trainees": frame("trainees", trainees),
+        "sessions": frame("sessions", sessions), "checkins": conform(evidence.checkin_sessions, "checkins"),
         "recordings": evidence.recordings, "coverage": evidence.coverage, "headcount": evidence.headcount,
         "sightings": evidence.sightings, "presence": evidence.presence,
     }
-
-
-def _conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    names = schema(table).names
-    return frame.reindex(columns=names) if frame is not None and len(frame) else empty(table)
-
-
-def problems_frame(problems: Sequence[Problem], class_id: str | None) -> pd.DataFrame:
-    rows = [{"class_id": class_id, "file": p.file, "row": p.row, "column": p.column, "level": p.level,
-             "message": p.message, "expected": p.expected, "found": p.found} for p in problems]
-    return _frame("problems", rows)

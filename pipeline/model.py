@@ -10,9 +10,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Iterable, Literal
 
 Severity = Literal["high", "medium", "low"]
+SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high")  # least to most severe
+# The zone of a class whose class.yaml names none, and of rows that belong to no class.
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+def worst_severity(severities: Iterable[str]) -> Severity | None:
+    """The most severe of `severities` (None when there are none)."""
+    ranks = [SEVERITIES.index(s) for s in severities]  # type: ignore[arg-type]
+    return SEVERITIES[max(ranks)] if ranks else None
+
+
+def at_least(severity: str | None, threshold: str) -> bool:
+    """Whether `severity` is `threshold` or more severe."""
+    return severity is not None and SEVERITIES.index(severity) >= SEVERITIES.index(threshold)  # type: ignore[arg-type]
 TrainingKind = Literal["initial", "refresher"]
 SessionKind = Literal["theory", "practical"]
 SessionMode = Literal["offline", "online"]

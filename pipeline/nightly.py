@@ -24,21 +24,18 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
-
-import click
 
 import pipeline
 from pipeline.config import CONFIG_DIR, load_pipeline_config, stable_hash
 from pipeline.crossclass import CrossInputs, Masker, StoredClass, ViewStore
+from pipeline.model import worst_severity
 from pipeline.ops.disk import Eviction, evict_cache, prune_logs, prune_staging, remove_partial_writes
 from pipeline.ops.lock import LockHeld, RunLock
 from pipeline.ops.manifest import (ClassEntry, ClassInputs, Manifest, fingerprint_outputs, hash_class_inputs,
                                    published_files)
 from pipeline.ops.runlog import JsonLog
 
-Progress = Callable[[str, int, int], None]
-SEVERITY_ORDER = ("low", "medium", "high")
+from pipeline.audit import Progress
 PAUSE_ENV = "TRAINAUDIT_TEST_PAUSE_AT"  # test hook: stop at a named point (see _pause)
 
 
@@ -108,8 +105,7 @@ class NightlyResult:
         return total
 
     def worst_severity(self) -> str | None:
-        present = [s for s in SEVERITY_ORDER if self.findings_by_severity().get(s)]
-        return present[-1] if present else None
+        return worst_severity(s for s, n in self.findings_by_severity().items() if n)
 
     @property
     def status(self) -> str:
@@ -470,9 +466,7 @@ def _audit(root: Path, out: Path, options: NightlyOptions, progress: Progress, l
 
 def _record_run(result: NightlyResult, root: Path, log: JsonLog) -> None:
     """The run's row in `runs`: what was audited, skipped, failed, and how long each part took."""
-    import json
-
-    from pipeline.outputs.store import Store
+    from pipeline.outputs.store import Store, run_row
 
     result.finished = dt.datetime.now(dt.timezone.utc)
     plan = result.plan
@@ -488,13 +482,11 @@ def _record_run(result: NightlyResult, root: Path, log: JsonLog) -> None:
               "findings_by_severity": dict(result.findings_by_severity()),
               "took_over_lock_from": result.took_over_from, "error": result.error, "log": str(result.log_path),
               "cache": vars(result.eviction) if result.eviction else None}
-    row = {"run_id": result.run_id, "started": result.started, "finished": result.finished,
-           "pipeline_version": pipeline.__version__, "config_hash": result.settings_hash, "mode": "nightly",
-           "archive": str(root), "classes": classes, "audited": len(result.audited),
-           "skipped": len(plan.unchanged) if plan else 0, "failed": len(result.failed),
-           "findings": sum(result.findings_by_severity().values()), "errors": len(result.failing()),
-           "duration_s": (result.finished - result.started).total_seconds(), "status": result.status,
-           "detail": json.dumps(detail, ensure_ascii=False, default=str)}
+    row = run_row(run_id=result.run_id, started=result.started, finished=result.finished,
+                  config_hash=result.settings_hash, mode="nightly", archive=root, classes=classes,
+                  audited=len(result.audited), skipped=len(plan.unchanged) if plan else 0, failed=len(result.failed),
+                  findings=sum(result.findings_by_severity().values()), errors=len(result.failing()),
+                  status=result.status, detail=detail)
     store = Store(result.out)
     try:
         store.write_run(result.run_id, row)
@@ -503,131 +495,3 @@ def _record_run(result: NightlyResult, root: Path, log: JsonLog) -> None:
     log.event("run_finished", status=result.status, classes=classes, audited=len(result.audited),
               skipped=row["skipped"], failed=len(result.failed), still_failing=len(detail["still_failing"]),
               findings=row["findings"], duration_s=row["duration_s"], timings_s=result.timings_s)
-
-
-@click.command()
-@click.argument("archive_root", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (tables, manifest, lock, logs, cache).")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Pipeline configuration (default: configs/pipeline.yaml).")
-@click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of rule packs (default: configs/rules/).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of messages and report (default zh).")
-@click.option("--workers", type=click.IntRange(0, 256), help="Worker processes (0: one per core).")
-@click.option("--scheduler", metavar="tcp://HOST:8786", help="Run video tasks on this Dask cluster.")
-@click.option("--no-video", is_flag=True, help="List and probe recordings, but do not decode them.")
-@click.option("--fail-on", type=click.Choice(SEVERITY_ORDER),
-              help="Exit 3 when a published finding has this severity or higher.")
-@click.option("--wait", is_flag=True, help="Wait for a running nightly job instead of exiting with code 4.")
-@click.option("--wait-timeout", type=click.FloatRange(0), help="With --wait: give up (exit 4) after this many seconds.")
-@click.option("--force", is_flag=True, help="Redo every class (cached video analyses are still used).")
-@click.option("--rehash", is_flag=True, help="Read every input file again instead of trusting unchanged file stats "
-                                             "(done anyway every run.rehash_every_days).")
-@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="JSON-lines log (default: OUT/logs/nightly-<run_id>.jsonl).")
-@click.option("--keep-logs-days", type=click.FloatRange(0), default=30.0, show_default=True,
-              help="Delete nightly logs in OUT/logs older than this.")
-@click.option("--no-report", is_flag=True, help="Do not rebuild the HTML report and workbook.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-def nightly(archive_root: Path, out: Path, config_path, rules_dir, lang, workers, scheduler, no_video, fail_on,
-            wait, wait_timeout, force, rehash, log_file, keep_logs_days, no_report, quiet) -> None:
-    """Audit only what changed in ARCHIVE_ROOT since the last run; safe to run twice at once or after a crash.
-
-    Unchanged classes are skipped; a changed class is re-audited and its rows replaced; the cross-class
-    rules are re-evaluated from the other classes' stored views (OUT/.trainaudit-cross), and the report
-    pages of what changed are rebuilt with the index and workbook. One run at a time per OUT (lock file
-    OUT/.trainaudit.lock); a lock left by a killed run is taken over. Each run is a row in OUT/runs and a
-    JSON-lines log in OUT/logs.
-
-    \b
-    Exit codes: 0 completed; 1 completed with failed classes (or the run failed); 2 usage error;
-    3 findings at or above --fail-on; 4 another run holds the lock.
-
-    \b
-    Examples:
-      trainaudit nightly /archive --out /data/audit --fail-on high
-      flock -n /data/audit/.cron.lock trainaudit nightly /archive --out /data/audit --quiet
-    """
-    from pipeline import cli
-    from pipeline.settings import SettingsError
-
-    options = NightlyOptions(config_path=config_path, rules_dir=rules_dir, lang=lang,
-                             analyse_video=False if no_video else None, workers=workers, scheduler=scheduler,
-                             force=force, rehash=rehash, wait=wait, wait_timeout_s=wait_timeout,
-                             log_file=log_file, keep_logs_days=keep_logs_days)
-    try:
-        result = run_nightly(archive_root, out, options, cli.Progress(False if quiet else None))
-    except LockHeld as exc:
-        click.echo(f"{exc}. Exiting without changes (exit {cli.EXIT_LOCKED}); use --wait to queue.", err=True)
-        sys.exit(cli.EXIT_LOCKED)
-    except SettingsError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(cli.EXIT_USAGE)
-    except EmptyArchive as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(cli.EXIT_FAILURE)
-    except OSError as exc:  # a full disk, a read-only or vanished output folder
-        from pipeline.ops.disk import write_failure
-
-        if exc.filename is None or Path(os.path.abspath(exc.filename)).is_relative_to(out.absolute()):
-            click.echo(f"nightly run stopped: {write_failure(exc, out)}", err=True)
-        else:
-            click.echo(f"nightly run failed: {exc}. Published tables are unchanged or whole.", err=True)
-        sys.exit(cli.EXIT_FAILURE)
-    except Exception as exc:  # recorded in runs and the log already; the published tables are intact
-        click.echo(f"nightly run failed: {type(exc).__name__}: {exc}. Published tables are unchanged or "
-                   f"whole; the next run redoes what was not finished.", err=True)
-        sys.exit(cli.EXIT_FAILURE)
-    if result.plan and result.plan.needs_audit and not no_report:
-        _build_report(result, out, lang or "zh")
-    _summarise(result)
-    sys.exit(exit_code(result, fail_on))
-
-
-def _build_report(result: NightlyResult, out: Path, lang: str) -> None:
-    """The pages of what changed (classes audited, classes whose cross-class rows changed, classes gone),
-    the index and the workbook; everything when there is no report in this language yet."""
-    from pipeline.outputs.report import build_report
-    from pipeline.outputs.report.data import index_name
-
-    entries = result.manifest.classes if result.manifest else {}
-    previous = {rel: e.class_id for rel, e in (result.previous.classes.items() if result.previous else ())}
-    only = {entries[rel].class_id for rel in result.plan.changed if rel in entries and entries[rel].class_id}
-    only |= {previous[rel] for rel in result.plan.changed if previous.get(rel)} | set(result.cross_updated)
-    live = {e.class_id for e in entries.values() if e.class_id}
-    removed = {previous[rel] for rel in result.plan.vanished if previous.get(rel)} - live
-    full = not (out / "report" / index_name(lang)).is_file()
-    try:
-        build_report(out, lang=lang, only=None if full else only, removed=removed)
-    except Exception as exc:  # the tables are published; a report problem must not hide them
-        click.echo(f"warning: the report could not be built ({type(exc).__name__}: {exc}); "
-                   f"the tables are complete. Retry with: trainaudit report {out}", err=True)
-
-
-def _summarise(result: NightlyResult) -> None:
-    plan = result.plan
-    click.echo(f"Run {result.run_id}: {len(result.audited)} class(es) audited, "
-               f"{len(plan.unchanged) if plan else 0} unchanged and skipped"
-               + (f", {len(plan.vanished)} removed" if plan and plan.vanished else "")
-               + f" ({(result.finished - result.started).total_seconds():.1f} s). Log: {result.log_path}", err=True)
-    if result.took_over_from:
-        click.echo(f"  note: took over the lock of a run that did not finish: {result.took_over_from}", err=True)
-    for rel, why in (plan.changed.items() if plan else ()):
-        click.echo(f"  redone {rel}: {why}", err=True)
-    for rel, reason in result.failing().items():
-        click.echo(f"  FAILED {rel}: {reason}", err=True)
-    counts = result.findings_by_severity()
-    if counts:
-        click.echo("Findings published: " + ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITY_ORDER)
-                                                       if counts.get(s)), err=True)
-
-
-def exit_code(result: NightlyResult, fail_on: str | None) -> int:
-    """The state of the published outputs: failed classes (this run's or still broken) first, then findings."""
-    if result.failing():
-        return 1
-    worst = result.worst_severity()
-    if fail_on and worst and SEVERITY_ORDER.index(worst) >= SEVERITY_ORDER.index(fail_on):
-        return 3
-    return 0

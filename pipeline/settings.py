@@ -41,6 +41,20 @@ def _copy(value: Any) -> Any:
     return value
 
 
+def out_of_bounds(value: Any, meta: Any) -> str | None:
+    """What is wrong with `value` against a setting's `choices` or `min`/`max` ("expected ..., found ..."),
+    or None: the one bounds check of every settings class (YAML and constructors alike)."""
+    meta = meta or {}
+    choices = meta.get("choices")
+    if choices and value not in choices:
+        return f"expected one of {', '.join(map(str, choices))}, found {value!r}"
+    lo, hi = meta.get("min"), meta.get("max")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and (
+            lo is not None and value < lo or hi is not None and value > hi):
+        return f"expected a value in [{lo}, {hi}], found {value}"
+    return None
+
+
 def build(cls: type[T], mapping: Any, where: str = "") -> T:
     problems: list[str] = []
     value = _build(cls, mapping, where or cls.__name__, problems)
@@ -106,17 +120,15 @@ def _coerce(hint: Any, value: Any, where: str, meta: Any, problems: list[str]) -
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (hint is int and isinstance(value, float)):
             problems.append(f"{where}: expected a number ({hint.__name__}), found {value!r}")
             return value
-        lo, hi = (meta or {}).get("min"), (meta or {}).get("max")
-        if lo is not None and value < lo or hi is not None and value > hi:
-            problems.append(f"{where}: expected a value in [{lo}, {hi}], found {value}")
+        if (why := out_of_bounds(value, meta)) is not None:
+            problems.append(f"{where}: {why}")
         return hint(value)
     if hint is str:
         if not isinstance(value, str):
             problems.append(f"{where}: expected text, found {value!r}")
             return value
-        choices = (meta or {}).get("choices")
-        if choices and value not in choices:
-            problems.append(f"{where}: expected one of {', '.join(choices)}, found {value!r}")
+        if (why := out_of_bounds(value, meta)) is not None:
+            problems.append(f"{where}: {why}")
         return value
     if hint is dt.date:
         if isinstance(value, dt.datetime):

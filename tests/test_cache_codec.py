@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pipeline import cache_codec
-from pipeline.analysis import RecordingAnalysis, _load_cached, store_cached
+from pipeline.recording_task import RecordingAnalysis, analysis_types, load_cached, store_cached
 from pipeline.faces.video import HeadcountRow, Sighting, VideoFaceResult
 from pipeline.video.blank import BlankStretch
 from pipeline.video.probe import failed_probe
@@ -37,7 +37,7 @@ def _analysis() -> RecordingAnalysis:
 
 def test_round_trip_keeps_every_field_and_array():
     a = _analysis()
-    b = cache_codec.loads(cache_codec.dumps(a))
+    b = cache_codec.loads(cache_codec.dumps(a), analysis_types())
     assert b.probe == a.probe and b.blanks == a.blanks and b.enrollment_pairs == a.enrollment_pairs
     assert b.faces.headcount == a.faces.headcount and b.faces.sightings == a.faces.sightings
     assert b.faces.unknown_encodings.dtype == np.float32
@@ -49,15 +49,15 @@ def test_round_trip_keeps_every_field_and_array():
 
 def test_pickles_unknown_types_and_damage_are_refused():
     with pytest.raises(cache_codec.CacheFormatError):
-        cache_codec.loads(pickle.dumps(_analysis()))
+        cache_codec.loads(pickle.dumps(_analysis()), analysis_types())
     data = cache_codec.dumps(_analysis())
     with pytest.raises(cache_codec.CacheFormatError, match="checksum"):
-        cache_codec.loads(data[:-10] + b"0123456789")
+        cache_codec.loads(data[:-10] + b"0123456789", analysis_types())
     body = json.dumps({"__type__": "Popen", "args": ["sh"]}).encode() + b"\n"
     head = json.dumps({"format": cache_codec.FORMAT,
                        "sha256": __import__("hashlib").sha256(body).hexdigest()}).encode() + b"\n"
     with pytest.raises(cache_codec.CacheFormatError, match="unknown record type"):
-        cache_codec.loads(head + body)
+        cache_codec.loads(head + body, analysis_types())
     with pytest.raises(ValueError):  # object arrays would need pickle
         cache_codec.dumps(np.array([object()], dtype=object))
 
@@ -65,9 +65,9 @@ def test_pickles_unknown_types_and_damage_are_refused():
 def test_a_bad_entry_on_disk_is_removed_and_rebuilt(tmp_path):
     path = tmp_path / "ab" / "entry.analysis"
     store_cached(path, _analysis())
-    assert _load_cached(path).faces.encoded_faces == 3
+    assert load_cached(path).faces.encoded_faces == 3
     path.write_bytes(pickle.dumps(_analysis()))  # what an old version, or someone else, left there
-    assert _load_cached(path) is None and not path.exists()
+    assert load_cached(path) is None and not path.exists()
 
 
 def test_times_and_dates_come_back_in_their_zone_and_type():

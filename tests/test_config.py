@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import CONFIG_DIR, RulePack, RulePacks, _pipeline_config_class, load_pipeline_config
+from pipeline.config import CONFIG_DIR, RulePack, RulePacks, PipelineConfig, load_pipeline_config
 from pipeline.settings import SettingsError
 
 
@@ -22,7 +22,7 @@ def _leaves(cls, prefix=""):
             yield f"{prefix}{f.name}", hints[f.name], f.metadata
 
 
-@pytest.mark.parametrize("cls", [RulePack, _pipeline_config_class()], ids=["rule pack", "pipeline"])
+@pytest.mark.parametrize("cls", [RulePack, PipelineConfig], ids=["rule pack", "pipeline"])
 def test_every_setting_is_documented_and_numbers_are_bounded(cls) -> None:
     leaves = list(_leaves(cls))
     assert len(leaves) > 15

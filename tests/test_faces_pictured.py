@@ -216,9 +216,10 @@ def test_people_are_still_counted_even_a_very_still_one(poster_class):
 
 def test_excluded_faces_survive_the_cache(poster_class):
     from pipeline.cache_codec import dumps, loads
+    from pipeline.recording_task import analysis_types
 
     _, result = poster_class
-    again = loads(dumps(result))
+    again = loads(dumps(result), analysis_types())
     assert again.excluded == result.excluded and dataclasses.replace(again, unknown_encodings=None,
                                                                     unknown_snapshots=None) == dataclasses.replace(
         result, unknown_encodings=None, unknown_snapshots=None)

@@ -172,7 +172,7 @@ def test_a_full_hash_on_schedule_reads_every_file_again(tmp_path):
 
 
 def test_the_report_rebuilds_only_the_pages_of_what_changed(tmp_path):
-    from pipeline.nightly import _build_report
+    from pipeline.cli.nightly import _report
     from pipeline.outputs.report import build_report
 
     root, out = archive(tmp_path / "archive"), tmp_path / "out"
@@ -182,7 +182,7 @@ def test_the_report_rebuilds_only_the_pages_of_what_changed(tmp_path):
     add_checkin(root, B)
     time.sleep(0.01)
     result = nightly(root, out, analyse_video=False)
-    _build_report(result, out, "zh")
+    _report(result, out, "zh")
     rewritten = {p.name for p in (out / "report").glob("*.html") if p.stat().st_mtime_ns != pages.get(p.name)}
     assert rewritten and {n.split("__")[0].removesuffix(".html") for n in rewritten} == {B, "index"}
     incremental = (out / "report" / f"{B}.html").read_text(encoding="utf-8")
@@ -195,5 +195,5 @@ def test_the_report_rebuilds_only_the_pages_of_what_changed(tmp_path):
 
     shutil.rmtree(root / D)
     result = nightly(root, out, analyse_video=False)
-    _build_report(result, out, "zh")
+    _report(result, out, "zh")
     assert not list((out / "report").glob(f"{D}*.html"))

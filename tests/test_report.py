@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.outputs.report import build_report, read_table
-from pipeline.outputs.report.cli import report
+from pipeline.cli.report import report
 from pipeline.outputs.report.workbook import (EXAM_SECTION, SUMMARY_COLUMNS, SUMMARY_SHEET,
                                               TRAINING_SECTION)
 from test_report_sample import CLASS_A, CLASS_B, EVIL_HTML, EVIL_NAME, INST_A, INST_B, REC_1, REC_2, write_sample_out

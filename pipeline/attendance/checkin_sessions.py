@@ -18,7 +18,7 @@ import pandas as pd
 from pipeline.attendance.timeline import to_ts
 from pipeline.config import RulePack
 from pipeline.model import CheckinEvent, Session
-from pipeline.outputs.schemas import DEFAULT_TZ
+from pipeline.model import DEFAULT_TZ
 
 CHECKIN_COLUMNS = (
     "class_id", "trainee_id", "person_ref", "name", "ts", "device_id", "method", "method_raw", "is_face",

@@ -29,7 +29,7 @@ import pandas as pd
 from pipeline.attendance.hours import online_observed_hours
 from pipeline.attendance.timeline import to_ts
 from pipeline.config import RulePack
-from pipeline.model import ClassInfo, OnlineRecord, Session, TrainingKind
+from pipeline.model import DEFAULT_TZ, ClassInfo, OnlineRecord, Session, TrainingKind
 
 PARTS = ("theory", "practical", "total")
 
@@ -101,7 +101,7 @@ def _date(value: object) -> dt.date:
 
 
 def counted_hours(rows: pd.DataFrame, sessions: Mapping[str, Session], unlinked: Iterable[OnlineRecord],
-                  pack: RulePack, until: dt.datetime | None = None, tz: str = "Asia/Shanghai") -> dict[str, float]:
+                  pack: RulePack, until: dt.datetime | None = None, tz: str = DEFAULT_TZ) -> dict[str, float]:
     """Supported 学时 of one trainee by part, from sessions (and unlinked online courses) finished by `until`."""
     limit = to_ts(until, tz) if until is not None else None
     out = dict.fromkeys(PARTS, 0.0)

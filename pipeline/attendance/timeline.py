@@ -7,7 +7,6 @@ archive contract: all local times in a class folder use its `timezone`).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 
@@ -15,7 +14,7 @@ import pandas as pd
 
 from pipeline.ingest.values import is_null
 from pipeline.model import ClassEvidence, Session
-from pipeline.video.coverage import complement, minutes, union
+from pipeline.video.coverage import complement, minutes, union  # noqa: F401  (minutes: for the rules)
 from pipeline.video.coverage import intersect as _intersect_merged
 
 Interval = tuple[pd.Timestamp, pd.Timestamp]
@@ -105,10 +104,6 @@ def usable_intervals(evidence: ClassEvidence, session: Session) -> list[Interval
     """Recorded time of the session on which a person could have been seen: recorded minus black or
     covered footage."""
     return subtract(recorded_intervals(evidence, session), blank_intervals(evidence, session))
-
-
-def local_date(ts: pd.Timestamp, tz: str) -> dt.date:
-    return ts.tz_convert(tz).date()
 
 
 def coverage_of(evidence: ClassEvidence, session: Session) -> dict | None:

@@ -14,7 +14,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from pipeline.settings import build, setting
+from pipeline.settings import build, out_of_bounds, setting
 
 DETECTORS = ("yunet", "hog")
 ENCODERS = ("sface", "dlib")
@@ -220,12 +220,8 @@ class FaceParams:
                         value = max(value, self.match_threshold)  # a raised match threshold: rule off
                     object.__setattr__(self, name, value)
         for f in dataclasses.fields(self):
-            value, meta = getattr(self, f.name), f.metadata
-            if meta.get("choices") and value not in meta["choices"]:
-                raise ValueError(f"FaceParams.{f.name}: expected one of {meta['choices']}, found {value!r}")
-            lo, hi = meta.get("min"), meta.get("max")
-            if lo is not None and not lo <= value <= hi:
-                raise ValueError(f"FaceParams.{f.name}: expected a value in [{lo}, {hi}], found {value!r}")
+            if (why := out_of_bounds(getattr(self, f.name), f.metadata)) is not None:
+                raise ValueError(f"FaceParams.{f.name}: {why}")
         if self.relaxed_match_threshold < self.match_threshold:
             raise ValueError(f"FaceParams.relaxed_match_threshold: expected at least match_threshold "
                              f"({self.match_threshold}), found {self.relaxed_match_threshold}")

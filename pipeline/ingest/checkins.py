@@ -16,7 +16,7 @@ import yaml
 
 from pipeline.config import CONFIG_DIR
 from pipeline.ingest.classfiles import Collector
-from pipeline.ingest.tables import HEADER_SEARCH_ROWS, RawTable, TableError, normalise_header, read_raw
+from pipeline.ingest.tables import HEADER_SEARCH_ROWS, RawTable, normalise_header
 from pipeline.ingest.values import parse_float, parse_timestamps
 from pipeline.model import CheckinEvent, Trainee
 from pipeline.settings import SettingsError, build, setting

@@ -16,7 +16,7 @@ from pipeline.ingest.tables import RawTable, Table, TableError, find_header, rea
 from pipeline.ingest.yamlsafe import YamlRefused, load_archive_yaml
 from pipeline.ingest.values import (SESSION_KINDS, SESSION_MODES, TRAINING_KINDS, parse_choice, parse_date,
                                     parse_float, parse_int, parse_time, parse_timestamp)
-from pipeline.model import ClassInfo, OnlineRecord, Problem, Session, Teacher, Trainee
+from pipeline.model import DEFAULT_TZ, ClassInfo, OnlineRecord, Problem, Session, Teacher, Trainee
 
 T = TypeVar("T")
 
@@ -173,12 +173,12 @@ def load_class_yaml(path: Path, col: Collector) -> ClassInfo | None:
     if not ok:
         return None
     col.class_id = str(data["class_id"])
-    tz_name = str(data.get("timezone") or "Asia/Shanghai")
+    tz_name = str(data.get("timezone") or DEFAULT_TZ)
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         col.add(path, "unknown time zone", column="timezone", expected="an IANA zone like Asia/Shanghai", found=tz_name)
-        tz_name, tz = "Asia/Shanghai", ZoneInfo("Asia/Shanghai")
+        tz_name, tz = DEFAULT_TZ, ZoneInfo(DEFAULT_TZ)
 
     def date_of(key: str) -> dt.date | None:
         value = data.get(key)

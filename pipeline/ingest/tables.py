@@ -16,18 +16,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from pipeline.config import InputLimits
+from pipeline.ingest.cells import TableError, clean_cell
 from pipeline.ingest.confine import InputRefused, read_confined
 from pipeline.model import Problem
 
 HEADER_SEARCH_ROWS = 10
-
-
-class TableError(ValueError):
-    """A file that cannot be read as a table at all; `problem` says where and why."""
-
-    def __init__(self, problem: Problem):
-        self.problem = problem
-        super().__init__(problem.describe())
 
 
 @dataclass(frozen=True)
@@ -71,25 +64,6 @@ def decode_text(data: bytes, path: Path) -> tuple[str, str]:
             continue
     raise TableError(Problem(str(path), "the text is neither UTF-8 nor GB18030",
                              expected="a UTF-8 or GB18030/GBK encoded text file", found="undecodable bytes"))
-
-
-def clean_cell(value: object) -> str:
-    if value.__class__ is str:  # the common case (every CSV cell): no normalisation, only trimming
-        text = value.strip()
-        if "\u3000" in text:
-            text = text.replace("\u3000", " ").strip()
-        if text[:1] == "'":
-            text = text[1:].strip()
-        return text
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = unicodedata.normalize("NFKC", str(value)).strip() if not isinstance(value, str) else value.strip()
-    text = text.replace("\u3000", " ").strip()
-    if text.startswith("'"):
-        text = text[1:].strip()
-    return text
 
 
 def _nul_line(data: bytes) -> int | None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import InputLimits
+from pipeline.ingest.cells import TableError, clean_cell
 from pipeline.model import Problem
 
 CHUNK_BYTES = 8 * 1024 * 1024
@@ -36,8 +37,6 @@ _CELL_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*[\"']\$?([A-
 
 
 def _error(path: Path, message: str, **where) -> Exception:
-    from pipeline.ingest.tables import TableError
-
     return TableError(Problem(str(path), message, **where))
 
 
@@ -145,8 +144,6 @@ def _scan_part(path: Path, book: zipfile.ZipFile, member: zipfile.ZipInfo) -> _E
 def read_xlsx_rows(path: Path, data: bytes, limits: InputLimits):
     """(line number, cells as text) of the first sheet's rows that hold anything; line numbers as Excel shows."""
     from python_calamine import CalamineError, CalamineWorkbook
-
-    from pipeline.ingest.tables import clean_cell
 
     check_workbook(path, data, limits)
     try:

@@ -17,10 +17,10 @@ import hashlib
 import json
 import os
 import stat
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pipeline.ops.atomic import write_atomic
 from pipeline.outputs.schemas import PARTITION_KEY, TABLES, UNPARTITIONED
 from pipeline.video.probe import sha256_file
 
@@ -114,24 +114,6 @@ class Manifest:
                 "classes": {k: v.to_json() for k, v in sorted(self.classes.items())}}
         write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
         return path
-
-
-def write_atomic(path: Path, payload: bytes) -> None:
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:  # a full disk, say: the old file stays whole, the half-written one goes
-        temp.unlink(missing_ok=True)
-        raise
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from pipeline.model import DEFAULT_TZ
+
 PARTITION_KEY = "institution_id"
-DEFAULT_TZ = "Asia/Shanghai"
 
 
 def ts_type(tz: str = DEFAULT_TZ) -> pa.DataType:

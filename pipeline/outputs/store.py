@@ -8,6 +8,7 @@ tables where the class now has no rows), so rows are never duplicated.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ import pyarrow.parquet as pq
 
 from pipeline.ingest.confine import display_name
 from pipeline.ingest.values import is_null
+from pipeline.ops.atomic import write_atomic
 from pipeline.outputs.schemas import PARTITION_KEY, TABLES, UNPARTITIONED, schema
 
 STAGING = ".staging"
@@ -126,16 +128,8 @@ class Store:
 
     def _publish(self, table: pa.Table, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.staging / f"{uuid.uuid4().hex}.parquet"
-        try:
-            pq.write_table(table, temp, compression="zstd")
-            with open(temp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(temp, target)
-        except BaseException:  # a full disk, say: the published file is the old one, the half-written one goes
-            temp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(target.parent)
+        # a full disk, say: the published file is the old one, the half-written one goes
+        write_atomic(target, lambda temp: pq.write_table(table, temp, compression="zstd"), temp_dir=self.staging)
 
     def write_class(self, class_id: str, institution_id: str, tz: str, tables: dict[str, pd.DataFrame | list],
                     *, key: str | None = None) -> None:
@@ -169,6 +163,7 @@ class Store:
                 old.unlink(missing_ok=True)
 
     def write_run(self, run_id: str, row: dict) -> Path:
+        """The run's row in `runs` (build it with `run_row`)."""
         target = self.out / "runs" / f"{run_id}.parquet"
         self._publish(to_arrow("runs", [row], "UTC"), target)
         return target
@@ -178,17 +173,6 @@ class Store:
         parent = self.staging.parent
         if parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def read_table(out: Path, table: str) -> pd.DataFrame:
@@ -210,3 +194,16 @@ def read_table(out: Path, table: str) -> pd.DataFrame:
         frames.append(data)
     frames = [f for f in frames if len(f)] or frames[:1]
     return pd.concat(frames, ignore_index=True)
+
+
+def run_row(*, run_id: str, started: dt.datetime, finished: dt.datetime, config_hash: str | None, mode: str,
+            archive: Path, classes: int, audited: int, skipped: int, failed: int, findings: int, errors: int,
+            status: str, detail: dict) -> dict:
+    """A row of the `runs` table, the one shape `audit` and `nightly` both write."""
+    import pipeline
+
+    return {"run_id": run_id, "started": started, "finished": finished, "pipeline_version": pipeline.__version__,
+            "config_hash": config_hash, "mode": mode, "archive": str(archive), "classes": classes,
+            "audited": audited, "skipped": skipped, "failed": failed, "findings": findings, "errors": errors,
+            "duration_s": (finished - started).total_seconds(), "status": status,
+            "detail": json.dumps(detail, ensure_ascii=False, default=str)}

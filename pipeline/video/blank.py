@@ -25,7 +25,6 @@ these (an unbiased estimate, so that a 2-minute cover sampled every 10 s measure
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import av
 import cv2
 import numpy as np
 
+from pipeline.ops.atomic import write_atomic
 from pipeline.video.params import VideoParams
 from pipeline.video.sample import SampledFrame, downscale_gray
 
@@ -194,7 +194,5 @@ def write_snapshot(
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         return f"{path}: JPEG encoding failed at {offset_s:.1f} s"
-    tmp = out_jpeg.with_name(out_jpeg.name + f".{os.getpid()}.tmp")
-    tmp.write_bytes(data.tobytes())
-    os.replace(tmp, out_jpeg)
+    write_atomic(out_jpeg, data.tobytes())
     return None

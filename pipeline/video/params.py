@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from pipeline.settings import setting
+from pipeline.settings import out_of_bounds, setting
 
 
 def _p(default: Any, lo: float, hi: float, desc: str) -> Any:
@@ -126,9 +126,7 @@ class VideoParams:
     def __post_init__(self) -> None:
         problems = []
         for f in fields(self):
-            value = getattr(self, f.name)
-            lo, hi = f.metadata["min"], f.metadata["max"]
-            if not lo <= value <= hi:
-                problems.append(f"{f.name}: expected {lo}..{hi}, found {value!r}")
+            if (why := out_of_bounds(getattr(self, f.name), f.metadata)) is not None:
+                problems.append(f"{f.name}: {why}")
         if problems:
             raise ValueError("invalid VideoParams: " + "; ".join(problems))

@@ -103,11 +103,6 @@ def _unreadable(path: Path, size: int, sha: str | None, error: str, **known) -> 
     return ProbeResult(path=path, readable=False, error=error, size_bytes=size, sha256=sha, **base)
 
 
-def failed_probe(path: Path, error: str) -> ProbeResult:
-    """The record of a file whose analysis failed outside ffprobe (a worker died, a bug): unreadable."""
-    return _unreadable(Path(path), 0, None, error)
-
-
 def failed_probe(path: Path, reason: str) -> ProbeResult:
     """The record of a file that could not be probed at all (a worker died on it, say)."""
     path = Path(path)

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from pipeline.ops.atomic import write_atomic
 from pipeline.outputs.report.class_page import class_page, class_view, trainee_order
 from pipeline.outputs.report.data import ReportTables, class_tz, index_name, page_name, trainee_page_name
 from pipeline.outputs.report.figures import Media
@@ -32,9 +33,7 @@ class ReportResult:
 
 def _publish(path: Path, text: str) -> None:
     """Write next to the target and rename, so a browser never opens a half-written page."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, text)
 
 
 def _generated(tz: str) -> str:

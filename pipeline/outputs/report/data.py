@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from pipeline.model import DEFAULT_TZ
 from pipeline.outputs.report.tables import read_table
 from pipeline.outputs.store import class_key
 
@@ -83,7 +84,7 @@ def present(value: object) -> object:
 
 
 def class_tz(info: dict) -> str:
-    return str(info.get("timezone") or "Asia/Shanghai")
+    return str(info.get("timezone") or DEFAULT_TZ)
 
 
 def _suffix(lang: str) -> str:
@@ -114,18 +115,6 @@ def detail_dict(text: object) -> dict:
     except ValueError:
         return {"text": str(text)}
     return value if isinstance(value, dict) else {"value": value}
-
-
-def snapshot_href(out_dir: Path, evidence_path: object) -> str | None:
-    """Link from OUT/report/ to a finding's snapshot, only when the file exists (a missing image would be
-    a broken page and a console error)."""
-    if not present(evidence_path):
-        return None
-    path = Path(str(evidence_path))
-    target = path if path.is_absolute() else out_dir / path
-    if not target.is_file():
-        return None
-    return quote(Path(os.path.relpath(target.resolve(), (out_dir / "report").resolve())).as_posix())
 
 
 @dataclass(frozen=True)

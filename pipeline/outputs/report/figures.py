@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from pipeline.ops.atomic import write_atomic
 from pipeline.outputs.report.data import present
 from pipeline.outputs.report.page import esc
 from pipeline.outputs.store import class_key
@@ -42,9 +43,7 @@ def _write_image(path: Path, image: np.ndarray) -> bool:
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
     if not ok:
         return False
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data.tobytes())
-    tmp.replace(path)
+    write_atomic(path, data.tobytes())
     return True
 
 

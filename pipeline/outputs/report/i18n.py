@@ -6,6 +6,8 @@ language, and every value from the inputs is shown as written.
 
 from __future__ import annotations
 
+from pipeline.model import SEVERITIES as SEVERITY_ORDER
+
 LANGS = ("zh", "en")
 
 _LABELS: dict[str, tuple[str, str]] = {
@@ -256,7 +258,7 @@ DETAIL_LABELS: dict[str, tuple[str, str]] = {
     "video_peak": ("视频最多人数", "peak on video"), "video_typical": ("视频常见人数", "typical on video"),
 }
 
-SEVERITIES = ("high", "medium", "low")
+SEVERITIES = tuple(reversed(SEVERITY_ORDER))  # most severe first, as the report lists them
 # The pipeline's own enum values that the report translates; every other value is shown as written.
 _ENUMS = frozenset({"theory", "practical", "offline", "online", "initial", "refresher", *SEVERITIES})
 

@@ -60,7 +60,6 @@ def _checkins(view: ClassView, tid: str) -> str:
 
 
 def _lanes(view: ClassView, tid: str) -> str:
-    w = view.words
     parts = []
     rows = {str(r["session_id"]): r for r in view.t.trainee_hours[view.t.trainee_hours["trainee_id"] == tid].to_dict("records")}
     for _, s in sessions_in_order(view).iterrows():

@@ -19,6 +19,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pipeline.model import DEFAULT_TZ
+from pipeline.ops.atomic import write_atomic
 from pipeline.outputs.report.data import ReportTables, page_name, present
 from pipeline.outputs.report.i18n import SEVERITIES, Words
 from pipeline.outputs.report.page import local
@@ -190,7 +192,7 @@ def _findings_rows(t: ReportTables, words: Words, tz_of: dict[str, str], names: 
     out = []
     f = t.findings.sort_values(["institution_id", "class_id", "rule_id", "start"], na_position="last")
     for _, r in f.iterrows():
-        tz = tz_of.get(r["class_id"], "Asia/Shanghai")
+        tz = tz_of.get(r["class_id"], DEFAULT_TZ)
         out.append([r["institution_id"], names.get(r["institution_id"]), r["class_id"], r["finding_id"], r["rule_id"],
                     words.rule(str(r["rule_id"])), words.value(r["severity"]), r["trainee_id"], r["session_id"],
                     _date(r["date"]), r["camera_id"], r["path"], _naive_local(r["start"], tz),
@@ -224,7 +226,7 @@ def _hours_rows(t: ReportTables, inst_of: dict[str, str]) -> list[list]:
 def build_workbook(t: ReportTables, path: Path, words: Words) -> None:
     inst = institution_rows(t)
     names = dict(zip(inst["institution_id"], inst["institution_name"]))
-    tz_of = dict(zip(t.classes["class_id"], t.classes["timezone"].fillna("Asia/Shanghai")))
+    tz_of = dict(zip(t.classes["class_id"], t.classes["timezone"].fillna(DEFAULT_TZ)))
     inst_of = dict(zip(t.classes["class_id"], t.classes["institution_id"]))
     wb = Workbook()
     _summary(wb.active, inst)
@@ -247,6 +249,4 @@ def build_workbook(t: ReportTables, path: Path, words: Words) -> None:
             *(words(s) for s in SEVERITIES)],
            inst[["seq", "institution_id", "institution_name", "classes", "findings", *SEVERITIES]].values.tolist())
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    wb.save(tmp)
-    tmp.replace(path)
+    write_atomic(path, wb.save)

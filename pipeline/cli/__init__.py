@@ -13,35 +13,8 @@ from pathlib import Path
 import click
 
 import pipeline
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_FINDINGS, EXIT_LOCKED = 0, 1, 2, 3, 4
-SEVERITIES = ("low", "medium", "high")
-
-
-class Progress:
-    """One progress line per stage on a terminal; nothing when stderr is not a terminal (logs stay clean)."""
-
-    LABELS = {"read": "reading classes", "hash": "checking inputs", "video": "analysing recordings",
-              "rules": "applying rules", "write": "writing tables"}
-
-    def __init__(self, enabled: bool | None = None):
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.stage = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        label = self.LABELS.get(stage, stage)
-        if total:
-            width = 30
-            filled = int(width * done / total)
-            line = f"\r{label:<22} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
-        else:
-            line = f"\r{label}..."
-        click.echo(line, err=True, nl=False)
-        if total and done >= total:
-            click.echo("", err=True)
-        self.stage = stage
+from pipeline.cli.common import EXIT_FAILURE, EXIT_FINDINGS, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, Progress, build_report
+from pipeline.model import SEVERITIES, at_least
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -186,19 +159,9 @@ def audit(path: Path, out: Path, config_path, rules_dir, lang, workers, schedule
     finally:
         lock.release()
     if not no_report:
-        _build_report(out, lang or "zh")
+        build_report(out, lang or "zh")
     _summarise(result)
     sys.exit(exit_code(result, fail_on))
-
-
-def _build_report(out: Path, lang: str) -> None:
-    from pipeline.outputs.report import build_report
-
-    try:
-        build_report(out, lang=lang)
-    except Exception as exc:  # the tables are published; a report problem must not hide them
-        click.echo(f"warning: the report could not be built ({type(exc).__name__}: {exc}); "
-                   f"the tables are complete. Retry with: trainaudit report {out}", err=True)
 
 
 def _summarise(result) -> None:
@@ -224,8 +187,7 @@ def exit_code(result, fail_on: str | None) -> int:
     if result.failed:
         return EXIT_FAILURE
     if fail_on:
-        worst = result.worst_severity()
-        if worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
+        if at_least(result.worst_severity(), fail_on):
             return EXIT_FINDINGS
     return EXIT_OK
 
@@ -240,18 +202,18 @@ def config_cmd(show_rules: bool) -> None:
       trainaudit config
       trainaudit config --rules
     """
-    from pipeline.config import RulePack, _pipeline_config_class
+    from pipeline.config import PipelineConfig, RulePack
     from pipeline.settings import describe
 
-    for line in describe(RulePack if show_rules else _pipeline_config_class()):
+    for line in describe(RulePack if show_rules else PipelineConfig):
         click.echo(line)
 
 
 def _register_stage_commands() -> None:
     """Commands whose stages live in their own packages (kept there, next to what they drive)."""
+    from pipeline.cli.nightly import nightly
+    from pipeline.cli.report import report
     from pipeline.faces.cli import faces
-    from pipeline.nightly import nightly
-    from pipeline.outputs.report.cli import report
 
     for command in (faces, report, nightly):
         main.add_command(command)

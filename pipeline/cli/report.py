@@ -1,4 +1,4 @@
-"""`trainaudit report OUT`: the click command the main CLI registers (pipeline/cli.py)."""
+"""`trainaudit report OUT`: rebuild the report from the published tables (pipeline/outputs/report/)."""
 
 from __future__ import annotations
 
