@@ -9,7 +9,7 @@ from pipeline.faces.images import read_image
 from pipeline.faces.params import FaceParams
 from pipeline.faces.resnet import DlibResNet, ModelFileError
 
-NUMPY, DLIB = FaceParams(encoder_runtime="numpy"), FaceParams(encoder_runtime="dlib")
+NUMPY, DLIB = FaceParams(encoder="dlib", encoder_runtime="numpy"), FaceParams(encoder="dlib", encoder_runtime="dlib")
 
 
 def _photos(shared_data):
@@ -57,7 +57,7 @@ def test_other_model_file_is_refused_naming_the_layer(tmp_path):
 def test_jitter_needs_the_dlib_runtime():
     with pytest.raises(ValueError, match="encoder_runtime"):
         FaceParams(encode_jitters=5)
-    assert FaceParams(encode_jitters=5, encoder_runtime="dlib").encode_jitters == 5
+    assert FaceParams(encoder="dlib", encode_jitters=5, encoder_runtime="dlib").encode_jitters == 5
 
 
 def test_chips_of_the_wrong_shape_are_refused():
