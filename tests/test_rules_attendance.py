@@ -51,7 +51,7 @@ def test_proxy_says_how_many_faces_were_judged():
     (f,) = run(ev, "ATTENDANCE_PROXY")
     judged = json.loads(f.detail)["judged"]
     assert judged == {"samples": 1, "faces": 2, "judged_faces": 1, "unidentified_people": 0.0,
-                      "person_samples": 0, "person_judged_samples": 0}
+                      "unidentified_share": 0.0, "person_samples": 0, "person_judged_samples": 0}
 
 
 @pytest.mark.parametrize("rows, sights", [
@@ -140,6 +140,51 @@ def test_absent_needs_enough_recorded_minutes(recorded_end, fires):
                   presence_rows=[presence(start="09:00", end="09:02")], headcounts=[headcount()])
     assert len(run(ev, "ATTENDANCE_ABSENT")) == int(fires)
     assert len(run(ev, "ATTENDANCE_ABSENT", pack(presence_min_recorded_min=1))) == 1
+
+
+def _evaluate_absent(ev):
+    from pipeline.rules.engine import evaluate_class
+    from rules_factories import NATIONAL
+
+    errors = []
+    _, findings = evaluate_class(ev, NATIONAL, "en", errors=errors, only=lambda r: r == "ATTENDANCE_ABSENT")
+    return findings, errors
+
+
+def _samples(unjudged_at: set[int], n: int = 12) -> list[dict]:
+    """n samples 15 min apart over the session; at the samples in ``unjudged_at`` one of 10 faces was
+    neither named nor a stranger (too small, turned away)."""
+    return [headcount(ts=f"{8 + (30 + 15 * k) // 60:02d}:{(30 + 15 * k) % 60:02d}", offset_s=600.0 + 900 * k,
+                      faces=10, identified=9 if k in unjudged_at else 10) for k in range(n)]
+
+
+@pytest.mark.parametrize("seen, unjudged_at, verdict", [
+    # never recognised, not checked in, and one face in the room was never judged: the trainee may be it
+    (None, set(range(12)), "could not judge"),
+    # recognised 60 of 180 min; a face could not be judged in 8 of 12 samples (120 min): could make up 84
+    (60, set(range(4, 12)), "could not judge"),
+    # the same 60 min, an unjudged face in 4 samples only (60 min): 120 < 144 whoever that was
+    (60, set(range(8, 12)), "finding"),
+    # nobody unjudged: the plain rule
+    (60, set(), "finding"),
+])
+def test_absent_could_not_judge(seen, unjudged_at, verdict):
+    """A trainee whose face could not be judged is not called absent: when the samples with an unjudged face
+    could make up the shortfall, a could-not-judge warning replaces the finding."""
+    ev = evidence(trainees=[trainee()], sessions=[S], recordings=[REC],
+                  presence_rows=[] if seen is None else [presence(start="08:30", end="09:30")],
+                  headcounts=_samples(unjudged_at))
+    findings, problems = _evaluate_absent(ev)
+    if verdict == "finding":
+        (f,) = findings
+        assert f.rule_id == "ATTENDANCE_ABSENT" and problems == []
+        assert json.loads(f.detail)["judged"]["unidentified_share"] == pytest.approx(len(unjudged_at) / 12, abs=1e-4)
+    else:
+        assert findings == []
+        (p,) = problems
+        assert p.level == "warning" and p.column == "ATTENDANCE_ABSENT"
+        assert p.message.startswith("could not judge ATTENDANCE_ABSENT for trainee S1") and "S01" in p.message
+        assert f"in {len(unjudged_at) / 12:.0%} of the 12 samples" in p.message
 
 
 def test_no_video_no_absent():

@@ -40,7 +40,7 @@ def attendance_proxy(ctx: RuleContext) -> list[Finding]:
         judged = judged_in_session(ctx, sid, tid)
         if judged["unidentified_people"] >= 1 or (judged["faces"] and not judged["judged_faces"]):
             # someone in the room could not be judged: the trainee may be that face
-            _could_not_judge(ctx, "ATTENDANCE_PROXY", tid, sid, judged, row)
+            _could_not_judge(ctx, "ATTENDANCE_PROXY", tid, sid, judged, "checked in, not recognised on video")
             continue
         seen = best_sighting(ctx, tid, sid)
         first = to_ts(events["ts"].min(), ctx.tz) if len(events) else None
@@ -59,16 +59,17 @@ def attendance_proxy(ctx: RuleContext) -> list[Finding]:
     return out
 
 
-def _could_not_judge(ctx: RuleContext, rule_id: str, tid: str, sid: str, judged: dict, row) -> None:
+def _could_not_judge(ctx: RuleContext, rule_id: str, tid: str, sid: str, judged: dict, what: str) -> None:
     name = ctx.trainees[tid].name if tid in ctx.trainees else tid
-    people = judged["unidentified_people"]
+    people, share = judged["unidentified_people"], judged["unidentified_share"]
     ctx.not_judged.append({
         "rule_id": rule_id, "trainee_id": tid, "session_id": sid,
-        "message": (f"could not judge {rule_id} for trainee {tid} ({name}) in session {sid}: checked in, not "
-                    f"recognised on video, but {people:g} face(s) in the room could not be judged (too small, "
-                    f"blurred or turned away); {judged['judged_faces']} of {judged['faces']} faces over "
-                    f"{judged['samples']} samples were judged. Check the video by eye."),
-        "expected": "every face in the room judged", "found": f"{people:g} face(s) not judged",
+        "message": (f"could not judge {rule_id} for trainee {tid} ({name}) in session {sid}: {what}, but "
+                    f"faces in the room could not be judged (too small, blurred or turned away) in "
+                    f"{share:.0%} of the {judged['samples']} samples (at least {people:g} in a quarter of them); "
+                    f"{judged['judged_faces']} of {judged['faces']} faces were judged. Check the video by eye."),
+        "expected": "every face in the room judged",
+        "found": f"faces not judged in {share:.0%} of the samples",
         "file": None, **{k: v for k, v in judged.items()}})
 
 
@@ -77,7 +78,9 @@ def attendance_absent(ctx: RuleContext) -> list[Finding]:
     """Credited for a session (every rostered trainee is, by the schedule) but seen for less than
     `min_presence_ratio` of its recorded minutes; check-ins without any sighting are ATTENDANCE_PROXY.
     Sessions with fewer than `presence_min_recorded_min` recorded minutes are not judged: a ratio over a few
-    samples moves by a sample's share with each look down."""
+    samples moves by a sample's share with each look down. When the samples in which some face could not be
+    judged (too small, blurred, turned away) could make up the shortfall, the trainee may be that face: no
+    finding, a could-not-judge warning instead (as for ATTENDANCE_PROXY)."""
     out = []
     ratio = ctx.pack.min_presence_ratio
     for _, row in video_rows(ctx).iterrows():
@@ -87,6 +90,12 @@ def attendance_absent(ctx: RuleContext) -> list[Finding]:
         if row["observed_min"] >= need - EPS:
             continue
         tid, sid = row["trainee_id"], row["session_id"]
+        judged = judged_in_session(ctx, sid, tid)
+        if row["observed_min"] + judged["unidentified_share"] * row["recorded_min"] >= need - EPS:
+            _could_not_judge(ctx, "ATTENDANCE_ABSENT", tid, sid, judged,
+                             f"recognised for {row['observed_min']:.1f} of {row['recorded_min']:.1f} recorded "
+                             f"minutes (needs {need:.1f})")
+            continue
         st = ctx.times[sid]
         out.append(ctx.finding(
             "ATTENDANCE_ABSENT", trainee_id=tid, session_id=sid, date=row["date"],
@@ -95,7 +104,8 @@ def attendance_absent(ctx: RuleContext) -> list[Finding]:
                     "recorded_min": row["recorded_min"], "ratio": ratio},
             detail={"observed_min": row["observed_min"], "recorded_min": row["recorded_min"],
                     "scheduled_min": row["scheduled_min"], "min_presence_ratio": ratio,
-                    "checked_in": bool(row["checked_in"]), "checkin_method": row["checkin_method"]},
+                    "checked_in": bool(row["checked_in"]), "checkin_method": row["checkin_method"],
+                    "judged": judged},
         ))
     return out
 

@@ -96,8 +96,9 @@ def judged_in_session(ctx: RuleContext, session_id: str, person_id: str | None =
     """How much of a session's video the face stage could judge: sampled frames, faces seen, faces that
     passed the quality gate (``judged``), and the people it could not judge (``unidentified_people``: the
     robust per-window count of faces that were neither named nor called strangers, as the headcount takes
-    it). With ``person_id``: that person's sightings and judged sightings too."""
-    out = {"samples": 0, "faces": 0, "judged_faces": 0, "unidentified_people": 0.0}
+    it; ``unidentified_share``: the share of samples with at least one such face). With ``person_id``: that
+    person's sightings and judged sightings too."""
+    out = {"samples": 0, "faces": 0, "judged_faces": 0, "unidentified_people": 0.0, "unidentified_share": 0.0}
     h = ctx.evidence.headcount
     if h is not None and len(h):
         rows = h[(h["session_id"].astype("string") == session_id).fillna(False)]
@@ -105,6 +106,7 @@ def judged_in_session(ctx: RuleContext, session_id: str, person_id: str | None =
             per_frame = (rows["faces"] - rows["identified"] - rows["unknown"]).clip(lower=0)
             out["samples"] = int(len(rows))
             out["unidentified_people"] = float(per_frame.quantile(UNJUDGED_QUANTILE))
+            out["unidentified_share"] = round(float((per_frame >= 1).mean()), 4)
     s = ctx.evidence.sightings
     if s is not None and len(s):
         rows = s[(s["session_id"].astype("string") == session_id).fillna(False)]
