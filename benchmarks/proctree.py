@@ -116,3 +116,23 @@ def measure(cmd: list[str], *, env: dict | None = None, poll_s: float = 0.2, pss
         user, system = r_user, r_sys
     return TreeUsage(wall, user + system, user, system, peak_rss / 2**20, peak_pss / 2**20, peak_n,
                      sum(faults.values()), proc.returncode, "".join(chunks))
+
+
+def checkout(rev: str, dest) -> str:
+    """A detached git worktree of `rev` at `dest` (made once): the code to measure as "before" in the same
+    run as the working tree, with the same interpreter and packages (PYTHONPATH and cwd point at it)."""
+    from pathlib import Path
+
+    dest = Path(dest)
+    if not (dest / "pipeline").is_dir():
+        root = Path(__file__).resolve().parents[1]
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(dest), rev], check=True,
+                       capture_output=True)
+    return str(dest)
+
+
+def drop_checkout(dest) -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(dest)], capture_output=True)

@@ -112,20 +112,72 @@ def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str |
     process that decodes (the decoding child, or a daemonic worker itself), never in a pool worker."""
     if task.gallery is None:
         return None, [], []
-    from pipeline.faces.gallery import Gallery
     from pipeline.faces.video import VideoFacePass
     from pipeline.ops.worker import tune_allocator
 
     tune_allocator(*task.malloc)
     digest = f"{task.gallery.digest()}-{task.faces.digest()}"  # the same photos encoded per encoder
     if digest not in _GALLERIES:
-        photos = {person_key(kind, pid): list(paths) for pid, kind, paths in task.gallery.people}
-        gallery = Gallery.from_photos(photos, task.faces, strict=False, max_pixels=task.gallery.max_image_pixels)
         _GALLERIES.clear()  # one class at a time per worker is the common case; bound the memory
-        _GALLERIES[digest] = (gallery, same_face_pairs(gallery, task.faces.same_face_max_distance))
+        _GALLERIES[digest] = _enrolled(task, digest)
     gallery, pairs = _GALLERIES[digest]
     problems = [(p.path, p.found, p.identity) for p in gallery.problems]
     return Throttled(VideoFacePass(gallery, task.faces), task.faces.sample_interval_s), problems, pairs
+
+
+def _enrolled(task: RecordingTask, digest: str):
+    """(gallery, same-face pairs) of the class's photos: built once per run for every worker. The first
+    decoding child to need them enrols the photos under a lock and stores the encodings in the cache
+    (`enrolled/`, the analysis cache's format; encodings never leave the cache); the others wait for it
+    and read them (each extra worker enrolling again cost ~5 CPU-s per class, benchmarks/results/
+    cpu_per_hour.md)."""
+    from pipeline.faces.gallery import Gallery
+
+    def build():
+        photos = {person_key(kind, pid): list(paths) for pid, kind, paths in task.gallery.people}
+        gallery = Gallery.from_photos(photos, task.faces, strict=False, max_pixels=task.gallery.max_image_pixels)
+        return gallery, same_face_pairs(gallery, task.faces.same_face_max_distance)
+
+    from pipeline.ops.worker import release_free_memory
+
+    if not task.cache_dir:
+        built = build()
+        release_free_memory()
+        return built
+    import fcntl
+
+    path = Path(task.cache_dir) / "enrolled" / f"{ANALYSIS_VERSION}-{digest}.gallery"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes (or the process dies)
+        cached = _load_gallery(path)
+        if cached is not None:
+            return cached
+        gallery, pairs = build()
+        release_free_memory()  # the photos' detection peaks far above what scanning needs
+        store_cached(path, {"identities": gallery.identities, "encodings": gallery.encodings,
+                            "owner": gallery.owner, "threshold": float(gallery.threshold),
+                            "encoder": gallery.encoder, "pairs": [tuple(p) for p in pairs],
+                            "problems": [(p.path, p.found, p.identity) for p in gallery.problems]})
+        return gallery, pairs
+
+
+def _load_gallery(path: Path):
+    """The stored enrollment, or None (missing, damaged or foreign: enrolled again)."""
+    from pipeline import cache_codec
+    from pipeline.faces.errors import EnrollmentError
+    from pipeline.faces.gallery import Gallery
+
+    try:
+        v = cache_codec.loads(path.read_bytes())
+        gallery = Gallery(tuple(v["identities"]), v["encodings"], v["owner"], v["threshold"],
+                          tuple(EnrollmentError(*p) for p in v["problems"]), v["encoder"])
+        return gallery, [(str(a), str(b), float(d)) for a, b, d in v["pairs"]]
+    except FileNotFoundError:
+        return None
+    except Exception:  # a damaged or foreign entry is rebuilt, never trusted
+        path.unlink(missing_ok=True)
+        return None
 
 
 def _child_enroll(task: RecordingTask) -> tuple[list, list]:
@@ -135,15 +187,18 @@ def _child_enroll(task: RecordingTask) -> tuple[list, list]:
 
 def _child_scan(task: RecordingTask, probe: ProbeResult, interval_s: float, start_s: float, end_s: float | None):
     """The shared decode pass, run in the decoding child (or a daemonic worker): consumers built here."""
-    from pipeline.ops.worker import tune_allocator
+    from pipeline.ops.worker import release_free_memory, tune_allocator
     from pipeline.video.scan import scan_recording
 
     tune_allocator(*task.malloc)
     # keyframes are used as they fall while they lag at most 1.5 blank-detection intervals (an NVR GOP
     # of 2-12 s): fingerprints then follow the keyframes, and their times are exact either way
     max_lag_s = 1.5 * task.video.sample_interval_s
-    return scan_recording(Path(task.path), interval_s, _consumers(task, probe), start_s=start_s, end_s=end_s,
-                          max_keyframe_lag_s=max_lag_s, parts=task.span is not None)
+    try:
+        return scan_recording(Path(task.path), interval_s, _consumers(task, probe), start_s=start_s, end_s=end_s,
+                              max_keyframe_lag_s=max_lag_s, parts=task.span is not None)
+    finally:
+        release_free_memory()  # an idle child between files holds its imports and models, not a frame's buffers
 
 
 def same_face_pairs(gallery, max_distance: float) -> list[tuple[str, str, float]]:

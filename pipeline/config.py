@@ -249,11 +249,13 @@ class RunParams:
     analyse_video: bool = setting(True, "decode recordings (False: listing and probing only)")
     # glibc allocator thresholds in the processes that run the face pass (pipeline/ops/worker.py). Issue 19:
     # with glibc's defaults the detector faults ~67,000 pages a 1080p frame; cpu_per_hour.md measures the
-    # audit's CPU per video-hour with these and with both at 0 (glibc's defaults), in one run.
+    # audit's CPU per video-hour with these and with both at 0 (glibc's defaults), in one run. Trim
+    # threshold, one decoding child scanning a 10-min 1080p file (memory_per_worker.md): 2 GiB and 256 MiB
+    # both 306k faults, 128 MiB 456k, 64 MiB 1.7M (as many as glibc's defaults): a frame's working set.
     malloc_mmap_threshold_bytes: int = setting(33554432, "allocations above this are mapped and unmapped one by "
                                                          "one (0: glibc's default; 32 MiB is glibc's largest)",
                                                min=0, max=33554432)
-    malloc_trim_threshold_bytes: int = setting(2147483647, "free memory a computing process keeps instead of "
+    malloc_trim_threshold_bytes: int = setting(268435456, "free memory a computing process keeps instead of "
                                                            "returning it to the system (0: glibc's default)",
                                                min=0, max=2147483647)
     # Between full hashes nightly trusts a file whose size, mtime, ctime and inode are unchanged; a month

@@ -48,3 +48,31 @@ def test_an_out_of_range_threshold_is_refused_by_the_configuration(tmp_path) -> 
     path.write_text("version: 1\nrun:\n  malloc_mmap_threshold_bytes: 67108864\n", encoding="utf-8")
     with pytest.raises(SettingsError, match="malloc_mmap_threshold_bytes"):
         load_pipeline_config(path)
+
+
+_HOLD = """
+import json, sys
+import numpy as np
+from pipeline.ops.worker import release_free_memory, tune_allocator
+def rss_mb():
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) // 1024 for line in fh if line.startswith("VmRSS"))
+tune_allocator(33554432, 2147483647)
+start = rss_mb()
+bufs = [np.ones(1 << 17) for _ in range(300)]  # 300 MB in 1 MB buffers, on the heap (below the mmap threshold)
+bufs.reverse()  # freed from the top down, then fresh buffers above them keep the heap from shrinking
+keep = np.ones(1 << 17)
+del bufs
+held = rss_mb()
+released = release_free_memory()
+print(json.dumps({"start": start, "held": held, "after": rss_mb(), "released": released}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_free_memory_kept_by_the_thresholds_is_given_back_between_files() -> None:
+    out = json.loads(subprocess.run([sys.executable, "-c", _HOLD], capture_output=True, text=True,
+                                    check=True).stdout)
+    assert out["held"] - out["start"] > 250  # the tuned thresholds keep what was freed
+    assert out["released"] is True
+    assert out["held"] - out["after"] > 250

@@ -20,14 +20,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.faces import adapter, pictured, quality
 from pipeline.faces.detections import iou_matrix
-from pipeline.faces.gallery import Gallery
 from pipeline.faces.params import FaceParams
 from pipeline.video.sample import SampledFrame
+
+if TYPE_CHECKING:  # results travel to pool workers that never load OpenCV (the gallery's image reader)
+    from pipeline.faces.gallery import Gallery
 
 SNAPSHOT_PX = 96  # side of the stored crop of an unknown face (report thumbnail)
 

@@ -53,3 +53,18 @@ def tune_allocator(mmap_threshold_bytes: int, trim_threshold_bytes: int) -> bool
         ok &= mallopt(_M_TRIM_THRESHOLD, min(wanted[1], 2**31 - 1)) == 1
     _APPLIED = wanted if ok else None
     return bool(ok)
+
+
+def release_free_memory() -> bool:
+    """Give the memory this process holds free back to the system (glibc `malloc_trim(0)`: the heap's top
+    and every free page inside it). Called between files and after enrolling a class's photos: with the
+    thresholds above a decoding child otherwise keeps its largest working set (a 2048 px enrollment photo's
+    detection: ~580 MB) for as long as it lives. Returns whether anything was released; False where the C
+    library is not glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim(0) == 1

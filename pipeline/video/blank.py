@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from pipeline.ops.atomic import write_atomic
@@ -77,6 +76,8 @@ class BlankConsumer:
         self._prev: np.ndarray | None = None
 
     def feed(self, frame: SampledFrame) -> None:
+        import cv2  # in the process that decodes (a pool worker passing results on never loads OpenCV)
+
         h, w = frame.image_bgr.shape[:2]
         width = min(_FREEZE_WIDTH_PX, w)
         height = max(2, round(h * width / w))
@@ -175,6 +176,8 @@ def write_snapshot(
     """Write the frame at `offset_s` of `path` to `out_jpeg`, `box` (x, y, w, h, full-resolution
     pixels) outlined in red and the offset printed in a corner. Returns None on success, else why
     not (the evidence then names the offset without a picture). Written atomically."""
+    import cv2
+
     try:
         image = _frame_at(Path(path), offset_s)
     except (av.FFmpegError, OSError, IndexError, ValueError) as exc:

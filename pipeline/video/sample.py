@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
-import cv2
 from av.video.reformatter import VideoReformatter
 import numpy as np
 
@@ -35,6 +34,8 @@ class SampleReport:
 
 def downscale_gray(image_bgr: np.ndarray, width_px: int, height_px: int) -> np.ndarray:
     """Area-averaged luma at (width_px, height_px), float32. Resize first: cvtColor on the small image is free."""
+    import cv2  # where frames are processed: a pool worker that only passes results on never loads it
+
     small = cv2.resize(image_bgr, (width_px, height_px), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
 
