@@ -38,9 +38,17 @@ class _Models:
         self.hog = dlib.get_frontal_face_detector()
         self.shape5 = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
         self.encoder_path = frm.face_recognition_model_location()
-        self.encoder = dlib.face_recognition_model_v1(self.encoder_path)
+        self._encoder = None
         self._resnet = None
         self._sface = None
+
+    @property
+    def encoder(self):
+        """dlib's own encoder network, loaded on first use: with encoder_runtime numpy (the default) it never
+        runs, and it holds ~22 MB in every decoding child (issue 19, tree RSS)."""
+        if self._encoder is None:
+            self._encoder = self.dlib.face_recognition_model_v1(self.encoder_path)
+        return self._encoder
 
     def sface(self):
         """SFace (pipeline.faces.sface), loaded and checked on first use. OpenCV's own threads are held to
