@@ -1,7 +1,7 @@
 """One long recording on one worker and on several (time chunks, issue 19), and the tree's memory.
 
     .venv/bin/python benchmarks/bench_long_file.py [--work DIR] [--hours 3] [--width 960 --height 540]
-        [--memory-archive DIR --memory-workers 2 8]
+        [--memory-archive DIR --memory-workers 2 8 [--before REV]]
 
 Generates a class with a single recording of --hours (one camera, the generated classroom with faces from
 ../shared/data identities, linked, never copied; a low resolution keeps it cheap: what is measured is the
@@ -12,7 +12,8 @@ pipeline's layout). Reports wall, CPU (user + system of the process tree) and th
 With --memory-archive (an archive, e.g. bench_cpu_per_hour.py's 1080p class), audits it with each of
 --memory-workers and reports the peak of the tree's summed RSS and PSS (benchmarks/proctree.py); chunks of
 --memory-chunk-s keep every worker busy there. Writes benchmarks/results/long_file.md (with --skip-long,
-the memory table alone to benchmarks/results/memory_per_worker.md).
+the memory table alone to benchmarks/results/memory_per_worker.md). With --before REV, each worker count is
+also audited with git revision REV's code (a detached worktree, same interpreter and packages), alternating.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from accuracy import link_identities  # noqa: E402
 from bench_scaleout import video_seconds  # noqa: E402
-from proctree import measure  # noqa: E402
+from proctree import checkout, drop_checkout, measure  # noqa: E402
 
 
 def generate_long(work: Path, hours: float, width: int, height: int) -> Path:
@@ -49,7 +50,7 @@ def generate_long(work: Path, hours: float, width: int, height: int) -> Path:
     return archive
 
 
-def audit(archive: Path, out: Path, workers: int, config: Path | None = None):
+def audit(archive: Path, out: Path, workers: int, config: Path | None = None, code: Path = ROOT):
     import shutil
 
     shutil.rmtree(out, ignore_errors=True)  # from scratch: no analysis cache from an earlier run
@@ -57,8 +58,8 @@ def audit(archive: Path, out: Path, workers: int, config: Path | None = None):
            "--no-report"]
     if config is not None:
         cmd += ["--config", str(config)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    usage = measure(cmd, env=env, cwd=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(code), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    usage = measure(cmd, env=env, cwd=str(code))
     if usage.returncode not in (0, 3):
         print(usage.output[-3000:])
         raise SystemExit(f"audit failed ({usage.returncode})")
@@ -81,6 +82,7 @@ def main() -> int:
     ap.add_argument("--memory-workers", type=int, nargs="*", default=[2, 8])
     ap.add_argument("--memory-chunk-s", type=float, default=120.0)
     ap.add_argument("--skip-long", action="store_true")
+    ap.add_argument("--before", help="git revision whose code is also measured in the memory table")
     a = ap.parse_args()
     work = a.work or Path(tempfile.mkdtemp(prefix="bench-long-"))
     lines = ["# Long recordings on several workers, and memory per worker (issue 19)\n",
@@ -108,13 +110,21 @@ def main() -> int:
         hours = video_seconds(a.memory_archive) / 3600.0
         lines += [f"## Tree memory by workers ({hours:.2f} video-hours of 1080p, chunks of {a.memory_chunk_s:g} s "
                   "so that every worker is busy)\n",
-                  "| workers | peak processes | peak tree RSS MB | peak tree PSS MB | wall s | CPU s |",
-                  "|---|---|---|---|---|---|"]
+                  f"Load average (1 min, all sessions on the machine) at the start: {os.getloadavg()[0]:.1f}.\n",
+                  "| code | workers | peak processes | peak tree RSS MB | peak tree PSS MB | wall s | CPU s |",
+                  "|---|---|---|---|---|---|---|"]
+        codes = [("this tree", ROOT)]
+        if a.before:
+            codes.insert(0, (a.before, Path(checkout(a.before, work / "before-code"))))
         for n in a.memory_workers:
-            u = audit(a.memory_archive, work / f"out-mem-{n}", n, config)
-            lines.append(f"| {n} | {u.peak_processes} | {u.peak_rss_mb:.0f} | {u.peak_pss_mb:.0f} | {u.wall_s:.1f} | "
-                         f"{u.cpu_s:.1f} |")
-            print(lines[-1], flush=True)
+            for name, code in codes:
+                u = audit(a.memory_archive, work / f"out-mem-{n}", n, config, code)
+                lines.append(f"| {name} | {n} | {u.peak_processes} | {u.peak_rss_mb:.0f} | {u.peak_pss_mb:.0f} | "
+                             f"{u.wall_s:.1f} | {u.cpu_s:.1f} |")
+                print(lines[-1], flush=True)
+        lines.append(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}.")
+        if a.before:
+            drop_checkout(work / "before-code")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.skip_long:  # the memory table alone: its own file, the long-file figures stay
