@@ -156,7 +156,8 @@ def _worker_failed(task: RecordingTask, exc: Exception) -> RecordingAnalysis:
     from pipeline.video.probe import failed_probe
 
     reason = f"worker failed: {type(exc).__name__}: {exc}"
-    return RecordingAnalysis(task.class_id, task.path, failed_probe(Path(task.path), reason), error=reason)
+    return RecordingAnalysis(task.class_id, task.path, failed_probe(Path(task.path), reason), error=reason,
+                             recording_id=task.recording_id)
 
 
 def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rules_dir: Path | None = None,
@@ -200,7 +201,8 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
     tasks = [RecordingTask(archive.info.class_id, str(rec.path), config.video, config.faces,
                            gallery_spec(archive, config.ingest.limits.max_image_pixels),
                            str(cache_dir), analyse, malloc, may_split=pool is not None,
-                           sha256=known(archive.info.folder, rec.rel_path))
+                           sha256=known(archive.info.folder, rec.path.relative_to(archive.info.folder).as_posix()),
+                           recording_id=rec.recording_id)
              for archive, rec in tasks_of(loaded)]
     try:
         analyses = run_recordings(tasks, pool, progress)
@@ -315,8 +317,9 @@ def _cross(audited: _Audited, analyses: Sequence[RecordingAnalysis], config, pac
     matches, stats = crossclass.find_reused_incremental(fresh_fps, list(stored.values()), cross.kept, config.video)
     if cross.store is not None:
         cross.store.write_matches(matches)
-    owner = {path: cid for cid, view in views.items() for path in view.fingerprint_paths}
-    findings, errors = crossclass.evaluate_cross(views, pack_by_id, _reuse_frame(matches, owner, config.video.reuse_min_margin), lang,
+    ids = {str(r.path): (cid, r.recording_id) for cid, view in views.items() for r in view.archive.recordings}
+    reuse = crossclass.reuse_frame(matches, ids, config.video.reuse_min_margin)
+    findings, errors = crossclass.evaluate_cross(views, pack_by_id, reuse, lang,
                                                  lambda cid: out / "evidence" / class_key(cid))
     for _, _, _, outcome in audited.items:  # a cross-class rule that failed concerns every class of the run
         outcome.findings.extend(findings[outcome.class_id])
@@ -354,22 +357,6 @@ def _publish(store: Store, audited: _Audited, outcomes: list[ClassOutcome], prog
 
 def new_run_id(started: dt.datetime) -> str:
     return started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
-
-
-def _reuse_frame(matches, owner: dict[str, str], min_margin: float | None = None) -> pd.DataFrame:
-    """The matcher's pairs for the rules, with what an inspector needs to judge one: where the footage starts
-    in each file, how long and how alike it is, how many samples matched, and by how much the matched time
-    offset stood above every other offset of the pair (margin, against the threshold it had to pass).
-    `owner`: recording path -> class_id."""
-    rows = [{"path_a": str(m.path_a), "class_a": owner.get(str(m.path_a)), "path_b": str(m.path_b),
-             "class_b": owner.get(str(m.path_b)), "offset_a_s": m.offset_a_s, "offset_b_s": m.offset_b_s,
-             "duration_s": m.duration_s, "similarity": m.similarity, "method": m.method,
-             "matching_samples": m.matching_samples,
-             "margin": m.margin if m.method == "motion_signature" else None,
-             "min_margin": min_margin if m.method == "motion_signature" else None} for m in matches]
-    columns = ["path_a", "class_a", "path_b", "class_b", "offset_a_s", "offset_b_s", "duration_s", "similarity",
-               "method", "matching_samples", "margin", "min_margin"]
-    return pd.DataFrame(rows, columns=columns)
 
 
 def _run_row(result: AuditResult, config, root: Path, mode: str) -> dict:

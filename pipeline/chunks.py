@@ -103,8 +103,10 @@ def join_chunks(plan: RecordingAnalysis, spans: Sequence[Span], chunks: Sequence
     faces = _join_faces(face_parts, task.faces) if task.gallery is not None else None
     first = chunks[0] if chunks else None
     return RecordingAnalysis(
-        plan.class_id, plan.path, plan.probe, samples, "; ".join(errors) or None, blanks, fingerprint, faces,
-        first.enrollment_problems if first else (), first.enrollment_pairs if first else (), None, timings)
+        class_id=plan.class_id, path=plan.path, probe=plan.probe, samples=samples,
+        scan_error="; ".join(errors) or None, blanks=blanks, fingerprint=fingerprint, faces=faces,
+        enrollment_problems=first.enrollment_problems if first else (),
+        enrollment_pairs=first.enrollment_pairs if first else (), timings_s=timings, recording_id=plan.recording_id)
 
 
 def _join_faces(parts: Sequence[tuple[Span, tuple[Any, list]]], params) -> Any:
@@ -145,7 +147,8 @@ def finish_chunks(task: RecordingTask, plan: RecordingAnalysis,
     for span, result in zip(plan.chunks, results):
         if not isinstance(result, RecordingChunk):
             reason = f"chunk from {span[0]:.0f} s: {result.error or result.probe.error}"
-            return RecordingAnalysis(task.class_id, task.path, result.probe, error=reason)
+            return RecordingAnalysis(task.class_id, task.path, result.probe, error=reason,
+                                     recording_id=task.recording_id)
     analysis = join_chunks(plan, plan.chunks, results, task)  # type: ignore[arg-type]
     store_cached(cache_path(task, plan.probe.sha256), analysis)
     return analysis

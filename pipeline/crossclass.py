@@ -230,6 +230,31 @@ def find_reused_incremental(fresh: Sequence[Fingerprint], stored: Sequence[Store
     return sorted(out, key=lambda m: (str(m.path_a), str(m.path_b), m.offset_a_s)), stats
 
 
+REUSE_COLUMNS = ["path_a", "class_a", "path_b", "class_b", "offset_a_s", "offset_b_s", "duration_s", "similarity",
+                 "method", "matching_samples", "margin", "min_margin"]
+
+
+def reuse_frame(matches: Sequence[ReuseMatch], ids: Mapping[str, tuple[str, str]],
+                min_margin: float | None = None) -> pd.DataFrame:
+    """The matcher's pairs for the rules, each file named by its class and recording_id (the matcher names
+    files by where they are on disk; `ids`: that path -> (class_id, recording_id); a match with a file
+    that is no listed recording cannot be attributed and is left out). With what an inspector needs to
+    judge one: where the footage starts in each file, how long and how alike it is, how many samples
+    matched, and by how much the matched time offset stood above every other offset of the pair (margin,
+    against the threshold it had to pass)."""
+    rows = []
+    for m in matches:
+        a, b = ids.get(str(m.path_a)), ids.get(str(m.path_b))
+        if a is None or b is None:
+            continue
+        signature = m.method == "motion_signature"
+        rows.append({"path_a": a[1], "class_a": a[0], "path_b": b[1], "class_b": b[0], "offset_a_s": m.offset_a_s,
+                     "offset_b_s": m.offset_b_s, "duration_s": m.duration_s, "similarity": m.similarity,
+                     "method": m.method, "matching_samples": m.matching_samples,
+                     "margin": m.margin if signature else None, "min_margin": min_margin if signature else None})
+    return pd.DataFrame(rows, columns=REUSE_COLUMNS)
+
+
 def evaluate_cross(views: Mapping[str, CrossView], packs: Mapping[str, object], reuse: pd.DataFrame, lang: str,
                    snapshot_dir: Callable[[str], Path | None]) -> tuple[dict[str, list[Finding]], list[Problem]]:
     """The cross-class findings of every class (class_id -> findings, in the order a full run publishes

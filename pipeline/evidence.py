@@ -50,7 +50,7 @@ def session_of(sessions: Sequence[Session], room: str | None, moment: dt.datetim
 def recordings_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysis]) -> pd.DataFrame:
     rows = []
     for rec in archive.recordings:
-        analysis = analyses.get(str(rec.path))
+        analysis = analyses.get(rec.recording_id)
         probe = analysis.probe if analysis else None
         window = recording_window(rec, analysis)
         errors = [e for e in (probe.error if probe else "not analysed", analysis.scan_error if analysis else None,
@@ -59,7 +59,7 @@ def recordings_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysi
         if jumps:
             errors.append("timestamp jumps at " + ", ".join(f"{o:.0f}s (+{j:.0f}s)" for o, j in jumps))
         rows.append({
-            "class_id": rec.class_id, "path": rec.rel_path, "camera_id": rec.camera_id, "room": rec.room,
+            "class_id": rec.class_id, "path": rec.recording_id, "camera_id": rec.camera_id, "room": rec.room,
             "role": rec.role, "start": window[0] if window else rec.start, "end": window[1] if window else rec.end,
             "duration_min": (probe.duration_s / 60.0) if probe and probe.duration_s is not None else None,
             "codec": probe.codec if probe else None, "width": probe.width if probe else None,
@@ -79,7 +79,7 @@ def coverage_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysis]
         for rec in archive.recordings:
             if rec.role == "door" or (session.room and rec.room and rec.room != session.room):
                 continue
-            analysis = analyses.get(str(rec.path))
+            analysis = analyses.get(rec.recording_id)
             window = recording_window(rec, analysis)
             if window is None or window[1] <= session.start or window[0] >= session.end:
                 continue
@@ -103,7 +103,7 @@ def coverage_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysis]
 def blanks_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysis]) -> pd.DataFrame:
     rows = []
     for rec in archive.recordings:
-        analysis = analyses.get(str(rec.path))
+        analysis = analyses.get(rec.recording_id)
         if not analysis or not analysis.blanks:
             continue
         window = recording_window(rec, analysis)
@@ -111,13 +111,12 @@ def blanks_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysis]) 
             start = window[0] + dt.timedelta(seconds=stretch.start_offset_s) if window else None
             end = window[0] + dt.timedelta(seconds=stretch.end_offset_s) if window else None
             session = session_of(archive.sessions, rec.room, start) if start else None
-            rows.append({"class_id": rec.class_id, "path": rec.rel_path, "camera_id": rec.camera_id,
+            rows.append({"class_id": rec.class_id, "path": rec.recording_id, "camera_id": rec.camera_id,
                          "session_id": session.session_id if session else None, "kind": stretch.kind,
                          "start": start, "end": end, "start_offset_s": stretch.start_offset_s,
                          "end_offset_s": stretch.end_offset_s, "snapshot_offset_s": stretch.snapshot_offset_s,
-                         "snapshot_path": None, "abs_path": display_path(rec.path),
-                         "before_offset_s": getattr(stretch, "before_offset_s", None)})
-    return pd.DataFrame(rows, columns=BLANK_COLUMNS + ["abs_path", "before_offset_s"])
+                         "snapshot_path": None, "before_offset_s": getattr(stretch, "before_offset_s", None)})
+    return pd.DataFrame(rows, columns=BLANK_COLUMNS + ["before_offset_s"])
 
 
 def _split_person(key: str | None) -> tuple[str | None, str]:
@@ -140,8 +139,8 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
 
     from pipeline.faces.video import cluster_unknowns, presence_intervals, robust_headcount
 
-    recs = [(rec, analyses[str(rec.path)]) for rec in archive.recordings
-            if str(rec.path) in analyses and analyses[str(rec.path)].faces is not None]
+    recs = [(rec, analyses[rec.recording_id]) for rec in archive.recordings
+            if rec.recording_id in analyses and analyses[rec.recording_id].faces is not None]
     recs = [(rec, a, recording_window(rec, a)) for rec, a in recs]
     recs = [(rec, a, w) for rec, a, w in recs if w is not None]
     results = [a.faces for _, a, _ in recs]
@@ -170,7 +169,7 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
             teachers = teachers_at.get(row.offset_s, 0)
             smooth = next((w.faces for w in windows if w.start_s <= row.offset_s < w.end_s), float(row.faces))
             headcount.append({"class_id": rec.class_id, "session_id": session.session_id if session else None,
-                              "camera_id": rec.camera_id, "path": rec.rel_path, "offset_s": row.offset_s, "ts": ts,
+                              "camera_id": rec.camera_id, "path": rec.recording_id, "offset_s": row.offset_s, "ts": ts,
                               "faces": row.faces, "identified": row.identified, "unknown": row.unknown,
                               "teachers": teachers, "people_smoothed": max(0.0, smooth - teachers),
                               "not_people": len(not_people.get(row.offset_s, ())),
@@ -194,7 +193,7 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
             if key is None:
                 kind = "unidentified"  # too few judged samples to name anyone or call a stranger
             sightings.append({"class_id": rec.class_id, "session_id": session.session_id if session else None,
-                              "camera_id": rec.camera_id, "path": rec.rel_path, "offset_s": s.offset_s, "ts": ts,
+                              "camera_id": rec.camera_id, "path": rec.recording_id, "offset_s": s.offset_s, "ts": ts,
                               "person_id": person_id, "person_kind": kind,
                               "distance": s.distance if s.distance == s.distance and s.distance != float("inf") else None,
                               "box": list(s.box_xywh), "judged": bool(s.judged), "track_judged": int(s.track_judged)})
@@ -291,11 +290,11 @@ def assemble_evidence(archive: ClassArchive, analyses: Sequence[RecordingAnalysi
                       snapshot_dir: Path | None) -> ClassEvidence:
     from pipeline.attendance.checkin_sessions import assign_sessions
 
-    by_path = {str(a.path): a for a in analyses}
-    headcount, sightings, presence, unknowns = face_frames(archive, by_path, config.faces, snapshot_dir)
+    by_id = {a.recording_id: a for a in analyses}
+    headcount, sightings, presence, unknowns = face_frames(archive, by_id, config.faces, snapshot_dir)
     return ClassEvidence(
-        archive=archive, recordings=recordings_frame(archive, by_path), coverage=coverage_frame(archive, by_path),
-        headcount=headcount, sightings=sightings, presence=presence, blanks=blanks_frame(archive, by_path),
+        archive=archive, recordings=recordings_frame(archive, by_id), coverage=coverage_frame(archive, by_id),
+        headcount=headcount, sightings=sightings, presence=presence, blanks=blanks_frame(archive, by_id),
         unknowns=unknowns, checkin_sessions=assign_sessions(archive.checkins, archive.sessions, pack),
         snapshot_dir=snapshot_dir, enrollment_pairs=_enrollment_pairs(analyses))
 

@@ -179,7 +179,9 @@ class Recording:
 
     class_id: str
     path: Path
-    rel_path: str  # relative to the class folder, as shown to people
+    # The recording's identity everywhere after ingest (tables, findings, finding ids): its path within the
+    # class folder, '/'-separated, NFC (ingest/recordings.recording_id); `path` is only for opening the file.
+    recording_id: str
     camera_id: str | None
     room: str | None
     role: str | None  # classroom / practical / door, from cameras.csv

@@ -62,6 +62,7 @@ class RecordingTask:
     span: tuple[float, float | None] | None = None  # this task is one chunk of the file: (start_s, end_s)
     probe: ProbeResult | None = None  # a chunk's file, probed once by the task that planned the chunks
     sha256: str | None = None  # known (nightly: the manifest's stamp): the file is neither hashed nor re-probed
+    recording_id: str = ""  # Recording.recording_id: what the result is known by (`path` is where the file is)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class RecordingAnalysis:
     timings_s: dict = field(default_factory=dict)
     # Not a result yet: the file is long, analyse these (start_s, end_s) chunks and join them (chunks.py)
     chunks: tuple[tuple[float, float | None], ...] = ()
+    recording_id: str = ""  # the task's: the same bytes elsewhere share a cache entry, not an identity
 
 
 @dataclass(frozen=True)

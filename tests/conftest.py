@@ -100,3 +100,24 @@ class ClassWriter:
             """)
         self.text("documents/教学日志.txt", "lesson log\n")
         return self
+
+
+@pytest.fixture(scope="session")
+def sample_audit(tmp_path_factory, worker_id) -> Path:
+    """One audit of sample_data/archive per test run (real detector and encoder), shared by the xdist
+    workers (a lock; the first one audits). Returns the output folder."""
+    import fcntl
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    root = tmp_path_factory.getbasetemp()
+    root = root if worker_id == "master" else root.parent
+    out = root / "sample-audit" / "out"
+    with open(root / "sample-audit.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "report" / "TA2024-DG-017.html").is_file():
+            run = subprocess.run([sys.executable, "-m", "pipeline", "audit", str(repo / "sample_data" / "archive"),
+                                  "--out", str(out)], cwd=repo, capture_output=True, text=True, timeout=1800)
+            assert run.returncode in (0, 3), run.stderr[-3000:]
+    return out

@@ -6,8 +6,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,20 +29,8 @@ PICTURED = ("ATTENDANCE_PROXY", "UNKNOWN_PERSON", "IDENTITY_SHARED", "RECORDING_
 
 
 @pytest.fixture(scope="session")
-def audited(tmp_path_factory, worker_id) -> Path:
-    """One audit of sample_data per test run, shared by the xdist workers (a lock; the first one audits)."""
-    import fcntl
-
-    root = tmp_path_factory.getbasetemp()
-    root = root if worker_id == "master" else root.parent
-    out = root / "sample-audit" / "out"
-    with open(root / "sample-audit.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (out / "report" / f"{CLASS}.html").is_file():
-            run = subprocess.run([sys.executable, "-m", "pipeline", "audit", str(SAMPLE / "archive"), "--out", str(out)],
-                                 cwd=ROOT, capture_output=True, text=True, timeout=1800)
-            assert run.returncode in (0, 3), run.stderr[-3000:]
-    return out
+def audited(sample_audit) -> Path:
+    return sample_audit
 
 
 @pytest.fixture(scope="module")

@@ -216,17 +216,27 @@ def test_files_the_run_did_not_decode_are_not_corrupt():
     assert run(ev, "RECORDING_CORRUPT") == []
 
 
-def test_reuse_matches_named_by_disk_path_are_reported_by_class_path():
+def test_reuse_matches_named_by_disk_path_are_reported_by_recording_id():
+    """The matcher names files by where they are on disk; crossclass.reuse_frame names them by class and
+    recording_id before the rules see them, so a finding (and its id) never holds a machine's path. A
+    match with a file that is no listed recording cannot be attributed and is left out."""
     from pathlib import Path
+
+    from pipeline.crossclass import reuse_frame
     from pipeline.model import Recording
+    from pipeline.video.reuse import ReuseMatch
 
     def cls(cid, rel):
         ev = _ev(cid, rel, None, day=8 if cid == "C1" else 9)
         rec = Recording(cid, Path(f"/archive/{cid}/{rel}"), rel, "R1-A", "R1", "classroom", None, None, "filename", 1)
         return dataclasses.replace(ev, archive=dataclasses.replace(ev.archive, recordings=(rec,)))
-    reuse = pd.DataFrame([dict(class_a="C1", path_a="/archive/C1/a.mp4", offset_a_s=5.0, class_b="C2",
-                               path_b="/archive/C2/b.mp4", offset_b_s=0.0, similarity=0.9, method="motion")])
-    found = run_archive([cls("C1", "a.mp4"), cls("C2", "b.mp4")], "RECORDING_REUSED", reuse=reuse)
+    classes = [cls("C1", "a.mp4"), cls("C2", "b.mp4")]
+    ids = {str(r.path): (ev.archive.info.class_id, r.recording_id) for ev in classes for r in ev.archive.recordings}
+    matches = [ReuseMatch(Path("/archive/C1/a.mp4"), Path("/archive/C2/b.mp4"), 5.0, 0.0, 600.0, 0.9, 8, "motion"),
+               ReuseMatch(Path("/archive/C1/a.mp4"), Path("/elsewhere/c.mp4"), 5.0, 0.0, 600.0, 0.9, 8, "motion")]
+    reuse = reuse_frame(matches, ids)
+    assert reuse[["class_a", "path_a", "class_b", "path_b"]].values.tolist() == [["C1", "a.mp4", "C2", "b.mp4"]]
+    found = run_archive(classes, "RECORDING_REUSED", reuse=reuse)
     assert sorted((f.class_id, f.path, f.session_id) for f in found) == [("C1", "a.mp4", "S01"), ("C2", "b.mp4", "S01")]
 
 

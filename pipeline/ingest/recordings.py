@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from pathlib import Path
+import unicodedata
+from pathlib import Path, PurePosixPath
 from typing import Sequence
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,14 @@ from pipeline.ingest.values import parse_timestamp
 from pipeline.model import Recording
 
 CAMERA_ALIASES = {"camera_id": ["摄像头编号", "通道"], "room": ["教室", "场地"], "role": ["用途", "类型"]}
+
+
+def recording_id(path: Path, class_folder: Path) -> str:
+    """A recording's identity: its path within the class folder, '/'-separated, names shown as people read
+    them (GBK bytes decoded, confine.display_path) and in Unicode NFC (a name typed on macOS arrives
+    decomposed). The same archive copied anywhere gives the same ids."""
+    rel = display_path(PurePosixPath(*Path(path).relative_to(class_folder).parts))
+    return unicodedata.normalize("NFC", rel)
 
 
 def _stamp(text: str, tz: ZoneInfo) -> dt.datetime:
@@ -137,5 +146,4 @@ def _one(path: Path, files: ClassFiles, class_id: str, tz: ZoneInfo, cameras: di
         size = path.stat().st_size
     except OSError:
         size = 0
-    return Recording(class_id, path, display_path(path.relative_to(files.folder)), camera_id, room, role, start,
-                     end, source, size)
+    return Recording(class_id, path, recording_id(path, files.folder), camera_id, room, role, start, end, source, size)

@@ -104,13 +104,12 @@ class RuleContext:
                 best, best_min = s.session_id, overlap
         return best
 
-    def recording_file(self, path: str) -> Path:
-        """The file on disk for a path as written in the tables (relative to the class folder)."""
+    def recording_file(self, recording_id: str) -> Path | None:
+        """The file on disk of a recording (as the tables name it), or None: not one of this class's."""
         for r in self.archive.recordings:
-            if path in (r.rel_path, str(r.path)):
+            if r.recording_id == recording_id:
                 return r.path
-        p = Path(path)
-        return p if p.is_absolute() else self.info.folder / p
+        return None
 
     def snapshot(self, fid: str, rule_id: str, shot: Snapshot) -> str | None:
         """Write the JPEG for a finding; its path relative to the output folder, or None."""
@@ -122,7 +121,9 @@ class RuleContext:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             # write_snapshot returns None on success, else why not.
-            why = writer(self.recording_file(shot.path), float(shot.offset_s), out, box=shot.box)
+            source = self.recording_file(shot.path)
+            why = (writer(source, float(shot.offset_s), out, box=shot.box) if source is not None
+                   else "not a recording of this class")
         except Exception as exc:  # a snapshot is evidence, not a reason to lose the finding
             why = f"{type(exc).__name__}: {exc}"
         if why:

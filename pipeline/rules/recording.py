@@ -219,11 +219,8 @@ def _pairs(actx: ArchiveContext) -> list[dict]:
             pairs.append({"class_id_a": ca, "path_a": pa, "offset_a_s": 0.0, "class_id_b": cb, "path_b": pb,
                           "offset_b_s": 0.0, "similarity": 1.0, "method": "sha256"})
     reuse = actx.reuse
-    if reuse is not None and len(reuse):
-        # The matcher names files by their path on disk; findings use the path within the class folder.
-        shown = {str(r.path): r.rel_path for ctx in actx.contexts() for r in ctx.archive.recordings}
+    if reuse is not None and len(reuse):  # files named by recording_id (crossclass.reuse_frame)
         for r in reuse.rename(columns=REUSE_ALIASES).to_dict("records"):
-            r["path_a"], r["path_b"] = (shown.get(str(r[k]), str(r[k])) for k in ("path_a", "path_b"))
             pairs.append({**r, "method": r.get("method") or "video"})
     return pairs
 
