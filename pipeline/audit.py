@@ -16,18 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-import pandas as pd
 
 from pipeline.analysis import GallerySpec, RecordingAnalysis, RecordingTask, safe_analyse
 from pipeline import crossclass
 from pipeline.config import RulePack, RulePacks, load_pipeline_config, stable_hash
 from pipeline.crossclass import CrossInputs, Masker
-from pipeline.evidence import assemble_evidence, base_tables, enrollment_problems
-from pipeline.outputs.frames import findings_frame, problems_frame
+from pipeline.attendance.evidence import enrollment_problems
+from pipeline.outputs.publish import Audited, publish_snapshots, publish_tables
+from pipeline.outputs.snapshots import settle, write_snapshots
 from pipeline.ingest.archive import iter_classes
-from pipeline.model import DEFAULT_TZ, ClassArchive, Finding, Problem, worst_severity
+from pipeline.model import ClassArchive, Finding, Problem, worst_severity
 from pipeline.ops.worker import one_thread_per_worker
-from pipeline.outputs.store import Store, class_key, run_row, unreadable_key
+from pipeline.outputs.store import Store, class_key, run_row
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 log = logging.getLogger(__name__)
@@ -205,17 +205,18 @@ def audit_archive(root: Path, out: Path, *, config_path: Path | None = None, rul
                            recording_id=rec.recording_id)
              for archive, rec in tasks_of(loaded)]
     try:
-        analyses = run_recordings(tasks, pool, progress)
+        analyses = run_recordings(tasks, pool, progress)  # 1. per recording, on the executor
+        audited = _evaluate(loaded, analyses, config, out, lang, progress)  # 2-3. attendance, rules per class
+        publish_snapshots(audited.items, pool)  # the frames the findings ask for, on the executor
+        cross_result = _cross(audited, analyses, config, packs, out, lang,
+                              cross or CrossInputs(Masker.for_output(None)), pool)
     finally:
         if release is not None:
             release()
-
-    audited = _evaluate(loaded, analyses, config, out, lang, progress)
-    cross_result = _cross(audited, analyses, config, packs, out, lang, cross or CrossInputs(Masker.for_output(None)))
     outcomes.extend(audited.outcomes)
     store = Store(out)
     try:
-        _publish(store, audited, outcomes, progress)
+        publish_tables(store, audited.items, outcomes, progress)  # 4. tables (the CLI builds the report)
         finished = dt.datetime.now(dt.timezone.utc)
         result = AuditResult(run_id, out, outcomes, started, finished, *cross_result)
         if record_run:
@@ -253,15 +254,19 @@ def pack_of(archive: ClassArchive, packs: RulePacks) -> RulePack:
 
 @dataclass
 class _Audited:
-    """Per audited class: its evidence, pack, hours and outcome (findings, problems)."""
+    """Per audited class: its evidence, pack, outcome (findings, problems) and what the rules returned."""
 
-    items: list[tuple[object, RulePack, pd.DataFrame, ClassOutcome]]
+    items: list[Audited]
     outcomes: list[ClassOutcome]
 
 
 def _evaluate(loaded, analyses: Sequence[RecordingAnalysis], config, out: Path, lang: str,
               progress: Progress) -> _Audited:
-    from pipeline.rules.engine import evaluate_class
+    """The attendance stage and the class-scope rules, per class (both pure: the photo digests are read
+    here, in the orchestrator)."""
+    from pipeline import attendance
+    from pipeline.ingest.photos import photo_digests
+    from pipeline.rules.engine import evaluate
 
     by_class: dict[str, list[RecordingAnalysis]] = {}
     for analysis in analyses:
@@ -275,20 +280,22 @@ def _evaluate(loaded, analyses: Sequence[RecordingAnalysis], config, out: Path, 
                                problems=[*archive.problems, *enrollment_problems(archive, own)])
         outcomes.append(outcome)
         try:
-            evidence = assemble_evidence(archive, own, pack, config, out / "evidence" / class_key(info.class_id))
-            hours, findings = evaluate_class(evidence, pack, lang=lang, errors=outcome.problems)
+            evidence = attendance.build(archive, own, pack, config.faces, out / "evidence" / class_key(info.class_id),
+                                        photo_digests(archive))
+            judged = evaluate(evidence, pack, lang=lang)
         except Exception as exc:  # one class's failure is recorded; the others are still audited
             outcome.status, outcome.reason = "failed", f"{type(exc).__name__}: {exc}"
             outcome.problems.append(Problem(info.class_id, f"audit failed: {outcome.reason}", class_id=info.class_id))
             continue
-        outcome.findings.extend(findings)
-        items.append((evidence, pack, hours, outcome))
+        outcome.problems.extend(judged.problems)
+        outcome.findings.extend(judged.findings)
+        items.append(Audited(evidence, pack, outcome, judged.snapshots))
     progress("rules", len(loaded), len(loaded))
     return _Audited(items, outcomes)
 
 
 def _cross(audited: _Audited, analyses: Sequence[RecordingAnalysis], config, packs: RulePacks, out: Path, lang: str,
-           cross: CrossInputs) -> tuple[dict[str, list[Finding]], list[Problem], dict]:
+           cross: CrossInputs, executor: Executor | None) -> tuple[dict[str, list[Finding]], list[Problem], dict]:
     """The cross-class rules over this run's classes and the stored views of the others (crossclass.py):
     this run's classes get their findings and the rules' errors; returns the stored classes' findings,
     the errors and the reuse comparison counts."""
@@ -297,8 +304,8 @@ def _cross(audited: _Audited, analyses: Sequence[RecordingAnalysis], config, pac
     by_class: dict[str, list[RecordingAnalysis]] = {}
     for analysis in analyses:
         by_class.setdefault(analysis.class_id, []).append(analysis)
-    for evidence, pack, _, outcome in audited.items:
-        cid = outcome.class_id
+    for item in audited.items:
+        evidence, pack, cid = item.evidence, item.pack, item.outcome.class_id
         fps = [a.fingerprint for a in by_class.get(cid, []) if a.fingerprint is not None]
         view = crossclass.build_view(evidence, fps, cross.mask)
         try:  # the rules read the view as stored, so a nightly run that loads it finds the same
@@ -319,40 +326,15 @@ def _cross(audited: _Audited, analyses: Sequence[RecordingAnalysis], config, pac
         cross.store.write_matches(matches)
     ids = {str(r.path): (cid, r.recording_id) for cid, view in views.items() for r in view.archive.recordings}
     reuse = crossclass.reuse_frame(matches, ids, config.video.reuse_min_margin)
-    findings, errors = crossclass.evaluate_cross(views, pack_by_id, reuse, lang,
-                                                 lambda cid: out / "evidence" / class_key(cid))
-    for _, _, _, outcome in audited.items:  # a cross-class rule that failed concerns every class of the run
-        outcome.findings.extend(findings[outcome.class_id])
-        outcome.problems.extend(errors)
+    findings, errors, shots = crossclass.evaluate_cross(views, pack_by_id, reuse, lang,
+                                                        lambda cid: out / "evidence" / class_key(cid))
+    # A cross-class frame that could not be written loses its path (its error is logged, not published).
+    failed = [request for request, _ in write_snapshots(shots, executor)]
+    findings = {cid: settle(found, failed) for cid, found in findings.items()}
+    for item in audited.items:  # a cross-class rule that failed concerns every class of the run
+        item.outcome.findings.extend(findings[item.outcome.class_id])
+        item.outcome.problems.extend(errors)
     return {cid: findings[cid] for cid in stored}, errors, stats
-
-
-def _publish(store: Store, audited: _Audited, outcomes: list[ClassOutcome], progress: Progress) -> None:
-    for i, (evidence, pack, hours, outcome) in enumerate(audited.items):
-        info = evidence.archive.info
-        tables = base_tables(evidence.archive, evidence, pack)
-        tables["trainee_hours"] = hours
-        tables["findings"] = findings_frame(outcome.findings)
-        tables["problems"] = problems_frame(outcome.problems, info.class_id)
-        try:
-            store.write_class(info.class_id, info.institution_id, info.timezone, tables)
-        except OSError:  # a full disk fails every class alike: stop, the caller says what and where
-            raise
-        except Exception as exc:  # e.g. a schema violation: this class fails, the others are published
-            outcome.status, outcome.reason = "failed", f"tables not written: {type(exc).__name__}: {exc}"
-        progress("write", i + 1, len(audited.items))
-    published = {item[3].class_id for item in audited.items if item[3].status == "audited"}
-    for outcome in outcomes:
-        if outcome.status == "failed" and outcome.class_id is not None and outcome.class_id not in published:
-            # A class that could not be judged (no rule pack, say): its earlier rows go, its problems are
-            # published (a reader sees what this run found).
-            store.remove_class(outcome.class_id)
-            store.write_class(outcome.class_id, outcome.institution_id or "_unknown", DEFAULT_TZ,
-                              {"problems": problems_frame(outcome.problems, outcome.class_id)})
-        if outcome.status == "failed" and outcome.class_id is None:
-            store.write_class(f"unreadable:{outcome.folder.name}", "_unreadable", DEFAULT_TZ,
-                              {"problems": problems_frame(outcome.problems, None)},
-                              key=unreadable_key(outcome.folder))
 
 
 def new_run_id(started: dt.datetime) -> str:

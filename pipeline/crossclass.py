@@ -29,7 +29,7 @@ import pandas as pd
 
 from pipeline import cache_codec
 from pipeline.ops.atomic import write_atomic
-from pipeline.model import ClassArchive, ClassEvidence, Finding, Problem
+from pipeline.model import ClassArchive, ClassEvidence, Finding, Problem, SnapshotRequest
 from pipeline.video.reuse import Fingerprint, ReuseMatch
 
 VIEWS_DIR = ".trainaudit-cross"
@@ -85,15 +85,13 @@ class Masker:
 
 
 def build_view(evidence: ClassEvidence, fingerprints: Sequence[Fingerprint], mask: Masker) -> CrossView:
-    from pipeline.rules.identity import photo_digest
     from pipeline.video.reuse import median_view
 
     archive = evidence.archive
     slim = dataclasses.replace(
         archive, trainees=tuple(dataclasses.replace(t, id_number=mask(t.id_number)) for t in archive.trainees),
         teachers=(), checkins=tuple(e for e in archive.checkins if e.photo), online=(), problems=(), missing_parts=())
-    folder = archive.info.folder
-    digests = {str(p): photo_digest(p if p.is_absolute() else folder / p) for t in archive.trainees for p in t.photos}
+    digests = dict(evidence.photo_digests or {})
     rec = evidence.recordings
     rows = tuple(rec.to_dict("records")) if rec is not None and len(rec) else ()
     pairs = evidence.enrollment_pairs
@@ -256,9 +254,11 @@ def reuse_frame(matches: Sequence[ReuseMatch], ids: Mapping[str, tuple[str, str]
 
 
 def evaluate_cross(views: Mapping[str, CrossView], packs: Mapping[str, object], reuse: pd.DataFrame, lang: str,
-                   snapshot_dir: Callable[[str], Path | None]) -> tuple[dict[str, list[Finding]], list[Problem]]:
+                   snapshot_dir: Callable[[str], Path | None]
+                   ) -> tuple[dict[str, list[Finding]], list[Problem], list[SnapshotRequest]]:
     """The cross-class findings of every class (class_id -> findings, in the order a full run publishes
-    them) and the errors of rules that failed (they concern every class)."""
+    them), the errors of rules that failed (they concern every class) and the snapshots the findings ask
+    for (outputs.publish writes them)."""
     from pipeline.rules.engine import evaluate_archive
 
     from pipeline.outputs.schemas import schema
@@ -266,12 +266,12 @@ def evaluate_cross(views: Mapping[str, CrossView], packs: Mapping[str, object], 
     recordings = pd.DataFrame(columns=schema("recordings").names)
     evidences = [view_evidence(v, snapshot_dir(cid), recordings) for cid, v in views.items()]
     stored = {cid: {"photo_digests": v.photo_digests, "recording_rows": v.recordings} for cid, v in views.items()}
-    errors: list[Problem] = []
+    result = evaluate_archive(evidences, dict(packs), reuse, lang=lang, stored=stored)
     by_class: dict[str, list[Finding]] = {cid: [] for cid in views}
-    for finding in evaluate_archive(evidences, dict(packs), reuse, lang=lang, errors=errors, stored=stored):
+    for finding in result.findings:
         if finding.class_id in by_class:
             by_class[finding.class_id].append(finding)
-    return by_class, errors
+    return by_class, list(result.problems), list(result.snapshots)
 
 
 def cross_digest(findings: Sequence[Finding], errors: Sequence[Problem]) -> str:

@@ -255,3 +255,25 @@ class ClassEvidence:
     # stage matches to each other (columns person_a, person_b, distance; trainee ids), or None when the
     # face stage did not compare its gallery.
     enrollment_pairs: object = None
+    # The attendance stage's trainee_hours table (attendance.build); None: not built yet.
+    hours: object = None
+    # enrollment photo (as in Trainee.photos) -> sha256 (None: unreadable), read by the orchestrator
+    # (ingest.photos.photo_digests) so that no rule opens a file; None: not read.
+    photo_digests: dict | None = None
+    # unknowns.snapshot_path -> the face crop (BGR array) to write there (outputs.publish writes it)
+    unknown_crops: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SnapshotRequest:
+    """A frame a finding shows as evidence, to be written by outputs.publish (rules never decode video)."""
+
+    class_id: str
+    finding_id: str
+    recording_id: str
+    source: Path | None  # the recording's file (None: no recording of the class has that id)
+    offset_s: float
+    box: tuple[int, int, int, int] | None  # x, y, w, h in pixels, drawn on the frame
+    target: Path  # the JPEG to write (OUT/evidence/<class_key>/...)
+    evidence_path: str  # `target` relative to OUT, as the finding holds it
+    detail_key: str | None = None  # the finding's detail key that holds evidence_path (None: evidence_path)

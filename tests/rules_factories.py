@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipeline.attendance.checkin_sessions import assign_sessions
 from pipeline.config import RulePacks
+from pipeline.ingest.photos import photo_digests
 from pipeline.model import (
     CheckinEvent, ClassArchive, ClassEvidence, ClassInfo, OnlineRecord, Session, Teacher, Trainee,
 )
@@ -134,12 +135,26 @@ def evidence(*, cls=None, trainees=(), teachers=(), sessions=(), checkins=(), on
         headcount=frame("headcount", list(headcounts)), sightings=frame("sightings", list(sightings)),
         presence=frame("presence", list(presence_rows)), blanks=frame(BLANK_COLUMNS, list(blanks)),
         unknowns=frame(UNKNOWN_COLUMNS, list(unknowns)),
-        checkin_sessions=assign_sessions(list(checkins), list(sessions), pk, TZ), snapshot_dir=snapshot_dir)
+        checkin_sessions=assign_sessions(list(checkins), list(sessions), pk, TZ), snapshot_dir=snapshot_dir,
+        photo_digests=photo_digests(archive))  # what the orchestrator reads for IDENTITY_SHARED
+
+
+def evaluate_class(ev: ClassEvidence, pk=NATIONAL, lang="zh", *, errors: list | None = None, **kw):
+    """(hours, findings) of one class as audit.py gets them: the attendance stage's hours
+    (attendance.hours.trainee_hours, as attendance.build adds them), then the rules (rules.engine.evaluate);
+    the problems the rules return go to `errors`."""
+    from pipeline.attendance.hours import trainee_hours
+    from pipeline.rules.engine import evaluate
+
+    ev = dataclasses.replace(ev, hours=trainee_hours(ev, pk))
+    result = evaluate(ev, pk, lang, **kw)
+    if errors is not None:
+        errors.extend(result.problems)
+    return ev.hours, result.findings
 
 
 def run(ev: ClassEvidence, rule_id: str, pk=NATIONAL, lang="zh", **kw):
     """Findings of one rule on one class (through the engine, so registration is exercised too)."""
-    from pipeline.rules.engine import evaluate_class
     errors = []
     _, findings = evaluate_class(ev, pk, lang, errors=errors, only=lambda r: r == rule_id, **kw)
     assert not errors, errors
@@ -148,11 +163,10 @@ def run(ev: ClassEvidence, rule_id: str, pk=NATIONAL, lang="zh", **kw):
 
 def run_archive(evs, rule_id: str, reuse=None, packs=None):
     from pipeline.rules.engine import evaluate_archive
-    errors = []
     packs = packs or {e.archive.info.class_id: NATIONAL for e in evs}
-    findings = evaluate_archive(evs, packs, reuse, errors=errors, only=lambda r: r == rule_id)
-    assert not errors, errors
-    return findings
+    result = evaluate_archive(evs, packs, reuse, only=lambda r: r == rule_id)
+    assert not result.problems, result.problems
+    return result.findings
 
 
 def hours_of(ev: ClassEvidence, pk=NATIONAL) -> pd.DataFrame:

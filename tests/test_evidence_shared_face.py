@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pipeline.analysis import RecordingAnalysis
-from pipeline.evidence import _shared_face_groups
+from pipeline.attendance.evidence import _shared_face_groups
 
 
 def _analysis(*pairs):

@@ -6,8 +6,8 @@ import pytest
 
 from pipeline.faces.gallery import Gallery
 from pipeline.faces.params import FaceParams
-from pipeline.faces.video import (HeadcountRow, Sighting, VideoFaceResult, cluster_unknowns, presence_intervals,
-                                  robust_headcount, run_face_pass)
+from pipeline.attendance.presence import cluster_unknowns, presence_intervals, robust_headcount
+from pipeline.faces.video import HeadcountRow, Sighting, VideoFaceResult, run_face_pass
 from pipeline.video.sample import sample_frames
 
 PARAMS = FaceParams(sample_interval_s=0.5)

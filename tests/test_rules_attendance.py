@@ -37,8 +37,7 @@ def test_proxy_threshold(seen, fires):
 
 
 def _evaluate(ev):
-    from pipeline.rules.engine import evaluate_class
-    from rules_factories import NATIONAL
+    from rules_factories import NATIONAL, evaluate_class
 
     errors = []
     _, findings = evaluate_class(ev, NATIONAL, "en", errors=errors,
@@ -143,8 +142,7 @@ def test_absent_needs_enough_recorded_minutes(recorded_end, fires):
 
 
 def _evaluate_absent(ev):
-    from pipeline.rules.engine import evaluate_class
-    from rules_factories import NATIONAL
+    from rules_factories import NATIONAL, evaluate_class
 
     errors = []
     _, findings = evaluate_class(ev, NATIONAL, "en", errors=errors, only=lambda r: r == "ATTENDANCE_ABSENT")

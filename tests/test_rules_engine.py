@@ -5,18 +5,18 @@ import dataclasses
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from pipeline.model import Problem
-from pipeline.rules import context as rule_context
-from pipeline.rules.engine import evaluate_archive, evaluate_class
+from pipeline.rules.engine import evaluate_archive
 from pipeline.rules.findings import finding_id
 from pipeline.rules.messages import MESSAGES
 from pipeline.rules.registry import RuleSpec, _REGISTRY, all_rules
 from rules_factories import (
-    NATIONAL, SHANDONG, at, checkin, evidence, headcount, info, presence, recording, session,
+    NATIONAL, SHANDONG, at, checkin, evaluate_class, evidence, headcount, info, presence, recording, session,
     sighting, trainee,
 )
 
@@ -110,34 +110,34 @@ def test_a_rule_that_raises_is_an_error_and_the_others_still_run(monkeypatch):
     assert any(f.rule_id == "ATTENDANCE_PROXY" for f in found)
 
 
-def test_snapshots_are_written_next_to_the_output_and_failures_do_not_lose_the_finding(monkeypatch, tmp_path):
-    calls = []
+def test_rules_ask_for_snapshots_and_a_frame_that_cannot_be_written_does_not_lose_the_finding(tmp_path):
+    """The rules only ask (SnapshotRequest); outputs.publish writes the frames and takes the path off a
+    finding whose frame could not be written, with a warning naming the file and offset."""
+    from pipeline.outputs.publish import Audited, publish_snapshots
+    from pipeline.rules.engine import evaluate
+    from pipeline.attendance.hours import trainee_hours
 
-    def fake_writer(path, offset_s, out_jpeg, box=None):
-        calls.append((Path(path).name, offset_s, box))
-        Path(out_jpeg).write_bytes(b"\xff\xd8jpeg")
-
-    monkeypatch.setattr(rule_context, "_write_snapshot", lambda: fake_writer)
     ev = dataclasses.replace(_planted(), snapshot_dir=tmp_path / "evidence" / "C1")
-    _, found = evaluate_class(ev, NATIONAL)
-    unknown = next(f for f in found if f.rule_id == "UNKNOWN_PERSON")
+    ev = dataclasses.replace(ev, hours=trainee_hours(ev, NATIONAL))
+    judged = evaluate(ev, NATIONAL)
+    unknown = next(f for f in judged.findings if f.rule_id == "UNKNOWN_PERSON")
     assert unknown.evidence_path == f"evidence/C1/unknown_person_{unknown.finding_id}.jpg"
-    assert (tmp_path / unknown.evidence_path).exists()
-    assert ("am.mp4", 2400.0, (10, 20, 30, 40)) in calls
+    request = next(r for r in judged.snapshots if r.finding_id == unknown.finding_id)
+    assert (request.recording_id, request.offset_s, request.box) == ("am.mp4", 2400.0, (10, 20, 30, 40))
+    assert request.target == tmp_path / unknown.evidence_path and not request.target.exists()
 
-    def failing(path, offset_s, out_jpeg, box=None):
-        raise OSError("cannot seek")
-    monkeypatch.setattr(rule_context, "_write_snapshot", lambda: failing)
-    errors: list[Problem] = []
-    _, found = evaluate_class(ev, NATIONAL, errors=errors)
-    assert next(f for f in found if f.rule_id == "UNKNOWN_PERSON").evidence_path is None
-    assert any("snapshot" in p.message and p.level == "warning" for p in errors)
+    outcome = SimpleNamespace(findings=list(judged.findings), problems=[])
+    publish_snapshots([Audited(ev, NATIONAL, outcome, judged.snapshots)])  # the factory's files do not exist
+    assert next(f for f in outcome.findings if f.rule_id == "UNKNOWN_PERSON").evidence_path is None
+    assert len(outcome.findings) == len(judged.findings)
+    assert any("snapshot not written: am.mp4 @ 2400.0s" in p.message and p.level == "warning"
+               for p in outcome.problems)
 
 
 def test_archive_rules_one_finding_per_class_with_its_own_pack():
     a = evidence(cls=info("C1"), sessions=[session("A", class_id="C1", teacher_id="T5")])
     b = evidence(cls=info("C2", province="shandong"), sessions=[session("B", class_id="C2", teacher_id="T5")])
-    found = evaluate_archive([a, b], {"C1": NATIONAL, "C2": SHANDONG}, None)
+    found = evaluate_archive([a, b], {"C1": NATIONAL, "C2": SHANDONG}, None).findings
     assert sorted((f.rule_id, f.class_id) for f in found) == [
         ("CLASS_MERGED", "C1"), ("CLASS_MERGED", "C2"), ("TEACHER_CONFLICT", "C1"), ("TEACHER_CONFLICT", "C2")]
 

@@ -65,9 +65,8 @@ def room_recordings(evidence: ClassEvidence, session: Session) -> pd.DataFrame:
     rec = evidence.recordings
     if rec is None or len(rec) == 0:
         return rec.iloc[0:0] if rec is not None else pd.DataFrame(columns=["start", "end"])
-    keep = rec["readable"].fillna(False).astype(bool)
-    if "role" in rec:
-        keep &= ~rec["role"].isin(NON_COVERAGE_ROLES)
+    # a missing role column is an error (KeyError), never door cameras silently counted as coverage
+    keep = rec["readable"].fillna(False).astype(bool) & ~rec["role"].isin(NON_COVERAGE_ROLES)
     if session.room is not None:
         keep &= rec["room"].astype("string").fillna("") == str(session.room)
     return rec[keep]
@@ -92,7 +91,7 @@ def blank_intervals(evidence: ClassEvidence, session: Session,
     blanks = evidence.blanks
     if blanks is None or len(blanks) == 0:
         return []
-    paths = set(room_recordings(evidence, session)["path"].astype(str)) if "path" in blanks else set()
+    paths = set(room_recordings(evidence, session)["path"].astype(str))
     rows = blanks[blanks["path"].astype(str).isin(paths)] if paths else blanks.iloc[0:0]
     if kinds is not None and "kind" in rows:
         rows = rows[rows["kind"].isin(kinds)]

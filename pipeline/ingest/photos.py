@@ -36,3 +36,21 @@ def oversized(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> str | None:
 
 def limit_text(max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
     return f"an image of at most {max_pixels / 1e6:g} MP (width x height)"
+
+
+def photo_digests(archive) -> dict[str, str | None]:
+    """sha256 of every trainee's enrollment photo (keys as in Trainee.photos), None for one that cannot be
+    read: what IDENTITY_SHARED compares, read here so that the rules never open a file."""
+    import hashlib
+    from pathlib import Path
+
+    digests: dict[str, str | None] = {}
+    folder = archive.info.folder
+    for trainee in archive.trainees:
+        for photo in trainee.photos:
+            path = Path(photo) if Path(photo).is_absolute() else folder / photo
+            try:
+                digests[str(photo)] = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:
+                digests[str(photo)] = None
+    return digests

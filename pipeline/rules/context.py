@@ -1,14 +1,15 @@
 """What a rule function reads: one class's evidence, its rule pack, its trainee hours, the language.
 
-`RuleContext.finding(...)` builds a Finding (stable id, message, severity) and, for video evidence,
-writes the snapshot JPEG under the class's snapshot folder (`OUT/evidence/<class_id>/`), named by the
-finding id so re-runs overwrite rather than pile up.
+`RuleContext.finding(...)` builds a Finding (stable id, message, severity) and, for video evidence, asks
+for a snapshot: a SnapshotRequest for the JPEG under the class's snapshot folder
+(`OUT/evidence/<class_key>/`), named by the finding id so re-runs overwrite rather than pile up. Rules
+never open a file: outputs.publish writes the requested frames and takes the path off a finding whose
+frame could not be written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,7 +20,7 @@ import pandas as pd
 
 from pipeline.attendance.hours import SessionTime
 from pipeline.config import RulePack
-from pipeline.model import ClassEvidence, Finding, Session, Trainee
+from pipeline.model import ClassEvidence, Finding, Session, SnapshotRequest, Trainee
 from pipeline.rules.findings import ID_KEYS, finding_id, make_finding
 
 
@@ -32,15 +33,6 @@ class Snapshot:
     box: tuple[int, int, int, int] | None = None  # x, y, w, h in pixels
 
 
-def _write_snapshot():
-    # The video stage owns frame decoding; without it findings still carry file and offset.
-    try:
-        from pipeline.video.blank import write_snapshot
-    except ImportError:
-        return None
-    return write_snapshot
-
-
 @dataclass
 class RuleContext:
     evidence: ClassEvidence
@@ -48,8 +40,8 @@ class RuleContext:
     hours: pd.DataFrame
     lang: str = "zh"
     audit_date: dt.date = field(default_factory=dt.date.today)
-    snapshot_errors: list[str] = field(default_factory=list)
-    # enrollment photo (as in Trainee.photos) -> sha256, from a stored cross-class view; None: read the files
+    snapshots: list[SnapshotRequest] = field(default_factory=list)  # the frames the findings ask for
+    # enrollment photo (as in Trainee.photos) -> sha256, from a stored cross-class view; None: the evidence's
     photo_digests: dict[str, str | None] | None = None
     # the recordings table as rows, from a stored cross-class view (no DataFrame per class); None: use
     # evidence.recordings
@@ -111,28 +103,22 @@ class RuleContext:
                 return r.path
         return None
 
-    def snapshot(self, fid: str, rule_id: str, shot: Snapshot) -> str | None:
-        """Write the JPEG for a finding; its path relative to the output folder, or None."""
+    def snapshot(self, fid: str, rule_id: str, shot: Snapshot, detail_key: str | None = None,
+                 name: str | None = None) -> str | None:
+        """Ask for the JPEG of a finding (`fid`); the path it will have relative to the output folder, or None
+        (no snapshot folder). `detail_key`: the finding's detail key that holds the path (default: its
+        evidence_path); `name`: the file's name without .jpg (default: rule and finding id)."""
         folder = self.evidence.snapshot_dir
-        writer = _write_snapshot()
-        if folder is None or writer is None:
+        if folder is None:
             return None
-        out = Path(folder) / f"{rule_id.lower()}_{fid}.jpg"
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            # write_snapshot returns None on success, else why not.
-            source = self.recording_file(shot.path)
-            why = (writer(source, float(shot.offset_s), out, box=shot.box) if source is not None
-                   else "not a recording of this class")
-        except Exception as exc:  # a snapshot is evidence, not a reason to lose the finding
-            why = f"{type(exc).__name__}: {exc}"
-        if why:
-            self.snapshot_errors.append(f"{shot.path} @ {shot.offset_s:.1f}s: {why}")
-            return None
-        if not out.exists():
-            return None
-        # snapshot_dir is OUT/evidence/<class_id>: paths are relative to OUT.
-        return Path(os.path.relpath(out, Path(folder).parent.parent)).as_posix()
+        folder = Path(folder)
+        file = f"{name or f'{rule_id.lower()}_{fid}'}.jpg"
+        # snapshot_dir is OUT/evidence/<class_key>: paths are relative to OUT.
+        rel = f"{folder.parent.name}/{folder.name}/{file}"
+        self.snapshots.append(SnapshotRequest(
+            self.info.class_id, fid, str(shot.path), self.recording_file(str(shot.path)), float(shot.offset_s),
+            tuple(int(v) for v in shot.box) if shot.box is not None else None, folder / file, rel, detail_key))
+        return rel
 
     def finding(self, rule_id: str, *, snapshot: Snapshot | None = None, detail: dict[str, Any] | None = None,
                 id_keys: Sequence[str] = ID_KEYS, **kwargs: Any) -> Finding:

@@ -1,19 +1,20 @@
-"""Run the rule catalogue: per class (`evaluate_class`), then across the classes of a run
-(`evaluate_archive`). A rule that raises is recorded as an error (a Problem naming the rule) and the
-other rules still run."""
+"""Run the rule catalogue: per class (`evaluate`), then across the classes of a run (`evaluate_archive`).
+Both are pure: they read the evidence and return an Evaluation (findings, problems, snapshot requests).
+A rule that raises is returned as an error (a Problem naming the rule) and the other rules still run."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import traceback
+from dataclasses import dataclass, field
 from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from pipeline.attendance.hours import HOURS_COLUMNS, trainee_hours
+from pipeline.attendance.hours import HOURS_COLUMNS
 from pipeline.config import RulePack
-from pipeline.model import ClassEvidence, Finding, Problem
+from pipeline.model import ClassEvidence, Finding, Problem, SnapshotRequest
 from pipeline.rules.context import ArchiveContext, RuleContext
 from pipeline.rules.registry import all_rules
 
@@ -22,15 +23,24 @@ log = logging.getLogger(__name__)
 LANGS = ("zh", "en")
 
 
-def _run(spec, arg, where: str, class_id: str | None, errors: list[Problem] | None) -> list[Finding]:
+@dataclass(frozen=True)
+class Evaluation:
+    """What the rules give back: findings (sorted by rule, then keys), problems (a rule that raised, an
+    accusation held back because the evidence could not decide) and the snapshots the findings ask for."""
+
+    findings: list[Finding]
+    problems: list[Problem] = field(default_factory=list)
+    snapshots: list[SnapshotRequest] = field(default_factory=list)
+
+
+def _run(spec, arg, where: str, class_id: str | None, problems: list[Problem]) -> list[Finding]:
     try:
         return list(spec.func(arg))
     except Exception as exc:  # one broken rule must not cost the class its other findings
         log.error("rule %s failed on %s: %s", spec.rule_id, where, exc)
-        if errors is not None:
-            errors.append(Problem(
-                file=where, message=f"rule {spec.rule_id} failed: {type(exc).__name__}: {exc}",
-                expected="the rule to evaluate", found=traceback.format_exc(limit=3)[-500:], class_id=class_id))
+        problems.append(Problem(
+            file=where, message=f"rule {spec.rule_id} failed: {type(exc).__name__}: {exc}",
+            expected="the rule to evaluate", found=traceback.format_exc(limit=3)[-500:], class_id=class_id))
         return []
 
 
@@ -45,41 +55,36 @@ def class_context(evidence: ClassEvidence, pack: RulePack, lang: str = "zh", hou
     return RuleContext(evidence, pack, hours, lang, audit_date or dt.date.today())
 
 
-def evaluate_class(evidence: ClassEvidence, pack: RulePack, lang: str = "zh", *, errors: list[Problem] | None = None,
-                   audit_date: dt.date | None = None,
-                   only: Callable[[str], bool] | None = None) -> tuple[pd.DataFrame, list[Finding]]:
-    """The class's trainee_hours table and its class-scope findings (sorted by rule, then keys).
-
-    `errors` collects a Problem per rule that raised; `audit_date` (default today) is the date retention
-    periods are measured to; `only` selects rule ids (tests, debugging)."""
+def evaluate(evidence: ClassEvidence, pack: RulePack, lang: str = "zh", *, audit_date: dt.date | None = None,
+             only: Callable[[str], bool] | None = None) -> Evaluation:
+    """The class-scope rules on one class's evidence (attendance.build: its hours included). Pure: reads
+    the evidence only, opens no file. `audit_date` (default today) is the date retention periods are
+    measured to; `only` selects rule ids (tests, debugging)."""
     _check_lang(lang)
+    if evidence.hours is None:
+        raise ValueError("evaluate: the evidence has no trainee hours (build it with attendance.build)")
     info = evidence.archive.info
-    hours = trainee_hours(evidence, pack)
-    ctx = class_context(evidence, pack, lang, hours, audit_date)
+    ctx = class_context(evidence, pack, lang, evidence.hours, audit_date)
     findings: list[Finding] = []
+    problems: list[Problem] = []
     for spec in all_rules("class"):
         if only is None or only(spec.rule_id):
-            findings += _run(spec, ctx, str(info.folder), info.class_id, errors)
-    if ctx.not_judged and errors is not None:
-        errors += [Problem(file=n.get("file") or str(info.folder), message=n["message"], level="warning",
-                           column=n.get("rule_id"), expected=n.get("expected"), found=n.get("found"),
-                           class_id=info.class_id) for n in ctx.not_judged]
-    if ctx.snapshot_errors and errors is not None:
-        errors += [Problem(file=str(info.folder), message=f"snapshot not written: {e}", level="warning",
-                           class_id=info.class_id) for e in ctx.snapshot_errors]
-    return hours, _dedupe(findings)
+            findings += _run(spec, ctx, str(info.folder), info.class_id, problems)
+    problems += [Problem(file=n.get("file") or str(info.folder), message=n["message"], level="warning",
+                         column=n.get("rule_id"), expected=n.get("expected"), found=n.get("found"),
+                         class_id=info.class_id) for n in ctx.not_judged]
+    return Evaluation(_dedupe(findings), problems, ctx.snapshots)
 
 
 def evaluate_archive(evidences: Sequence[ClassEvidence], packs: dict[str, RulePack], reuse: pd.DataFrame | None,
-                     lang: str = "zh", *, errors: list[Problem] | None = None,
-                     only: Callable[[str], bool] | None = None,
-                     stored: dict[str, dict] | None = None) -> list[Finding]:
+                     lang: str = "zh", *, only: Callable[[str], bool] | None = None,
+                     stored: dict[str, dict] | None = None) -> Evaluation:
     """Cross-class findings (TEACHER_CONFLICT, CLASS_MERGED, RECORDING_REUSED, IDENTITY_SHARED), one in each
     class involved. `packs` maps class_id to the class's pack (severity, tolerances); `reuse` holds the
-    video stage's footage matches (columns class_id_a, path_a, offset_a_s, class_id_b, path_b, offset_b_s,
-    similarity, optional duration_s), or None. `stored` (class_id -> RuleContext fields: photo_digests,
-    recording_rows) gives what a stored view holds (pipeline/crossclass.py), so that neither enrollment
-    photos are read again nor a DataFrame is built per class."""
+    video stage's footage matches, files named by recording_id (columns class_id_a, path_a, offset_a_s,
+    class_id_b, path_b, offset_b_s, similarity, optional duration_s), or None. `stored` (class_id ->
+    RuleContext fields: photo_digests, recording_rows) gives what a stored view holds
+    (pipeline/crossclass.py), so that no DataFrame is built per class."""
     _check_lang(lang)
     classes = {}
     hours = pd.DataFrame(columns=list(HOURS_COLUMNS))  # cross-class rules read no hours: one empty frame
@@ -90,10 +95,11 @@ def evaluate_archive(evidences: Sequence[ClassEvidence], packs: dict[str, RulePa
             setattr(classes[cid], name, value)
     actx = ArchiveContext(classes, reuse if reuse is not None else pd.DataFrame())
     findings: list[Finding] = []
+    problems: list[Problem] = []
     for spec in all_rules("archive"):
         if only is None or only(spec.rule_id):
-            findings += _run(spec, actx, "archive", None, errors)
-    return _dedupe(findings)
+            findings += _run(spec, actx, "archive", None, problems)
+    return Evaluation(_dedupe(findings), problems, [r for ctx in classes.values() for r in ctx.snapshots])
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -13,28 +13,12 @@ One finding per class involved and pair, on the class's own trainee, with the ot
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from pathlib import Path
 
 from pipeline.model import Finding, Trainee
 from pipeline.rules.context import ArchiveContext, RuleContext
 from pipeline.rules.registry import rule
-
-_HASHES: dict[tuple[str, float, int], str | None] = {}
-
-
-def photo_digest(path: Path) -> str | None:
-    """sha256 of a photo file (cached by path, mtime and size); None when it cannot be read."""
-    try:
-        st = path.stat()
-        key = (str(path), st.st_mtime, st.st_size)
-        if key not in _HASHES:
-            _HASHES[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-        return _HASHES[key]
-    except OSError:
-        return None
-
 
 def _same_person(a: Trainee, b: Trainee) -> bool:
     """The same person legitimately enrolled in two classes; within one class two entries never are."""
@@ -45,15 +29,11 @@ def _same_person(a: Trainee, b: Trainee) -> bool:
     return a.name.strip() == b.name.strip()
 
 
-def _photo_file(ctx: RuleContext, p: Path) -> Path:
-    return p if p.is_absolute() else ctx.info.folder / p
-
-
 def _digest(ctx: RuleContext, p: Path) -> str | None:
-    """The photo's sha256: from the class's stored view when it has one (pipeline/crossclass.py), else read."""
-    if ctx.photo_digests is not None:
-        return ctx.photo_digests.get(str(p))
-    return photo_digest(_photo_file(ctx, p))
+    """The photo's sha256, as the orchestrator read it (ClassEvidence.photo_digests, or the class's stored
+    view: pipeline/crossclass.py); None: unreadable or not read."""
+    digests = ctx.photo_digests if ctx.photo_digests is not None else ctx.evidence.photo_digests
+    return (digests or {}).get(str(p))
 
 
 def _finding(ctx: RuleContext, own: Trainee, octx: RuleContext, oth: Trainee, basis: str, evidence: dict) -> Finding:

@@ -120,7 +120,8 @@ def recording_blank(ctx: RuleContext) -> list[Finding]:
         before = None
         if before_s is not None:
             fid = finding_id(ctx.info.class_id, "RECORDING_BLANK", path=path, session_id=sid, camera_id=camera)
-            before = ctx.snapshot(f"{fid}_before", "RECORDING_BLANK", Snapshot(path, before_s))
+            before = ctx.snapshot(fid, "RECORDING_BLANK", Snapshot(path, before_s), detail_key="snapshot_before",
+                                  name=f"recording_blank_{fid}_before")
         out.append(ctx.finding(
             "RECORDING_BLANK", path=path, session_id=sid, camera_id=camera, start=top["start"], end=top["end"],
             measured=top["minutes"], threshold=tol,

@@ -4,13 +4,14 @@ tables analysts read (the same columns: pipeline/outputs/schemas.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
 
 import pandas as pd
 
-from pipeline.analysis import RecordingAnalysis
+from pipeline.recording_task import RecordingAnalysis
 from pipeline.attendance.timeline import UNUSABLE_BLANK_KINDS
 from pipeline.config import RulePack
 from pipeline.ingest.confine import display_path
@@ -135,9 +136,7 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
     a sighting of that face is presence of each of them (the shared enrollment is the finding; "never seen"
     would be false for both).
     """
-    import cv2
-
-    from pipeline.faces.video import cluster_unknowns, presence_intervals, robust_headcount
+    from pipeline.attendance.presence import cluster_unknowns, presence_intervals, robust_headcount
 
     recs = [(rec, analyses[rec.recording_id]) for rec in archive.recordings
             if rec.recording_id in analyses and analyses[rec.recording_id].faces is not None]
@@ -212,22 +211,20 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
                         unknown_minutes[person_id] = unknown_minutes.get(person_id, 0.0) + minutes
                         if session:
                             unknown_sessions.setdefault(person_id, set()).add(session.session_id)
-    unknown_rows = []
+    unknown_rows, crops = [], {}
     for cluster in clusters:
         snapshot = None
         if snapshot_dir is not None:
             r, k = cluster.representative
             crop = results[r].unknown_snapshots[k] if k < len(results[r].unknown_snapshots) else None
-            if crop is not None:
-                snapshot_dir.mkdir(parents=True, exist_ok=True)
-                target = snapshot_dir / f"{cluster.cluster_id}.jpg"
-                cv2.imwrite(str(target), crop)
-                snapshot = target.relative_to(snapshot_dir.parent.parent).as_posix()
+            if crop is not None:  # written by outputs.publish; the path is relative to OUT
+                snapshot = f"{snapshot_dir.parent.name}/{snapshot_dir.name}/{cluster.cluster_id}.jpg"
+                crops[snapshot] = crop
         unknown_rows.append({"class_id": archive.info.class_id, "person_id": cluster.cluster_id,
                              "minutes": unknown_minutes.get(cluster.cluster_id, 0.0), "snapshot_path": snapshot,
                              "sessions": sorted(unknown_sessions.get(cluster.cluster_id, set()))})
     return (frame("headcount", headcount), frame("sightings", sightings), frame("presence", presence),
-            pd.DataFrame(unknown_rows, columns=UNKNOWN_COLUMNS))
+            pd.DataFrame(unknown_rows, columns=UNKNOWN_COLUMNS), crops)
 
 
 def _shared_face_groups(analyses: Iterable[RecordingAnalysis]) -> dict[str, tuple[str, ...]]:
@@ -286,17 +283,25 @@ def enrollment_problems(archive: ClassArchive, analyses: Sequence[RecordingAnaly
     return problems
 
 
-def assemble_evidence(archive: ClassArchive, analyses: Sequence[RecordingAnalysis], pack: RulePack, config,
-                      snapshot_dir: Path | None) -> ClassEvidence:
+def build(archive: ClassArchive, analyses: Sequence[RecordingAnalysis], pack: RulePack, faces,
+          snapshot_dir: Path | None = None, photo_digests: dict[str, str | None] | None = None) -> ClassEvidence:
+    """The attendance stage: one class's evidence from its archive and its recordings' analyses (keyed by
+    recording_id): the recordings, coverage, blanks, headcount, sightings, presence and unknown-person
+    frames, check-ins assigned to sessions, the trainee_hours table, and what the cross-class rules compare
+    (enrollment pairs; `photo_digests`, read by the orchestrator). Pure: no file is opened; the unknown
+    faces' crops ride along (`unknown_crops`) for outputs.publish to write."""
     from pipeline.attendance.checkin_sessions import assign_sessions
+    from pipeline.attendance.hours import trainee_hours
 
     by_id = {a.recording_id: a for a in analyses}
-    headcount, sightings, presence, unknowns = face_frames(archive, by_id, config.faces, snapshot_dir)
-    return ClassEvidence(
+    headcount, sightings, presence, unknowns, crops = face_frames(archive, by_id, faces, snapshot_dir)
+    evidence = ClassEvidence(
         archive=archive, recordings=recordings_frame(archive, by_id), coverage=coverage_frame(archive, by_id),
         headcount=headcount, sightings=sightings, presence=presence, blanks=blanks_frame(archive, by_id),
         unknowns=unknowns, checkin_sessions=assign_sessions(archive.checkins, archive.sessions, pack),
-        snapshot_dir=snapshot_dir, enrollment_pairs=_enrollment_pairs(analyses))
+        snapshot_dir=snapshot_dir, enrollment_pairs=_enrollment_pairs(analyses), photo_digests=photo_digests,
+        unknown_crops=crops)
+    return dataclasses.replace(evidence, hours=trainee_hours(evidence, pack))
 
 
 def _enrollment_pairs(analyses: Sequence[RecordingAnalysis]) -> pd.DataFrame | None:
