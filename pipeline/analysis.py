@@ -123,6 +123,13 @@ def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str |
     if digest not in _GALLERIES:
         _GALLERIES.clear()  # one class at a time per worker is the common case; bound the memory
         _GALLERIES[digest] = _enrolled(task, digest)
+        from pipeline.faces import adapter
+        from pipeline.ops.worker import release_free_memory
+
+        # a child that read the stored enrollment loads its encoder here, not at the first face: SFace's
+        # cv2.dnn import frees ~38 MB of parse buffers that would otherwise stay held through the first file
+        adapter.load_models(task.faces)
+        release_free_memory()
     gallery, pairs = _GALLERIES[digest]
     problems = [(p.path, p.found, p.identity) for p in gallery.problems]
     return Throttled(VideoFacePass(gallery, task.faces), task.faces.sample_interval_s), problems, pairs

@@ -81,6 +81,16 @@ def _models() -> _Models:
     return _Models()
 
 
+def load_models(params: FaceParams) -> None:
+    """Load now what detecting and encoding with ``params`` needs (otherwise loaded on first use), so that a
+    process can give back the memory that loading used and freed before it starts on frames."""
+    models = _models()
+    if params.encoder == "sface":
+        models.sface()
+    elif params.encoder_runtime == "numpy":
+        models.resnet()
+
+
 def _resize(image_bgr: np.ndarray, factor: float) -> np.ndarray:
     import cv2  # opencv is not a face library; imported here to keep module import light
 
