@@ -78,10 +78,19 @@ def build_suite(identities: list[scenarios.Identity], seed: int, session_min: fl
 
 def generate(identities_dir: Path, out: Path, seed: int = 7, session_min: float = 45, suite: str = "full",
              n_trainees: int = 12, video: VideoParams | None = None, empty_seats: int = 0,
-             enroll_first: bool = False) -> list[Path]:
-    worlds = build_suite(load_identities(identities_dir), seed, session_min, suite, n_trainees, empty_seats,
-                         enroll_first)
-    return [write_class(w, Path(out), seed, video or VideoParams()) for w in worlds]
+             enroll_first: bool = False, pictures: bool = False) -> list[Path]:
+    """`pictures`: a poster and a TV on the back wall of every classroom, each showing the face of someone
+    in none of the classes (faces that are not people: never counted, never an unknown person)."""
+    identities = load_identities(identities_dir)
+    worlds = build_suite(identities, seed, session_min, suite, n_trainees, empty_seats, enroll_first)
+    video = video or VideoParams()
+    if pictures:
+        used = {p.identity for w in worlds for p in w.people}
+        outsiders = [i for i in identities if i.name not in used]
+        if len(outsiders) < 2:
+            raise ValueError(f"{identities_dir}: pictures need two identities in no class, found {len(outsiders)}")
+        video = replace(video, poster_photo=str(outsiders[0].photos[0]), screen_photo=str(outsiders[1].photos[0]))
+    return [write_class(w, Path(out), seed, video) for w in worlds]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,9 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--enroll-first", action="store_true",
                     help="each person's first photo (sorted, e.g. identities_dev's _0001) is the roster photo, the "
                          "others appear on video, a different one per session; default: drawn at random")
+    ap.add_argument("--pictures", action="store_true",
+                    help="a poster and a TV showing faces of people in no class on the back wall (not people: "
+                         "the audit must not count them)")
     a = ap.parse_args(argv)
     vp = replace(VideoParams(), fps=a.fps, row_face_px=tuple(int(v) for v in a.row_face_px.split(",")))
     for f in generate(a.identities, a.out, a.seed, a.session_min, a.suite, a.trainees, vp, a.empty_seats,
-                      a.enroll_first):
+                      a.enroll_first, a.pictures):
         print(f)
     return 0

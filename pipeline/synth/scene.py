@@ -31,6 +31,12 @@ class VideoParams:
     row_face_px: tuple[int, ...] = (30, 38, 48, 60)
     seats_per_row: int = 4
     teacher_face_px: int = 76
+    # Faces that are not people (issue 14), off by default (sample_data is unchanged): a poster on the back
+    # wall showing `poster_photo`'s face, never moving; a TV on the back wall showing `screen_photo`'s face
+    # on a video call (it moves like a person, inside the TV's unbroken bezel). Photo paths, or None.
+    poster_photo: str | None = None
+    screen_photo: str | None = None
+    picture_face_px: int = 44
 
 
 @lru_cache(maxsize=256)
@@ -86,7 +92,39 @@ def _background(p: VideoParams, seed: int) -> np.ndarray:
         cv2.rectangle(bg, (x0, int(h * 0.05)), (x0 + int(w * 0.16), int(h * 0.22)), (80, 80, 80), 3)
     # a fixed plaster texture: static, so it costs nothing after the first key frame
     noise = cv2.GaussianBlur(rng.normal(0, 6, bg.shape[:2]).astype(np.float32), (0, 0), 3)[..., None]
-    return np.clip(bg + noise, 0, 255).astype(np.uint8)
+    bg = np.clip(bg + noise, 0, 255).astype(np.uint8)
+    if p.poster_photo:
+        _poster(bg, p)
+    return bg
+
+
+POSTER_XY = (0.35, 0.12)  # centres, as shares of the frame: on the back wall between the windows
+SCREEN_XY = (0.65, 0.12)
+
+
+def _poster(bg: np.ndarray, p: VideoParams) -> None:
+    """A framed poster with a face, painted into the static background (it never moves)."""
+    h, w = bg.shape[:2]
+    cx, cy = int(w * POSTER_XY[0]), int(h * POSTER_XY[1])
+    f = p.picture_face_px
+    cv2.rectangle(bg, (cx - f, cy - int(1.3 * f)), (cx + f, cy + int(1.5 * f)), (225, 215, 190), -1)
+    cv2.rectangle(bg, (cx - f, cy - int(1.3 * f)), (cx + f, cy + int(1.5 * f)), (60, 50, 40), 3)
+    img, mask = _scaled(p.poster_photo, f)
+    _paste(bg, img, mask, cx, cy)
+
+
+def _screen(frame: np.ndarray, p: VideoParams, x: float) -> None:
+    """A TV on the wall: black bezel, a lit picture, a face on a video call that sways and nods."""
+    h, w = frame.shape[:2]
+    cx, cy = int(w * SCREEN_XY[0]), int(h * SCREEN_XY[1])
+    f = p.picture_face_px
+    cv2.rectangle(frame, (cx - int(1.6 * f), cy - int(1.2 * f)), (cx + int(1.6 * f), cy + int(1.4 * f)), (25, 25, 25), -1)
+    cv2.rectangle(frame, (cx - int(1.6 * f) + 6, cy - int(1.2 * f) + 6), (cx + int(1.6 * f) - 6, cy + int(1.4 * f) - 6),
+                  (205, 215, 225), -1)
+    dx = int(round(0.15 * f * _wiggle("screen/x", x, 13.0)))
+    dy = int(round(0.1 * f * _wiggle("screen/y", x, 19.0)))
+    img, mask = _scaled(p.screen_photo, f)
+    _paste(frame, img, mask, cx + dx, cy + dy)
 
 
 def seat_xy(p: VideoParams, seat: int) -> tuple[int, int, int]:
@@ -166,6 +204,8 @@ def render_frame(world: ClassWorld, rec: RecordingPlan, base: np.ndarray, t_s: f
         return frame
     s = world.session(rec.session_id)
     x = (rec.start - s.start_dt()).total_seconds() + t_s
+    if p.screen_photo:
+        _screen(frame, p, x + 1000.0 * int(hashlib.sha256(s.session_id.encode()).hexdigest()[:4], 16))
     present = {k for (k, sid), iv in world.presence.items() if sid == s.session_id and any(a <= x < b for a, b in iv)}
     order = sorted((seat_of(world, k, s.session_id, p), k) for k in present if k in world.seats)
     for seat, k in order:
