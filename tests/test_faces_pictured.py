@@ -73,6 +73,61 @@ def test_screen_outline_and_a_person_in_front_of_it():
     assert not on_screen(np.array([[410, 90, 40, 46]]), []).any()
 
 
+def _person(frame, photo, cx, cy, face, body_to, colour=(70, 60, 120)):
+    """A real face (oval, from a photo) on a drawn head and body: hair half a face above it, shoulders and
+    body down to ``body_to``."""
+    import cv2
+
+    from pipeline.synth.scene import _paste, _scaled
+
+    cv2.rectangle(frame, (cx - face, cy + face // 2), (cx + face, body_to), colour, -1)
+    cv2.ellipse(frame, (cx, cy - face // 4), (int(0.6 * face), int(0.75 * face)), 0, 0, 360, (35, 30, 30), -1)
+    img, mask = _scaled(photo, face)
+    _paste(frame, img, mask, cx, cy)
+
+
+def test_screen_behind_a_seated_head_and_people_at_dark_rectangles(shared_data):
+    """A TV whose lower bezel is hidden by the head of someone seated below it is still a screen (the
+    outline is bridged behind a head whose face was found); a person standing in front of a dark door and
+    one in front of a window, each face inside the rectangle, are counted: their own necks and bodies
+    break the outline, and only other people's heads are bridged. Real detector on real faces."""
+    import cv2
+
+    from pipeline.faces.adapter import detect_faces
+    from pipeline.faces.pictured import faces_on_screen
+
+    _, _, photos, strangers = _identities(shared_data)
+    frame = np.full((H, W, 3), (196, 206, 214), np.uint8)
+    cv2.rectangle(frame, (300, 40), (520, 190), (25, 25, 25), -1)  # the TV: bezel, then the picture
+    cv2.rectangle(frame, (308, 48), (512, 182), (205, 215, 225), -1)
+    from pipeline.synth.scene import _paste, _scaled
+
+    img, mask = _scaled(strangers[0], 44)
+    _paste(frame, img, mask, 410, 105)
+    _person(frame, strangers[1], 405, 215, 40, 330)  # seated below the TV: the hair crosses its bezel
+    cv2.rectangle(frame, (740, 90), (900, 560), (45, 40, 40), -1)  # a dark door, a person in front of it
+    _person(frame, strangers[2], 820, 200, 46, 700)
+    cv2.rectangle(frame, (980, 50), (1240, 280), (60, 60, 60), -1)  # a window, a person in front of it ...
+    cv2.rectangle(frame, (988, 58), (1232, 272), (200, 215, 225), -1)
+    _person(frame, photos[0], 1050, 150, 44, 700, (40, 120, 60))
+    _person(frame, strangers[3], 1180, 300, 40, 700)  # ... and someone whose hair crosses its sill
+    det = detect_faces(frame, FaceParams())
+    where = {name: next(i for i, (x, y, w, h) in enumerate(det.boxes_xywh) if abs(x + w / 2 - cx) < 20
+                        and abs(y + h / 2 - cy) < 20)
+             for name, (cx, cy) in {"tv": (410, 105), "seated": (405, 215), "door": (820, 200),
+                                    "window": (1050, 150), "sill": (1180, 300)}.items()}
+    inside = faces_on_screen(frame, det.boxes_xywh)
+    assert {n: bool(inside[i]) for n, i in where.items()} == {"tv": True, "seated": False, "door": False,
+                                                               "window": False, "sill": False}
+    assert not on_screen(det.boxes_xywh[[where["tv"]]], screen_regions(frame))  # unbridged, the bezel is broken
+    # the seated person looking down (no face found): nothing to bridge, the TV face is counted
+    hidden = frame.copy()
+    cv2.ellipse(hidden, (405, 210), (26, 32), 0, 0, 360, (35, 30, 30), -1)
+    det = detect_faces(hidden, FaceParams())
+    tv = [i for i, (x, y, w, h) in enumerate(det.boxes_xywh) if abs(x + w / 2 - 410) < 20 and abs(y + h / 2 - 105) < 20]
+    assert len(tv) == 1 and not faces_on_screen(hidden, det.boxes_xywh)[tv[0]]
+
+
 def test_still_faces_through_a_covered_lens():
     # 7 of 45 minutes covered (no face at all): those samples neither show the poster nor count against it
     covered = range(30, 44)

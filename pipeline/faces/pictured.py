@@ -79,20 +79,75 @@ def still_faces(frames: list[tuple[float, np.ndarray, np.ndarray]], min_share: f
     return out
 
 
-def screen_regions(image_bgr: np.ndarray, work_px: int = 480) -> list[np.ndarray]:
+# A head in front of a screen hides part of its outline: from the top of the hair (half a face above the
+# face box) to the chin, a quarter of a face wider on each side.
+_HEAD_ABOVE, _HEAD_SIDE = 0.5, 0.25
+
+
+def _filled_across(gray: np.ndarray, region: tuple[int, int, int, int], axis: int) -> None:
+    """Fill ``region`` (x0, y0, x1, y1, inclusive) of ``gray`` in place by straight interpolation between the
+    pixels just outside it: along rows (axis 1; a horizontal edge behind it is restored) or columns (0)."""
+    x0, y0, x1, y1 = region
+    if axis == 1:
+        left, right = gray[y0:y1 + 1, x0 - 1].astype(np.float32), gray[y0:y1 + 1, x1 + 1].astype(np.float32)
+        w = np.linspace(0, 1, x1 - x0 + 3, dtype=np.float32)[1:-1]
+        gray[y0:y1 + 1, x0:x1 + 1] = (left[:, None] * (1 - w) + right[:, None] * w).round().astype(np.uint8)
+    else:
+        top, bottom = gray[y0 - 1, x0:x1 + 1].astype(np.float32), gray[y1 + 1, x0:x1 + 1].astype(np.float32)
+        w = np.linspace(0, 1, y1 - y0 + 3, dtype=np.float32)[1:-1]
+        gray[y0:y1 + 1, x0:x1 + 1] = (top[None, :] * (1 - w[:, None]) + bottom[None, :] * w[:, None]).round().astype(np.uint8)
+
+
+def _edge_maps(gray: np.ndarray, heads: np.ndarray, k: float) -> list[np.ndarray]:
+    """Canny edges of the work image; with ``heads`` (face boxes xywh in the frame's pixels), of two copies
+    instead, one with every head filled along rows and one along columns: a straight outline passing
+    behind a head is whole again in one of them, and the head's own outline is gone."""
+    import cv2
+
+    if not len(heads):
+        return [cv2.Canny(gray, 60, 160)]
+    h, w = gray.shape
+    out = []
+    for axis in (1, 0):
+        g = gray.copy()
+        for x, y, bw, bh in np.asarray(heads, np.float32) * k:
+            x0, x1 = int(x - _HEAD_SIDE * bw), int(np.ceil(x + (1 + _HEAD_SIDE) * bw))
+            y0, y1 = int(y - _HEAD_ABOVE * bh), int(np.ceil(y + bh))
+            x0, y0, x1, y1 = max(1, x0), max(1, y0), min(w - 2, x1), min(h - 2, y1)
+            if x0 <= x1 and y0 <= y1:
+                _filled_across(g, (x0, y0, x1, y1), axis)
+        out.append(cv2.Canny(g, 60, 160))
+    return out
+
+
+def _hugs(contour: np.ndarray, quad: np.ndarray, short_side: float) -> bool:
+    """The outline follows its four sides closely: every point within 2 px (work image) or 4% of the
+    shorter side. The approximation alone allows 3% of the perimeter, which on a tall outline lets a dark
+    door and the body of the person standing in front of it pass as one four-sided shape."""
+    import cv2
+
+    tol = max(2.0, 0.04 * short_side)
+    q = quad.reshape(-1, 1, 2).astype(np.float32)
+    return all(abs(cv2.pointPolygonTest(q, (float(x), float(y)), True)) <= tol for x, y in contour.reshape(-1, 2))
+
+
+def screen_regions(image_bgr: np.ndarray, work_px: int = 480, heads: np.ndarray = ()) -> list[np.ndarray]:
     """Screens in a frame (a TV, a projection): closed, convex four-sided outlines covering 1-60% of the
     frame and filling their bounding rectangle, as (4, 2) corner arrays in the frame's pixels.
 
     A person in front of a screen breaks its outline (the body crosses the lower edge), so a face counts
-    as on a screen only while the whole outline around it is intact."""
+    as on a screen only while the whole outline around it is intact. ``heads``: face boxes (xywh) of people
+    whose heads may hide part of an outline (someone seated below a TV on the wall): the outline is taken
+    as drawn straight on behind them (see ``faces_on_screen`` for why a face never bridges its own)."""
     import cv2
 
     h, w = image_bgr.shape[:2]
     k = min(1.0, work_px / max(h, w))
     gray = cv2.cvtColor(cv2.resize(image_bgr, None, fx=k, fy=k, interpolation=cv2.INTER_AREA) if k < 1
                         else image_bgr, cv2.COLOR_BGR2GRAY)
-    edges = cv2.dilate(cv2.Canny(gray, 60, 160), np.ones((3, 3), np.uint8))
-    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    contours = [c for e in _edge_maps(gray, heads, k)
+                for c in cv2.findContours(cv2.dilate(e, np.ones((3, 3), np.uint8)), cv2.RETR_LIST,
+                                          cv2.CHAIN_APPROX_SIMPLE)[0]]
     area_all = gray.shape[0] * gray.shape[1]
     out = []
     for c in contours:
@@ -101,7 +156,7 @@ def screen_regions(image_bgr: np.ndarray, work_px: int = 480) -> list[np.ndarray
             continue
         quad = cv2.approxPolyDP(c, 0.03 * cv2.arcLength(c, True), True)
         (_, _), (rw, rh), _ = cv2.minAreaRect(c)
-        if len(quad) == 4 and cv2.isContourConvex(quad) and area >= 0.85 * rw * rh:
+        if len(quad) == 4 and cv2.isContourConvex(quad) and area >= 0.85 * rw * rh and _hugs(c, quad, min(rw, rh)):
             out.append(quad.reshape(4, 2).astype(np.float32) / k)
     return out
 
@@ -116,6 +171,26 @@ def on_screen(boxes_xywh: np.ndarray, screens: list[np.ndarray]) -> np.ndarray:
         for i, (x, y, w, h) in enumerate(boxes_xywh):
             corners = ((x, y), (x + w, y), (x, y + h), (x + w, y + h))
             inside[i] |= all(cv2.pointPolygonTest(q, (float(cx), float(cy)), False) > 0 for cx, cy in corners)
+    return inside
+
+
+def faces_on_screen(image_bgr: np.ndarray, boxes_xywh: np.ndarray, work_px: int = 480) -> np.ndarray:
+    """Which faces are on a screen: inside an intact outline, or inside one that is intact but for the
+    heads of the other faces in the frame (people seated or standing in front of it).
+
+    A face's own head and body never bridge the outline around it: a person standing in front of a TV,
+    a window or a door, face inside its outline, breaks it with their own neck and body, and so is
+    counted. Only other people's heads may (from the hair to the chin, not their bodies)."""
+    boxes = np.asarray(boxes_xywh).reshape(-1, 4)
+    if not len(boxes):
+        return np.zeros(0, bool)
+    inside = on_screen(boxes, screen_regions(image_bgr, work_px))
+    if len(boxes) < 2 or inside.all():
+        return inside
+    bridged = on_screen(boxes, screen_regions(image_bgr, work_px, heads=boxes)) & ~inside
+    for i in np.flatnonzero(bridged):
+        others = np.delete(boxes, i, axis=0)
+        inside[i] = on_screen(boxes[i:i + 1], screen_regions(image_bgr, work_px, heads=others))[0]
     return inside
 
 
@@ -148,6 +223,21 @@ def exclude_pictures(result, seen: list[tuple], params):
             k = key(f, d)
             if k not in drop and not recognised(k):
                 drop[k] = ("screen", "inside a screen (a TV or a projection) whose outline is unbroken")
+    # One unknown face track that was a picture in most of its samples (a TV face on a video call) is a
+    # picture in the rest too: there the outline was hidden, say by someone below the TV whose head was
+    # turned away (no face found, so nothing to see past). A person's own body breaks the outline around
+    # their face, so a real person is on a screen in few of their samples, never in most.
+    tracks: dict[int, list] = {}
+    for k, s in sighted.items():
+        if s.unknown_index is not None:
+            tracks.setdefault(s.unknown_index, []).append(k)
+    for keys in tracks.values():
+        reasons = [drop[k][0] for k in keys if k in drop]
+        if len(reasons) < len(keys) and len(reasons) >= max(3, params.static_min_share * len(keys)):
+            reason = max(set(reasons), key=reasons.count)
+            detail = (f"the same unknown face was a picture ({reason}) in {len(reasons)} of its {len(keys)} "
+                      f"samples; here the outline or the face was hidden")
+            drop.update({k: (reason, detail) for k in keys if k not in drop})
     if not drop:
         return result
     excluded = tuple(ExcludedFace(t, box, *drop[(t, box)]) for t, box in sorted(drop))

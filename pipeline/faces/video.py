@@ -148,9 +148,9 @@ class VideoFacePass:
         t = frame.offset_s
         counted = adapter.detect_faces(frame.image_bgr, p)
         if counted.landmarks is not None:
-            screens = pictured.screen_regions(frame.image_bgr) if p.screen_faces and len(counted) else []
-            self._seen.append((t, counted.boxes_xywh, counted.landmarks,
-                               pictured.on_screen(counted.boxes_xywh, screens)))
+            screen = (pictured.faces_on_screen(frame.image_bgr, counted.boxes_xywh) if p.screen_faces
+                      else np.zeros(len(counted), bool))
+            self._seen.append((t, counted.boxes_xywh, counted.landmarks, screen))
         # faces under the recognition floor are counted only; the rest are tracked and gated
         dets = counted.filter(counted.boxes_xywh[:, 2:].min(axis=1) >= p.recognition_min_face_px)
         ok = quality.judged(quality.measure(frame.image_bgr, dets), p) if len(dets) else np.zeros(0, bool)
