@@ -9,6 +9,9 @@ WIDER's invalid faces are not scored (a box on one is neither right nor wrong). 
 reference height; a detection's is the height of the face it matched, else its own height. Recall and
 precision ">= 10 px" pool every bucket from 10 px up.
 
+Detectors: YuNet (the default; rows named by their setting only) and CenterFace (``detector: centerface``),
+side by side in one run.
+
 Cost: CPU seconds of ``detect_faces`` per count_dev photo (1024 px wide) and per 1080p classroom frame
 (40 seated faces of 25-60 px, 12 back-row faces of 10-18 px, pasted from the development photos onto a
 plain room, never saved), and what that makes per hour of video at the default sampling interval.
@@ -43,12 +46,18 @@ BEFORE = FaceParams().replace(min_face_px=14)  # the counting floor before count
 
 
 def settings(quick: bool) -> list[tuple[str, FaceParams]]:
+    """YuNet (rows without a name: the default detector) and CenterFace (detector=centerface), one run."""
     base = FaceParams()
     out = [("x1.0 score 0.6 min 14 px (before)", BEFORE),
            ("x1.0 score 0.6 min 8 px (default)", base)]
+    cf = base.replace(detector="centerface")
+    centerface = [("CenterFace x1.0 score 0.4 min 8 px", cf),
+                  ("CenterFace x1.0 score 0.3 min 8 px", cf.replace(centerface_score_threshold=0.3)),
+                  ("CenterFace x1.5 score 0.4 min 8 px", cf.replace(upscale=1.5)),
+                  ("CenterFace x1.5 score 0.3 min 8 px", cf.replace(upscale=1.5, centerface_score_threshold=0.3))]
     if quick:
-        return out + [("x1.5 score 0.6 min 8 px", base.replace(upscale=1.5))]
-    return out + [
+        return out + [("x1.5 score 0.6 min 8 px", base.replace(upscale=1.5))] + centerface[:1]
+    return out + centerface + [
         ("x1.0 score 0.5 min 8 px", base.replace(score_threshold=0.5)),
         ("x1.0 score 0.7 min 8 px", base.replace(score_threshold=0.7)),
         ("x1.0 score 0.6 min 10 px", base.replace(min_face_px=10)),
@@ -156,7 +165,7 @@ def main() -> None:
                 f"{meeting.matched} ({meeting.found} boxes) |")
         print(line, flush=True)
         lines.append(line)
-        by_setting[name] = (params, matches, per_photo, dev_rows)
+        by_setting[name] = (params, matches, per_photo, dev_rows, frame_cpu)
     lines += ["", "## By face height on count_dev: before (min 14 px) and the default (min 8 px)\n",
               "| height px | faces | found before | recall before | boxes before | precision before | "
               "found now | recall now | boxes now | precision now |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -166,6 +175,7 @@ def main() -> None:
         b, n = score_by_height(before[1], lo, hi), score_by_height(now[1], lo, hi)
         lines.append(f"| {label} | {n.faces} | {b.found} | {fmt(b.recall)} | {b.boxes} | {fmt(b.precision)} | "
                      f"{n.found} | {fmt(n.recall)} | {n.boxes} | {fmt(n.precision)} |")
+    lines += centerface_sections(by_setting, samples_per_hour)
     lines += ["", "## What the default misses among faces >= 20 px (WIDER attributes)\n"]
     lines += missed_attributes(photos, now[1])
     lines += ["", f"## Per photo, default setting (count_dev)\n",
@@ -182,6 +192,33 @@ def main() -> None:
                      f"{'IoU' if s.by_boxes else 'count'} |")
     OUT.write_text("\n".join(lines) + "\n")
     print(f"wrote {OUT}")
+
+
+def centerface_sections(by_setting, samples_per_hour: float) -> list[str]:
+    """YuNet's default next to each CenterFace row by face height, and what CenterFace would cost per video
+    hour on every sample or on one sample in 5 (a headcount every 150 s instead of 30 s)."""
+    now = by_setting["x1.0 score 0.6 min 8 px (default)"]
+    rows = [(name, v) for name, v in by_setting.items() if name.startswith("CenterFace")]
+    if not rows:
+        return []
+    out = ["", "## YuNet (default) and CenterFace by face height on count_dev (same run)\n",
+           "| height px | faces | YuNet recall | YuNet precision | " + " | ".join(
+               f"{name.replace(' min 8 px', '')} recall | precision" for name, _ in rows) + " |",
+           "|---|---|---|---|" + "---|---|" * len(rows)]
+    for label, lo, hi in list(SIZE_BUCKETS_PX) + [(">=10", 10, 1 << 30), (">=20", 20, 1 << 30)]:
+        y = score_by_height(now[1], lo, hi)
+        cells = []
+        for _, v in rows:
+            c = score_by_height(v[1], lo, hi)
+            cells += [fmt(c.recall), fmt(c.precision)]
+        out.append(f"| {label} | {y.faces} | {fmt(y.recall)} | {fmt(y.precision)} | " + " | ".join(cells) + " |")
+    out += ["", "## Detection CPU per hour of 1080p video (one thread)\n",
+            "| detector | CPU s / 1080p frame | every sample (CPU s / video hour) | one sample in 5 (CPU s / video hour) |",
+            "|---|---|---|---|",
+            f"| YuNet default | {now[4]:.3f} | {now[4] * samples_per_hour:.0f} | {now[4] * samples_per_hour / 5:.0f} |"]
+    for name, v in rows:
+        out.append(f"| {name} | {v[4]:.3f} | {v[4] * samples_per_hour:.0f} | {v[4] * samples_per_hour / 5:.0f} |")
+    return out
 
 
 def missed_attributes(photos, matches) -> list[str]:

@@ -1,5 +1,5 @@
-"""The only module that imports face libraries (yuface, dlib, face_recognition_models; SFace's weights
-through pipeline.faces.sface).
+"""The only module that imports face libraries (yuface, dlib, face_recognition_models; SFace's and
+CenterFace's weights through pipeline.faces.sface and pipeline.faces.centerface).
 
 Models load lazily, once per process, on first use (``_models()``), never at import time, so importing
 the pipeline stays cheap and worker processes each load their own copy. Swapping the detector touches
@@ -41,6 +41,18 @@ class _Models:
         self._encoder = None
         self._resnet = None
         self._sface = None
+        self._centerface = None
+
+    def centerface(self):
+        """CenterFace (pipeline.faces.centerface), loaded and checked on first use, one OpenCV thread."""
+        if self._centerface is None:
+            import cv2
+
+            from pipeline.faces.centerface import CenterFace
+
+            cv2.setNumThreads(1)
+            self._centerface = CenterFace()
+        return self._centerface
 
     @property
     def encoder(self):
@@ -135,6 +147,20 @@ def _detect_yunet(models: _Models, image_bgr: np.ndarray, params: FaceParams) ->
     return nms(dets, _MERGE_IOU) if len(parts) > 1 else dets
 
 
+def _detect_centerface(models: _Models, image_bgr: np.ndarray, params: FaceParams) -> FaceDetections:
+    """CenterFace at ``upscale``; on large images a second pass shrunk to ``coarse_side_px`` for the largest
+    faces, as for YuNet (the network's boxes stop growing around 500 px)."""
+    net = models.centerface()
+    dets = net.detect(image_bgr, params.centerface_score_threshold, params.upscale)
+    longest = max(image_bgr.shape[:2])
+    if params.coarse_side_px and longest > params.coarse_side_px:
+        coarse = net.detect(image_bgr, params.centerface_score_threshold, params.coarse_side_px / longest)
+        coarse = coarse.filter(coarse.boxes_xywh[:, 2:].min(axis=1) >= params.coarse_min_face_px)
+        if len(coarse):
+            dets = nms(FaceDetections.concat([dets, coarse]), _MERGE_IOU)
+    return dets
+
+
 def _detect_hog(models: _Models, image_bgr: np.ndarray, params: FaceParams) -> FaceDetections:
     rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
     rects, scores, _ = models.hog.run(rgb, params.hog_upsample, 0.0)
@@ -150,6 +176,8 @@ def detect_faces(image_bgr: np.ndarray, params: FaceParams) -> FaceDetections:
     models = _models()
     if params.detector == "yunet":
         dets = _detect_yunet(models, image_bgr, params)
+    elif params.detector == "centerface":
+        dets = _detect_centerface(models, image_bgr, params)
     else:
         dets = _detect_hog(models, image_bgr, params)
     h, w = image_bgr.shape[:2]

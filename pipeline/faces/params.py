@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline.settings import build, out_of_bounds, setting
 
-DETECTORS = ("yunet", "hog")
+DETECTORS = ("yunet", "centerface", "hog")
 ENCODERS = ("sface", "dlib")
 ENCODER_RUNTIMES = ("numpy", "dlib")
 LANDMARK_MODES = ("dlib5_on_box", "yunet5")
@@ -70,6 +70,10 @@ class FaceParams:
     # faces_detection.md sweep: 0.5 -> 163 boxes for 155 faces, 0.6 -> 161 with the WIDER meeting still
     # 16/17; 0.7 loses 3 real faces (meeting 14/17).
     score_threshold: float = setting(0.6, "YuNet confidence below which a box is dropped", min=0.05, max=0.99)
+    # faces_detection.md (count_dev, CenterFace x1.0): 0.3 -> recall >= 10 px 0.783 at precision 0.897,
+    # 0.4 -> 0.720 at 0.963, 0.5 -> 0.645 at 0.987 (YuNet's default: 0.720 at 0.931).
+    centerface_score_threshold: float = setting(0.4, "CenterFace confidence below which a box is dropped "
+                                                     "(detector=centerface only)", min=0.05, max=0.99)
     # faces_detection.md: x1.5 / x2 finds no more faces here and adds false boxes at 2-6x the cost.
     upscale: float = setting(1.0, "resize factor applied before detection (>1 finds smaller faces, slower)",
                              min=0.25, max=4.0)
@@ -226,9 +230,10 @@ class FaceParams:
         if self.relaxed_match_threshold < self.match_threshold:
             raise ValueError(f"FaceParams.relaxed_match_threshold: expected at least match_threshold "
                              f"({self.match_threshold}), found {self.relaxed_match_threshold}")
-        if self.encoder == "sface" and self.detector != "yunet":
-            raise ValueError(f"FaceParams.encoder: 'sface' aligns faces on YuNet's five landmarks and needs "
-                             f"detector 'yunet', found detector {self.detector!r} (use encoder 'dlib' with it)")
+        if self.encoder == "sface" and self.detector not in ("yunet", "centerface"):
+            raise ValueError(f"FaceParams.encoder: 'sface' aligns faces on five landmarks (eyes, nose tip, mouth "
+                             f"corners) and needs detector 'yunet' or 'centerface', found detector "
+                             f"{self.detector!r} (use encoder 'dlib' with it)")
         if self.encode_jitters > 1 and (self.encoder_runtime != "dlib" or self.encoder != "dlib"):
             raise ValueError(f"FaceParams.encode_jitters: {self.encode_jitters} re-samples need encoder 'dlib' "
                              f"with encoder_runtime 'dlib' (found {self.encoder!r}, {self.encoder_runtime!r}); the "
