@@ -37,6 +37,9 @@ class EncoderThresholds:
                                                   "photos reported as one face enrolled twice", min=0.05, max=2.0)
     cluster_threshold: float = setting(0.5, "largest distance joining unknown faces into one cluster",
                                        min=0.05, max=2.0)
+    unknown_min_distance: float = setting(0.62, "a face that matched nobody is an unknown person only if "
+                                                "every enrolled person not seen with it is farther than this",
+                                          min=0.05, max=2.0)
 
 
 THRESHOLD_FIELDS = tuple(f.name for f in dataclasses.fields(EncoderThresholds))
@@ -169,6 +172,11 @@ class FaceParams:
     cluster_threshold: float | None = setting(None, "largest encoding distance joining unknown faces into one "
                                                     "cluster (one cluster = one unknown person; default: the "
                                                     "encoder's)", min=0.05, max=2.0)
+    # A face beyond the match threshold but within this of someone who could be it (not seen beside it) is
+    # neither that person nor a stranger: unidentified ("could not judge"), never UNKNOWN_PERSON.
+    unknown_min_distance: float | None = setting(None, "a face that matched nobody is an unknown person only "
+                                                       "if every enrolled person not seen beside it is farther "
+                                                       "than this (default: the encoder's)", min=0.05, max=2.0)
     headcount_window_s: float = setting(300.0, "window over which the robust headcount is taken",
                                         min=1.0, max=7200.0)
     headcount_quantile: float = setting(0.75, "quantile of the per-frame counts in a window (people look "

@@ -11,8 +11,9 @@ few of them, then every ``reencode_every_s`` and after every gap (someone else m
 seat swap); fewer are outliers and are left out of the evidence, so one poor frame neither names nor
 un-names anyone. At the end each track's evidence (the mean of its normalised encodings) is matched against
 the gallery, tracks seen in one sample never taking one person twice. A track that matches nobody is an
-unknown person only with at least ``unknown_min_judged`` judged samples; otherwise, and for a track that
-was never judged, it is "unidentified": counted in the headcount, neither a trainee nor an unknown person.
+unknown person only with at least ``unknown_min_judged`` judged samples and when nobody enrolled who could
+be it (not named beside it) lies within ``unknown_min_distance``; otherwise, and for a track that was never
+judged, it is "unidentified": counted in the headcount, neither a trainee nor an unknown person.
 """
 from __future__ import annotations
 
@@ -272,10 +273,21 @@ class VideoFacePass:
                 out[k] = (match.identity, match.distance, None, judged[k])
         slot = 0
         for k in have:
-            if k not in named and judged[k] >= p.unknown_min_judged:
+            if k not in named and judged[k] >= p.unknown_min_judged and not self._could_be(k, means, named, times):
                 out[k] = (None, float(nearest[k]), slot, judged[k])
                 slot += 1
         return out
+
+    def _could_be(self, k: int, means: list, named: dict[int, str], times: list[set]) -> bool:
+        """An unmatched track is still someone enrolled, for all its evidence can tell, when a person not
+        named on a track seen in the same samples lies within ``unknown_min_distance`` (beyond the match
+        threshold, a genuine small face and a stranger overlap): then it is unidentified, not a stranger."""
+        if not len(self.gallery):
+            return False
+        beside = {name for j, name in named.items() if not times[j].isdisjoint(times[k])}
+        per_person = self.gallery.distances(means[k][None, :])[0]
+        return any(d <= self.params.unknown_min_distance and name not in beside
+                   for name, d in zip(self.gallery.identities, per_person.tolist()))
 
     def result(self) -> VideoFaceResult:
         return pictured.exclude_pictures(*self.part(), self.params)
