@@ -109,7 +109,7 @@ def machine_throughput(video: Path, gallery_photos: dict[str, list[Path]], worke
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from pipeline.audit import one_thread_per_worker
+    from pipeline.ops.worker import one_thread_per_worker
 
     photos = {k: [str(p) for p in v] for k, v in gallery_photos.items()}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),

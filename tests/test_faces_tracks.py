@@ -51,7 +51,8 @@ def faces(shared_data):
             photos.setdefault("stranger", image)
         elif "near" not in photos:  # matches nobody, yet within unknown_min_distance of someone
             near_of = gallery.identities[int(per_person.argmin())]
-            photos["near"], photos["near_of"] = image, read_image(sorted((root / "enrolled" / near_of).glob("*.jpg"))[0])
+            photos["near"] = image
+            photos["near_of"] = read_image(sorted((root / "enrolled" / near_of).glob("*.jpg"))[0])
         if "stranger" in photos and "near" in photos:
             break
     assert len(photos) == 5, sorted(photos)

@@ -65,9 +65,11 @@ def _could_not_judge(ctx: RuleContext, rule_id: str, tid: str, sid: str, judged:
     ctx.not_judged.append({
         "rule_id": rule_id, "trainee_id": tid, "session_id": sid,
         "message": (f"could not judge {rule_id} for trainee {tid} ({name}) in session {sid}: {what}, but "
-                    f"faces in the room could not be judged (too small, blurred or turned away) in "
+                    f"faces in the room could not be judged (too small, blurred, turned away, or too near an "
+                    f"enrolled person to call a stranger) in "
                     f"{share:.0%} of the {judged['samples']} samples (at least {people:g} in a quarter of them); "
-                    f"{judged['judged_faces']} of {judged['faces']} faces were judged. Check the video by eye."),
+                    f"{judged['judged_faces']} of {judged['faces']} faces passed the quality gate. Check the "
+                    f"video by eye."),
         "expected": "every face in the room judged",
         "found": f"faces not judged in {share:.0%} of the samples",
         "file": None, **{k: v for k, v in judged.items()}})
