@@ -1,7 +1,7 @@
 """Pair distances on identities_dev for the two thresholds that compare faces with faces, not with a probe:
 `same_face_max_distance` (two roster entries' enrollment photos closer than this are one face enrolled twice,
 IDENTITY_SHARED) and `cluster_threshold` (unknown faces of a class within it of a cluster's centre are one
-unknown person, pipeline.faces.video.cluster_unknowns).
+unknown person, pipeline.attendance.presence.cluster_unknowns).
 
 identities_dev (benchmarks/identities_dev.py): 150 people with one enrollment photo and 740 other photos,
 200 strangers; the face used is the photo's subject; other photos also shrunk to 40 and 30 px face width on
@@ -35,7 +35,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from pipeline.faces.params import FaceParams
-from pipeline.faces.video import cluster_unknowns
+from pipeline.attendance.presence import cluster_unknowns
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import identities_dev as idv  # noqa: E402  (the calibration set's loader, beside this script)
