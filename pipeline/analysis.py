@@ -46,7 +46,7 @@ def analyse_recording(task: RecordingTask) -> RecordingAnalysis | RecordingChunk
     probe = task.probe or _probe(task)
     timings = {"probe_s": time.perf_counter() - started}
     if not probe.readable or not task.analyse_video:
-        return RecordingAnalysis(task.class_id, task.path, probe, timings_s=timings, recording_id=task.recording_id)
+        return RecordingAnalysis(class_id=task.class_id, path=task.path, probe=probe, timings_s=timings, recording_id=task.recording_id)
     if task.span is None:
         cached = load_cached(cache_path(task, probe.sha256))
         if cached is not None:
@@ -57,7 +57,7 @@ def analyse_recording(task: RecordingTask) -> RecordingAnalysis | RecordingChunk
                                        fingerprint=fingerprint, timings_s=timings, recording_id=task.recording_id)
         chunks = plan_chunks(probe, task.video.chunk_s, scan_intervals(task)) if task.may_split else ()
         if chunks:
-            return RecordingAnalysis(task.class_id, task.path, probe, timings_s=timings, chunks=chunks,
+            return RecordingAnalysis(class_id=task.class_id, path=task.path, probe=probe, timings_s=timings, chunks=chunks,
                                      recording_id=task.recording_id)
     _test_delay()
     enrollment, pairs = _enroll(task, probe)
@@ -67,8 +67,9 @@ def analyse_recording(task: RecordingTask) -> RecordingAnalysis | RecordingChunk
     timings["scan_s"] = time.perf_counter() - started - timings["probe_s"]
     results = list(scan.results)
     if task.span is not None:
-        return RecordingChunk(task.class_id, task.path, task.span, scan.samples, scan.error, tuple(results),
-                              tuple(enrollment), tuple(pairs), timings)
+        return RecordingChunk(class_id=task.class_id, path=task.path, span=task.span, samples=scan.samples,
+                              scan_error=scan.error, parts=tuple(results), enrollment_problems=tuple(enrollment),
+                              enrollment_pairs=tuple(pairs), timings_s=timings)
     analysis = RecordingAnalysis(
         class_id=task.class_id, path=task.path, probe=probe, samples=scan.samples, scan_error=scan.error,
         blanks=tuple(results[0]), fingerprint=results[1], faces=results[2] if task.gallery is not None else None,
@@ -346,5 +347,5 @@ def safe_analyse(task: RecordingTask) -> RecordingAnalysis:
         return analyse_recording(task)
     except Exception as exc:  # one bad video never aborts the audit
         reason = f"analysis failed: {type(exc).__name__}: {exc}"
-        return RecordingAnalysis(task.class_id, task.path, failed_probe(Path(task.path), reason), error=reason,
+        return RecordingAnalysis(class_id=task.class_id, path=task.path, probe=failed_probe(Path(task.path), reason), error=reason,
                                  recording_id=task.recording_id)

@@ -156,7 +156,7 @@ def _worker_failed(task: RecordingTask, exc: Exception) -> RecordingAnalysis:
     from pipeline.video.probe import failed_probe
 
     reason = f"worker failed: {type(exc).__name__}: {exc}"
-    return RecordingAnalysis(task.class_id, task.path, failed_probe(Path(task.path), reason), error=reason,
+    return RecordingAnalysis(class_id=task.class_id, path=task.path, probe=failed_probe(Path(task.path), reason), error=reason,
                              recording_id=task.recording_id)
 
 

@@ -147,7 +147,7 @@ def finish_chunks(task: RecordingTask, plan: RecordingAnalysis,
     for span, result in zip(plan.chunks, results):
         if not isinstance(result, RecordingChunk):
             reason = f"chunk from {span[0]:.0f} s: {result.error or result.probe.error}"
-            return RecordingAnalysis(task.class_id, task.path, result.probe, error=reason,
+            return RecordingAnalysis(class_id=task.class_id, path=task.path, probe=result.probe, error=reason,
                                      recording_id=task.recording_id)
     analysis = join_chunks(plan, plan.chunks, results, task)  # type: ignore[arg-type]
     store_cached(cache_path(task, plan.probe.sha256), analysis)

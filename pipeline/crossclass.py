@@ -177,14 +177,16 @@ class StoredClass:
 def view_evidence(view: CrossView, snapshot_dir: Path | None, recordings: pd.DataFrame | None = None) -> ClassEvidence:
     """The evidence the cross-class rules read, from a view. The recordings table is read from the view's
     rows (RuleContext.recording_rows); `recordings` is the empty frame standing in for it (shared)."""
-    from pipeline.outputs.schemas import schema
+    from pipeline.outputs.frames import check_evidence, empty, frame
 
-    empty = pd.DataFrame()
-    rec = recordings if recordings is not None else pd.DataFrame(columns=schema("recordings").names)
-    pairs = pd.DataFrame(list(view.enrollment_pairs), columns=["person_a", "person_b", "distance"]) \
+    rec = recordings if recordings is not None else empty("recordings")
+    pairs = frame("enrollment_pairs", [dict(zip(("person_a", "person_b", "distance"), p)) for p in view.enrollment_pairs]) \
         if view.enrollment_pairs else None  # none or an empty list: the rule has nothing to read either way
-    return ClassEvidence(view.archive, rec, empty, empty, empty, empty, empty, empty, empty,
-                         snapshot_dir=snapshot_dir, enrollment_pairs=pairs)
+    evidence = ClassEvidence(view.archive, rec, empty("coverage"), empty("headcount"), empty("sightings"),
+                             empty("presence"), empty("blanks"), empty("unknowns"), empty("checkins"),
+                             snapshot_dir=snapshot_dir, enrollment_pairs=pairs)
+    check_evidence(evidence)
+    return evidence
 
 
 def find_reused_incremental(fresh: Sequence[Fingerprint], stored: Sequence[StoredClass], kept: Sequence[ReuseMatch] | None, params

@@ -65,7 +65,7 @@ class RecordingTask:
     recording_id: str = ""  # Recording.recording_id: what the result is known by (`path` is where the file is)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordingAnalysis:
     class_id: str
     path: str
@@ -85,7 +85,7 @@ class RecordingAnalysis:
     recording_id: str = ""  # the task's: the same bytes elsewhere share a cache entry, not an identity
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordingChunk:
     """One chunk's analysis: the consumers' parts (scan_recording's `parts`), joined by pipeline/chunks.py."""
 

@@ -110,11 +110,6 @@ def blank(path="recordings/R1-A_20241008082000.mp4", start="09:00", end="09:10",
                 start_offset_s=2400.0, end_offset_s=3000.0, snapshot_path=None)
 
 
-BLANK_COLUMNS = ["class_id", "path", "camera_id", "session_id", "kind", "start", "end", "start_offset_s",
-                 "end_offset_s", "snapshot_path"]
-UNKNOWN_COLUMNS = ["class_id", "person_id", "minutes", "snapshot_path"]
-
-
 def frame(table: str | list[str], rows: list[dict] | None) -> pd.DataFrame:
     cols = schema(table).names if isinstance(table, str) else table
     df = pd.DataFrame(rows or [], columns=cols)
@@ -133,8 +128,8 @@ def evidence(*, cls=None, trainees=(), teachers=(), sessions=(), checkins=(), on
     return ClassEvidence(
         archive=archive, recordings=frame("recordings", list(recordings)), coverage=frame("coverage", list(coverage)),
         headcount=frame("headcount", list(headcounts)), sightings=frame("sightings", list(sightings)),
-        presence=frame("presence", list(presence_rows)), blanks=frame(BLANK_COLUMNS, list(blanks)),
-        unknowns=frame(UNKNOWN_COLUMNS, list(unknowns)),
+        presence=frame("presence", list(presence_rows)), blanks=frame("blanks", list(blanks)),
+        unknowns=frame("unknowns", list(unknowns)),
         checkin_sessions=assign_sessions(list(checkins), list(sessions), pk, TZ), snapshot_dir=snapshot_dir,
         photo_digests=photo_digests(archive))  # what the orchestrator reads for IDENTITY_SHARED
 

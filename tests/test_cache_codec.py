@@ -29,7 +29,7 @@ def _analysis() -> RecordingAnalysis:
         unknown_snapshots=(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8),), encoded_faces=3)
     fp = Fingerprint(Path("/a/R1-A_20241008082000.mp4"), np.arange(6) * 10.0,
                      rng.normal(size=(6, 576)).astype(np.float16), "ab" * 32)
-    return RecordingAnalysis("C1", "/a/R1-A_20241008082000.mp4", probe, samples=6,
+    return RecordingAnalysis(class_id="C1", path="/a/R1-A_20241008082000.mp4", probe=probe, samples=6,
                              blanks=(BlankStretch("covered", 10.0, 40.0, 20.0, 4, 8.0, Path("/a/x.mp4")),),
                              fingerprint=fp, faces=faces, enrollment_problems=(("/p.jpg", "no face", "trainee:002"),),
                              enrollment_pairs=(("trainee:001", "trainee:003", 0.2),), timings_s={"probe_s": 0.1})

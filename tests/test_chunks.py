@@ -88,7 +88,7 @@ def test_a_chunk_that_fails_fails_its_file_with_the_reason(whole_and_chunked, tm
 
     whole, plan, _ = whole_and_chunked
     task = RecordingTask("C", plan.path, load_pipeline_config().video, None, None, None)
-    ok = RecordingChunk("C", plan.path, (0.0, 300.0), 0, None, ())
-    broken = RecordingAnalysis("C", plan.path, plan.probe, error="analysis failed: MemoryError: ")
+    ok = RecordingChunk(class_id="C", path=plan.path, span=(0.0, 300.0), samples=0, scan_error=None, parts=())
+    broken = RecordingAnalysis(class_id="C", path=plan.path, probe=plan.probe, error="analysis failed: MemoryError: ")
     result = finish_chunks(task, plan, [ok, broken, ok, ok])
     assert result.error == "chunk from 300 s: analysis failed: MemoryError: "

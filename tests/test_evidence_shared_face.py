@@ -6,7 +6,7 @@ from pipeline.attendance.evidence import _shared_face_groups
 
 
 def _analysis(*pairs):
-    return RecordingAnalysis("C1", "/v.mp4", None, enrollment_pairs=tuple(pairs))
+    return RecordingAnalysis(class_id="C1", path="/v.mp4", probe=None, enrollment_pairs=tuple(pairs))
 
 
 def test_pairs_join_transitively_and_teachers_stay_out():

@@ -17,12 +17,9 @@ from pipeline.config import RulePack
 from pipeline.ingest.confine import display_path
 from pipeline.ingest.values import mask_id_number
 from pipeline.model import ClassArchive, ClassEvidence, Problem, Recording, Session
-from pipeline.outputs.frames import conform, frame
+from pipeline.outputs.frames import check_evidence, conform, frame
 from pipeline.video.coverage import blank_spans, footage_spans, session_coverage
 
-BLANK_COLUMNS = ["class_id", "path", "camera_id", "session_id", "kind", "start", "end", "start_offset_s",
-                 "end_offset_s", "snapshot_offset_s", "snapshot_path"]
-UNKNOWN_COLUMNS = ["class_id", "person_id", "minutes", "snapshot_path", "sessions"]
 
 
 def recording_window(rec: Recording, analysis: RecordingAnalysis | None) -> tuple[dt.datetime, dt.datetime] | None:
@@ -117,7 +114,7 @@ def blanks_frame(archive: ClassArchive, analyses: dict[str, RecordingAnalysis]) 
                          "start": start, "end": end, "start_offset_s": stretch.start_offset_s,
                          "end_offset_s": stretch.end_offset_s, "snapshot_offset_s": stretch.snapshot_offset_s,
                          "snapshot_path": None, "before_offset_s": getattr(stretch, "before_offset_s", None)})
-    return pd.DataFrame(rows, columns=BLANK_COLUMNS + ["before_offset_s"])
+    return frame("blanks", rows)
 
 
 def _split_person(key: str | None) -> tuple[str | None, str]:
@@ -224,7 +221,7 @@ def face_frames(archive: ClassArchive, analyses: dict[str, RecordingAnalysis], f
                              "minutes": unknown_minutes.get(cluster.cluster_id, 0.0), "snapshot_path": snapshot,
                              "sessions": sorted(unknown_sessions.get(cluster.cluster_id, set()))})
     return (frame("headcount", headcount), frame("sightings", sightings), frame("presence", presence),
-            pd.DataFrame(unknown_rows, columns=UNKNOWN_COLUMNS), crops)
+            frame("unknowns", unknown_rows), crops)
 
 
 def _shared_face_groups(analyses: Iterable[RecordingAnalysis]) -> dict[str, tuple[str, ...]]:
@@ -301,7 +298,9 @@ def build(archive: ClassArchive, analyses: Sequence[RecordingAnalysis], pack: Ru
         unknowns=unknowns, checkin_sessions=assign_sessions(archive.checkins, archive.sessions, pack),
         snapshot_dir=snapshot_dir, enrollment_pairs=_enrollment_pairs(analyses), photo_digests=photo_digests,
         unknown_crops=crops)
-    return dataclasses.replace(evidence, hours=trainee_hours(evidence, pack))
+    evidence = dataclasses.replace(evidence, hours=trainee_hours(evidence, pack))
+    check_evidence(evidence)
+    return evidence
 
 
 def _enrollment_pairs(analyses: Sequence[RecordingAnalysis]) -> pd.DataFrame | None:
@@ -314,8 +313,7 @@ def _enrollment_pairs(analyses: Sequence[RecordingAnalysis]) -> pd.DataFrame | N
             (id_a, kind_a), (id_b, kind_b) = _split_person(a), _split_person(b)
             if kind_a == kind_b == "trainee":
                 rows[(id_a, id_b)] = distance
-    return pd.DataFrame([{"person_a": a, "person_b": b, "distance": d} for (a, b), d in rows.items()],
-                        columns=["person_a", "person_b", "distance"])
+    return frame("enrollment_pairs", [{"person_a": a, "person_b": b, "distance": d} for (a, b), d in rows.items()])
 
 
 def required_hours(info, pack: RulePack) -> tuple[float | None, float | None, float | None]:

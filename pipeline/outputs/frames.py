@@ -25,6 +25,32 @@ def conform(data: pd.DataFrame | None, table: str) -> pd.DataFrame:
     return data.reindex(columns=names) if data is not None and len(data) else empty(table)
 
 
+# ClassEvidence field -> the schema its frame follows (attendance.build makes them, the rules read them)
+EVIDENCE_SCHEMAS = {"recordings": "recordings", "coverage": "coverage", "headcount": "headcount",
+                    "sightings": "sightings", "presence": "presence", "blanks": "blanks", "unknowns": "unknowns",
+                    "checkin_sessions": "checkins", "hours": "trainee_hours", "enrollment_pairs": "enrollment_pairs"}
+OPTIONAL = ("hours", "enrollment_pairs")  # None: not built (hours), the face stage compared no gallery (pairs)
+
+
+def check_evidence(evidence) -> None:
+    """Every frame of a ClassEvidence is a DataFrame with its schema's columns; raises ValueError naming
+    each frame and the columns it lacks. Rules read columns by name: a missing one is an error here, not a
+    rule that silently reads it as empty."""
+    wrong = []
+    for name, table in EVIDENCE_SCHEMAS.items():
+        data = getattr(evidence, name)
+        if data is None and name in OPTIONAL:
+            continue
+        if not isinstance(data, pd.DataFrame):
+            wrong.append(f"{name}: expected a DataFrame, found {type(data).__name__}")
+            continue
+        missing = [c for c in schema(table).names if c not in data.columns]
+        if missing:
+            wrong.append(f"{name}: missing columns {missing} (expected the columns of schemas.{table})")
+    if wrong:
+        raise ValueError("class evidence does not follow pipeline/outputs/schemas.py: " + "; ".join(wrong))
+
+
 def findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:
     return frame("findings", [{name: getattr(f, name) for name in schema("findings").names} for f in findings])
 

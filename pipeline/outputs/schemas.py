@@ -95,13 +95,35 @@ def _fields(tz: str) -> dict[str, list[tuple[str, pa.DataType]]]:
     }
 
 
+def _evidence_fields(tz: str) -> dict[str, list[tuple[str, pa.DataType]]]:
+    """Frames that cross from the attendance stage to the rules but are not published as tables."""
+    ts = ts_type(tz)
+    s, f = pa.string(), pa.float64()
+    return {
+        "blanks": [  # one row per black/frozen/covered stretch of a recording (video/blank.py)
+            ("class_id", s), ("path", s), ("camera_id", s), ("session_id", s), ("kind", s), ("start", ts),
+            ("end", ts), ("start_offset_s", f), ("end_offset_s", f), ("snapshot_offset_s", f),
+            ("snapshot_path", s), ("before_offset_s", f),
+        ],
+        "unknowns": [  # one row per unknown-face cluster of the class
+            ("class_id", s), ("person_id", s), ("minutes", f), ("snapshot_path", s), ("sessions", pa.list_(s)),
+        ],
+        "enrollment_pairs": [  # trainees whose enrollment photos show one face (the face stage's gallery)
+            ("person_a", s), ("person_b", s), ("distance", f),
+        ],
+    }
+
+
 TABLES = tuple(_fields(DEFAULT_TZ))
+EVIDENCE_FRAMES = tuple(_evidence_fields(DEFAULT_TZ))
 # Tables not split by institution (one file per run).
 UNPARTITIONED = ("runs",)
 
 
 def schema(table: str, tz: str = DEFAULT_TZ) -> pa.Schema:
+    """A published table's schema, or an evidence frame's (EVIDENCE_FRAMES: blanks, unknowns, enrollment_pairs)."""
+    fields = {**_fields(tz), **_evidence_fields(tz)}
     try:
-        return pa.schema(_fields(tz)[table])
+        return pa.schema(fields[table])
     except KeyError:
-        raise KeyError(f"unknown table {table!r}; known: {', '.join(TABLES)}") from None
+        raise KeyError(f"unknown table {table!r}; known: {', '.join(TABLES + EVIDENCE_FRAMES)}") from None

@@ -15,6 +15,7 @@ import pandas as pd
 from pipeline.attendance.hours import HOURS_COLUMNS
 from pipeline.config import RulePack
 from pipeline.model import ClassEvidence, Finding, Problem, SnapshotRequest
+from pipeline.outputs.frames import check_evidence
 from pipeline.rules.context import ArchiveContext, RuleContext
 from pipeline.rules.registry import all_rules
 
@@ -63,6 +64,7 @@ def evaluate(evidence: ClassEvidence, pack: RulePack, lang: str = "zh", *, audit
     _check_lang(lang)
     if evidence.hours is None:
         raise ValueError("evaluate: the evidence has no trainee hours (build it with attendance.build)")
+    check_evidence(evidence)
     info = evidence.archive.info
     ctx = class_context(evidence, pack, lang, evidence.hours, audit_date)
     findings: list[Finding] = []
