@@ -194,6 +194,15 @@ def faces_on_screen(image_bgr: np.ndarray, boxes_xywh: np.ndarray, work_px: int 
     return inside
 
 
+def _overlap(a: tuple, b: tuple) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
 def exclude_pictures(result, seen: list[tuple], params):
     """``result`` (a VideoFaceResult) without the faces that are pictures: out of the headcount, the
     sightings and the unknown faces, listed in ``excluded`` instead. ``seen``: per sample (offset_s,
@@ -238,6 +247,22 @@ def exclude_pictures(result, seen: list[tuple], params):
             detail = (f"the same unknown face was a picture ({reason}) in {len(reasons)} of its {len(keys)} "
                       f"samples; here the outline or the face was hidden")
             drop.update({k: (reason, detail) for k in keys if k not in drop})
+    # A face nobody could name or call a stranger (unidentified: it has no unknown track to group by) at the
+    # place on the wall where a picture was found in most of the samples with a face there is that picture.
+    # Pictures on a wall do not move, so the place stands for the track.
+    pictures = list(drop)
+    for k, s in sighted.items() if pictures else ():
+        if k in drop or s.person_id is not None or s.unknown_index is not None:
+            continue
+        here = [p for p in pictures if _overlap(p[1], k[1]) >= 0.5]
+        if len(here) < 3:
+            continue
+        seen_here = sum(1 for other in sighted if _overlap(other[1], k[1]) >= 0.5)
+        if len(here) >= params.static_min_share * seen_here:
+            reasons = [drop[p][0] for p in here]
+            reason = max(set(reasons), key=reasons.count)
+            drop[k] = (reason, f"at the place of a picture ({reason}) found there in {len(here)} of {seen_here} "
+                               f"samples; here the outline or the face was hidden")
     if not drop:
         return result
     excluded = tuple(ExcludedFace(t, box, *drop[(t, box)]) for t, box in sorted(drop))
