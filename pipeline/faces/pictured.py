@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.faces.detections import iou_matrix
+
 
 @dataclass(frozen=True)
 class ExcludedFace:
@@ -194,15 +196,6 @@ def faces_on_screen(image_bgr: np.ndarray, boxes_xywh: np.ndarray, work_px: int 
     return inside
 
 
-def _overlap(a: tuple, b: tuple) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
-
-
 def exclude_pictures(result, seen: list[tuple], params):
     """``result`` (a VideoFaceResult) without the faces that are pictures: out of the headcount, the
     sightings and the unknown faces, listed in ``excluded`` instead. ``seen``: per sample (offset_s,
@@ -251,13 +244,16 @@ def exclude_pictures(result, seen: list[tuple], params):
     # place on the wall where a picture was found in most of the samples with a face there is that picture.
     # Pictures on a wall do not move, so the place stands for the track.
     pictures = list(drop)
+    if pictures:
+        picture_boxes = np.array([box for _, box in pictures])
+        every_box = np.array([box for _, box in sighted])
     for k, s in sighted.items() if pictures else ():
         if k in drop or s.person_id is not None or s.unknown_index is not None:
             continue
-        here = [p for p in pictures if _overlap(p[1], k[1]) >= 0.5]
+        here = [pictures[i] for i in np.flatnonzero(iou_matrix([k[1]], picture_boxes)[0] >= 0.5)]
         if len(here) < 3:
             continue
-        seen_here = sum(1 for other in sighted if _overlap(other[1], k[1]) >= 0.5)
+        seen_here = int((iou_matrix([k[1]], every_box)[0] >= 0.5).sum())
         if len(here) >= params.static_min_share * seen_here:
             reasons = [drop[p][0] for p in here]
             reason = max(set(reasons), key=reasons.count)
