@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.outputs.store import read_table  # noqa: E402
-from pipeline.synth.scoring import observed_errors, score_findings  # noqa: E402
+from tools.synth.scoring import observed_errors, score_findings  # noqa: E402
 
 SHARED = ROOT / ".." / "shared" / "data"
 
@@ -75,7 +75,7 @@ def link_identities_dev(dest: Path) -> Path:
 
 def face_px_of(worlds, video) -> dict[tuple[str, str], int]:
     """(trainee_id, session_id) -> the face width of the seat the trainee sits in that session."""
-    from pipeline.synth.scene import seat_of, seat_xy
+    from tools.synth.scene import seat_of, seat_xy
 
     out = {}
     for w in worlds:
@@ -145,8 +145,8 @@ def accusations(findings: pd.DataFrame, truth_dir: Path) -> pd.DataFrame:
 def main() -> int:
     from dataclasses import replace
 
-    from pipeline.synth.generate import build_suite, load_identities, write_class
-    from pipeline.synth.scene import VideoParams
+    from tools.synth.generate import build_suite, load_identities, write_class
+    from tools.synth.scene import VideoParams
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--session-min", type=float, default=45)

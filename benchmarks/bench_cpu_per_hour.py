@@ -41,8 +41,8 @@ SETTINGS = {
 
 
 def generate_hour(work: Path, session_min: float, width: int, height: int) -> Path:
-    from pipeline.synth.generate import generate
-    from pipeline.synth.scene import VideoParams
+    from tools.synth.generate import generate
+    from tools.synth.scene import VideoParams
 
     archive = work / "gen" / "archive"
     if not archive.exists():

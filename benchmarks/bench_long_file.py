@@ -35,9 +35,9 @@ from proctree import checkout, drop_checkout, measure  # noqa: E402
 
 
 def generate_long(work: Path, hours: float, width: int, height: int) -> Path:
-    from pipeline.synth import scenarios
-    from pipeline.synth.generate import load_identities, write_class
-    from pipeline.synth.scene import VideoParams
+    from tools.synth import scenarios
+    from tools.synth.generate import load_identities, write_class
+    from tools.synth.scene import VideoParams
 
     archive = work / "long" / "archive"
     if archive.exists():

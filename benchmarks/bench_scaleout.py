@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from accuracy import link_identities  # noqa: E402
 
 from pipeline.audit import audit_archive  # noqa: E402
-from pipeline.synth.generate import generate  # noqa: E402
+from tools.synth.generate import generate  # noqa: E402
 
 
 def video_seconds(archive: Path) -> float:

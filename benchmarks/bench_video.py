@@ -164,7 +164,7 @@ def stage_reuse_archive(recordings: int, samples: int) -> dict:
     return _measure(lambda: len(find_reused(fps)))
 
 
-# ---- reuse and blank accuracy over seeds (pipeline/synth/footage.py) ---------------------------------
+# ---- reuse and blank accuracy over seeds (tools/synth/footage.py) ---------------------------------
 
 ACC_FOOTAGE = dict(width_px=480, height_px=270, fps=4.0, gop_s=2.0)
 
@@ -175,7 +175,7 @@ def _case_files(folder: Path, seed: int) -> dict:
     start an NVR name would give it."""
     import numpy as np
 
-    from pipeline.synth import footage as F
+    from tools.synth import footage as F
 
     rng = np.random.default_rng(seed)
     p = F.Footage(**ACC_FOOTAGE)
@@ -231,7 +231,7 @@ def _case_files(folder: Path, seed: int) -> dict:
 def _case_blanks(folder: Path, seed: int) -> dict:
     import numpy as np
 
-    from pipeline.synth import footage as F
+    from tools.synth import footage as F
 
     rng = np.random.default_rng(seed + 50)
     p = F.Footage(**ACC_FOOTAGE)
@@ -390,7 +390,7 @@ def accuracy_report(res: dict, seeds: list[int]) -> list[str]:
     lines = [
         "## Reused footage and blank footage: accuracy over seeds",
         "",
-        f"Seeds {', '.join(map(str, seeds))}. Footage from `pipeline/synth/footage.py` ({ACC_FOOTAGE['width_px']}x"
+        f"Seeds {', '.join(map(str, seeds))}. Footage from `tools/synth/footage.py` ({ACC_FOOTAGE['width_px']}x"
         f"{ACC_FOOTAGE['height_px']}, {ACC_FOOTAGE['fps']:g} fps, GOP {ACC_FOOTAGE['gop_s']:g} s): one room, the same "
         "24 people in the same seats every session, a teacher walking, lighting drift, sensor noise. Per seed: session A "
         "(8 min), the next session B of the same class, A continued after a 1-5 min gap (another export), and copies "

@@ -78,7 +78,7 @@ def _person(frame, photo, cx, cy, face, body_to, colour=(70, 60, 120)):
     body down to ``body_to``."""
     import cv2
 
-    from pipeline.synth.scene import _paste, _scaled
+    from tools.synth.scene import _paste, _scaled
 
     cv2.rectangle(frame, (cx - face, cy + face // 2), (cx + face, body_to), colour, -1)
     cv2.ellipse(frame, (cx, cy - face // 4), (int(0.6 * face), int(0.75 * face)), 0, 0, 360, (35, 30, 30), -1)
@@ -100,7 +100,7 @@ def test_screen_behind_a_seated_head_and_people_at_dark_rectangles(shared_data):
     frame = np.full((H, W, 3), (196, 206, 214), np.uint8)
     cv2.rectangle(frame, (300, 40), (520, 190), (25, 25, 25), -1)  # the TV: bezel, then the picture
     cv2.rectangle(frame, (308, 48), (512, 182), (205, 215, 225), -1)
-    from pipeline.synth.scene import _paste, _scaled
+    from tools.synth.scene import _paste, _scaled
 
     img, mask = _scaled(strangers[0], 44)
     _paste(frame, img, mask, 410, 105)
@@ -166,7 +166,7 @@ def _render(path, shared_data):
     inside its outline, his body across its lower edge."""
     import cv2
 
-    from pipeline.synth.scene import _paste, _scaled
+    from tools.synth.scene import _paste, _scaled
 
     root, enrolled, photos, strangers = _identities(shared_data)
     base = np.full((H, W, 3), (196, 206, 214), np.uint8)

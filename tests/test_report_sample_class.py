@@ -175,7 +175,7 @@ def test_headcount_mismatch_in_the_sample(audited, browser):
 def test_sample_findings_match_its_truth(audited):
     """Every planted finding found, and nothing else: a finding the truth file does not plant accuses the
     institution falsely (the quiet 1-fps sessions S01 and S03 were once called frozen)."""
-    from pipeline.synth.scoring import score_findings
+    from tools.synth.scoring import score_findings
 
     truth = json.loads((SAMPLE / "truth" / f"{CLASS}.json").read_text(encoding="utf-8"))
     scores = score_findings(truth, read_table(audited, "findings"))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.synth.generate import generate
-from pipeline.synth.scoring import observed_errors, score_findings, totals
+from tools.synth.generate import generate
+from tools.synth.scoring import observed_errors, score_findings, totals
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared" / "data"

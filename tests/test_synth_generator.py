@@ -1,4 +1,4 @@
-"""The class generator (pipeline.synth): determinism, formats as ARCHIVE.md describes them, truth sanity."""
+"""The class generator (tools.synth): determinism, formats as ARCHIVE.md describes them, truth sanity."""
 import csv
 import hashlib
 import io
@@ -12,11 +12,11 @@ import pytest
 from openpyxl import load_workbook
 
 from pipeline.ingest.archive import load_class
-from pipeline.synth.generate import build_suite, write_class
-from pipeline.synth.oracle import truth
-from pipeline.synth.scenarios import Identity
-from pipeline.synth.scene import VideoParams, encode
-from pipeline.synth.tables import write_tables
+from tools.synth.generate import build_suite, write_class
+from tools.synth.oracle import truth
+from tools.synth.scenarios import Identity
+from tools.synth.scene import VideoParams, encode
+from tools.synth.tables import write_tables
 
 RULES_MD = Path(__file__).resolve().parents[1] / ".." / "shared" / "spec" / "RULES.md"
 

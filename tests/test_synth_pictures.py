@@ -1,5 +1,5 @@
 """Whole audit of a generated class whose classroom has a poster and a TV on the back wall, each showing the
-face of someone in no class (pipeline/synth, `pictures=True`; off by default, so sample_data is unchanged):
+face of someone in no class (tools/synth, `pictures=True`; off by default, so sample_data is unchanged):
 both faces are found by the detector in every frame, land in headcount `not_people` with why, and are
 counted nowhere: not in `faces`, not in the sightings, never an UNKNOWN_PERSON or a HEADCOUNT_MISMATCH.
 
@@ -33,8 +33,8 @@ def pictured_audit(tmp_path_factory):
     from accuracy import link_identities
 
     from pipeline.audit import audit_archive
-    from pipeline.synth.generate import generate
-    from pipeline.synth.scene import POSTER_XY, SCREEN_XY, VideoParams
+    from tools.synth.generate import generate
+    from tools.synth.scene import POSTER_XY, SCREEN_XY, VideoParams
 
     tmp = tmp_path_factory.mktemp("pictures")
     gen = tmp / "gen"
@@ -79,7 +79,7 @@ def test_poster_and_tv_faces_are_in_not_people_with_why(pictured_audit):
 
 def test_pictures_are_counted_nowhere(pictured_audit):
     from pipeline.outputs.store import read_table
-    from pipeline.synth.scoring import score_findings
+    from tools.synth.scoring import score_findings
 
     _, out, places, truth = pictured_audit
     sightings = read_table(out, "sightings")

@@ -1,10 +1,10 @@
-"""Truth-vs-findings matching (pipeline.synth.scoring): table-driven, tiny inline data."""
+"""Truth-vs-findings matching (tools.synth.scoring): table-driven, tiny inline data."""
 import datetime as dt
 
 import pandas as pd
 import pytest
 
-from pipeline.synth.scoring import observed_errors, score_findings, totals
+from tools.synth.scoring import observed_errors, score_findings, totals
 
 TRUTH = {
     "findings": [

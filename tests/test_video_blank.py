@@ -104,10 +104,10 @@ def test_snapshot_of_a_bad_file_says_why(tmp_path):
 
 @pytest.fixture(scope="module")
 def two_minute_blanks(tmp_path_factory):
-    """A classroom (pipeline/synth/footage.py) with a hand over 80% of the lens for 2 minutes, then the
+    """A classroom (tools/synth/footage.py) with a hand over 80% of the lens for 2 minutes, then the
     NVR repeating one picture for 2 minutes, then a fully covered lens for 1.5 minutes; sampled every
     10 s as the audit does."""
-    from pipeline.synth import footage as F
+    from tools.synth import footage as F
 
     small = F.Footage(width_px=320, height_px=180, fps=2.0, gop_s=2.0)
     path = F.render(tmp_path_factory.mktemp("blank2") / "cam.mp4", 560, session_seed=3, p=small,
@@ -133,10 +133,10 @@ def test_two_minute_blanks_nothing_else(two_minute_blanks):
 
 @pytest.fixture(scope="module")
 def quiet_class(tmp_path_factory):
-    """A quiet class (pipeline/synth/footage.py: seated, swaying a quarter as much, nobody standing, no teacher
+    """A quiet class (tools/synth/footage.py: seated, swaying a quarter as much, nobody standing, no teacher
     walking, no sensor noise left), the NVR's clock burnt in at the top; from 100 s to 230 s the NVR repeats
     one picture while its clock runs on. Sampled every 10 s as the audit does."""
-    from pipeline.synth import footage as F
+    from tools.synth import footage as F
 
     quiet = F.Footage(width_px=320, height_px=180, fps=2.0, gop_s=2.0, noise=0.0, activity=0.25, teacher=False,
                       osd_clock=True)

@@ -1,6 +1,6 @@
 """Recordings as NVRs write them: Dahua .dav exports (read with ffmpeg's dhav demuxer), Hikvision and
 Dahua export names with - or _ separators, and recordings cut into segments that overlap by a few
-seconds (no gap, no time counted twice). Small generated files (pipeline/synth/footage.py)."""
+seconds (no gap, no time counted twice). Small generated files (tools/synth/footage.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pipeline.config import IngestParams
 from pipeline.ingest.classfiles import Collector
 from pipeline.ingest.confine import ClassFiles
 from pipeline.ingest.recordings import list_recordings
-from pipeline.synth import footage as F
+from tools.synth import footage as F
 from pipeline.video.blank import BlankConsumer
 from pipeline.video.coverage import recording_spans, session_coverage
 from pipeline.video.params import VideoParams

@@ -2,7 +2,7 @@
 segment inside a longer file are found between the right files with their offsets; two real sessions
 of one class in the same seats, and the same session continued after a gap, are never called reused.
 
-Footage from pipeline/synth/footage.py, sampled as the audit samples it (keyframes, every 3 s). The
+Footage from tools/synth/footage.py, sampled as the audit samples it (keyframes, every 3 s). The
 clips are 4 minutes, so runs need 90 s instead of the default 180 s.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.synth import footage as F
+from tools.synth import footage as F
 from pipeline.video.params import VideoParams
 from pipeline.video.probe import sha256_file
 from pipeline.video.reuse import Fingerprint, FingerprintConsumer, compare_pair, find_reused, motion_signature

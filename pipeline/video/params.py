@@ -72,7 +72,7 @@ class VideoParams:
     # (top and bottom tenth left out: burnt-in clock). Measured 10 s apart: a frozen picture 0.0-1.9 (x264
     # refining the repeated picture at crf 28-35, 320-1280 px; then 0.0); live classes whose mean difference is
     # below 1.0 (no noise left after encoding): the sample class 8.0 at the least (sample_data, every session),
-    # a quiet generated class (pipeline/synth/footage.py activity 0.25, no teacher, no noise) 5.8 over 5 seeds
+    # a quiet generated class (tools/synth/footage.py activity 0.25, no teacher, no noise) 5.8 over 5 seeds
     # (benchmarks/results/video_bench.md, where frozen samples reach 0.48). 3.0 sits between, with a 1.6x margin
     # to the freeze and 1.9x to the quietest live class.
     freeze_block_diff_max: float = _p(3.0, 0.0, 255.0, "largest 8x8-block mean abs luma difference (320 px frame) at or below which two samples are the same picture")

@@ -14,7 +14,7 @@ import datetime as dt
 
 import numpy as np
 
-from pipeline.synth.world import (CheckinRow, ClassWorld, OnlineRow, Person, Planted, RecordingPlan,
+from tools.synth.world import (CheckinRow, ClassWorld, OnlineRow, Person, Planted, RecordingPlan,
                                   SessionPlan)
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
@@ -263,7 +263,7 @@ def _video_online(rng, sessions, keys, h, O1, O2, O3) -> list[OnlineRow]:
 
 def _required_hours(world: ClassWorld, h: float) -> dict:
     """Half a session below what a normal trainee observes: missing one session is a shortfall."""
-    from pipeline.synth.oracle import observed_hours
+    from tools.synth.oracle import observed_hours
 
     obs = observed_hours(world)
     normal = [k for k in obs if k not in world.ambiguous_people]

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.synth.world import ClassWorld, RecordingPlan
+from tools.synth.world import ClassWorld, RecordingPlan
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pipeline.synth.world import ClassWorld, Interval, Planted, SessionPlan
+from tools.synth.world import ClassWorld, Interval, Planted, SessionPlan
 
 SEMANTICS = [
     "observed minutes: presence inside the scheduled window, in time covered by a readable recording of the "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.synth.world import CheckinRow, ClassWorld
+from tools.synth.world import CheckinRow, ClassWorld
 
 _FIXED = dt.datetime(2024, 1, 1)
 
@@ -137,7 +137,7 @@ def _checkins(world: ClassWorld, folder: Path) -> None:
 
 
 def _in_or_out(world: ClassWorld, r: CheckinRow) -> str:
-    from pipeline.synth.oracle import session_of
+    from tools.synth.oracle import session_of
 
     s = session_of(world, r.ts)
     mid = s.start_dt() + (s.end_dt() - s.start_dt()) / 2 if s else r.ts

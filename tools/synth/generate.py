@@ -1,6 +1,6 @@
 """Generate class folders and their truth files from a folder of identity photos.
 
-    python -m pipeline.synth IDENTITIES OUT --seed 7 [--session-min 45] [--suite full|video]
+    python -m tools.synth IDENTITIES OUT --seed 7 [--session-min 45] [--suite full|video]
 
 `IDENTITIES/<identity>/<photos>`; OUT/archive/<class_id>/ are the class folders (audit OUT/archive) and
 OUT/truth/<class_id>.json their truth (outside the archive: it is not part of ARCHIVE.md).
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.synth import scenarios
-from pipeline.synth.oracle import truth
-from pipeline.synth.scene import VideoParams, encode
-from pipeline.synth.tables import write_tables
-from pipeline.synth.world import ClassWorld
+from tools.synth import scenarios
+from tools.synth.oracle import truth
+from tools.synth.scene import VideoParams, encode
+from tools.synth.tables import write_tables
+from tools.synth.world import ClassWorld
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 
@@ -96,7 +96,7 @@ def generate(identities_dir: Path, out: Path, seed: int = 7, session_min: float 
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m pipeline.synth", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.synth", description=__doc__.split("\n")[0])
     ap.add_argument("identities", type=Path)
     ap.add_argument("out", type=Path)
     ap.add_argument("--seed", type=int, default=7)

@@ -12,7 +12,7 @@ SFace tells warps of one face apart far less than dlib does (it is built to see 
 such changes): from the astronaut portrait alone, at most 5 warps lie pairwise beyond 1.2 (300 tried), so
 the sample uses two portraits.
 
-    python -m pipeline.synth.morph PORTRAIT [PORTRAIT ...] OUT --count 10 --seed 1 --encoder sface
+    python -m tools.synth.morph PORTRAIT [PORTRAIT ...] OUT --count 10 --seed 1 --encoder sface
 """
 from __future__ import annotations
 
@@ -177,7 +177,7 @@ def make_identities(portraits: list[Path], out: Path, count: int, seed: int = 1,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipeline.synth.morph")
+    ap = argparse.ArgumentParser(prog="python -m tools.synth.morph")
     ap.add_argument("portraits", type=Path, nargs="+", help="one or more portraits (one face each)")
     ap.add_argument("out", type=Path)
     ap.add_argument("--count", type=int, default=12)

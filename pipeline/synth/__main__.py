@@ -1,5 +1,0 @@
-import sys
-
-from pipeline.synth.generate import main
-
-sys.exit(main())

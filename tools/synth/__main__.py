@@ -1,0 +1,5 @@
+import sys
+
+from tools.synth.generate import main
+
+sys.exit(main())
