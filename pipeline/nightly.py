@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import os
 import socket
 import sys
@@ -28,7 +27,9 @@ from pathlib import Path
 import pipeline
 from pipeline.config import CONFIG_DIR, load_pipeline_config, stable_hash
 from pipeline.crossclass import CrossInputs, Masker, StoredClass, ViewStore
+from pipeline.ingest.confine import display_path
 from pipeline.model import worst_severity
+from pipeline.ops.digest import sha256_bytes, tree_digest
 from pipeline.ops.disk import Eviction, evict_cache, prune_logs, prune_staging, remove_partial_writes
 from pipeline.ops.lock import LockHeld, RunLock
 from pipeline.ops.manifest import (ClassEntry, ClassInputs, Manifest, fingerprint_outputs, hash_class_inputs,
@@ -126,14 +127,6 @@ def _pause(point: str) -> None:
     time.sleep(float(os.environ.get("TRAINAUDIT_TEST_PAUSE_S", "3600")))
 
 
-def _folder_digest(folder: Path) -> str:
-    h = hashlib.sha256()
-    if folder.is_dir():
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            h.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
 def settings_hash(config, rules_dir: Path | None, analyse_video: bool, lang: str, root: Path | None = None,
                   mask: Masker | None = None) -> str:
     """Everything besides the inputs that changes the outputs: a change redoes every class. The archive
@@ -141,11 +134,11 @@ def settings_hash(config, rules_dir: Path | None, analyse_video: bool, lang: str
     numbers are masked with it) are part of it."""
     run = dataclasses.replace(config.run, rehash_every_days=0.0)  # how often to hash changes no output
     return stable_hash({"config": dataclasses.replace(config, run=run),
-                        "rules": _folder_digest(rules_dir or CONFIG_DIR / "rules"),
-                        "checkin_formats": _folder_digest(CONFIG_DIR / "checkin_formats"),
+                        "rules": tree_digest(rules_dir or CONFIG_DIR / "rules"),
+                        "checkin_formats": tree_digest(CONFIG_DIR / "checkin_formats"),
                         "analyse_video": analyse_video, "lang": lang, "pipeline_version": pipeline.__version__,
                         "root": None if root is None else str(root),
-                        "mask": None if mask is None else hashlib.sha256(mask.key).hexdigest()})
+                        "mask": None if mask is None else sha256_bytes(mask.key)})
 
 
 def relative_folder(folder: Path, root: Path) -> str:
@@ -167,7 +160,8 @@ def plan_run(inputs: dict[str, ClassInputs], previous: Manifest, settings: str,
             names = sorted(set(entry.inputs) ^ set(stamped.files) | {
                 name for name in set(entry.inputs) & set(stamped.files)
                 if entry.inputs[name].sha256 != stamped.files[name].sha256})
-            changed[rel] = "inputs changed: " + ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+            changed[rel] = ("inputs changed: " + ", ".join(map(display_path, names[:5]))  # GBK names shown
+                            + (" ..." if len(names) > 5 else ""))
         elif not _outputs_match(entry, published):
             changed[rel] = "published files do not match the manifest (an earlier run was interrupted)"
         else:

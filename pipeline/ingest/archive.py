@@ -7,7 +7,6 @@ problem: every problem of the class is collected, and a broken class never stops
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from pathlib import Path
 from typing import Collection, Iterator, Mapping
@@ -19,9 +18,11 @@ from pipeline.ingest.confine import ClassFiles, InputRefused, display_path, read
 from pipeline.ingest.classfiles import Collector, load_class_yaml, load_online, load_roster, load_schedule, load_teachers
 from pipeline.ingest.recordings import list_recordings
 from pipeline.model import ClassArchive, OnlineRecord, Problem
+from pipeline.ops.digest import folder_digest, sha256_bytes, sha256_text
 
 CLASS_FILE = "class.yaml"
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xls")
+INPUT_DIGEST_MAX_READ = 16 * 1024 * 1024  # larger files (videos) enter input_sha256 by size and mtime
 
 
 def find_class_folders(root: Path) -> list[Path]:
@@ -49,22 +50,22 @@ def _table_file(files: ClassFiles | Path, stem: str) -> Path | None:
 
 
 def input_digest(folder: Path, files: ClassFiles | None = None) -> str:
-    """SHA-256 over the names, sizes and bytes of every file of the class (videos by size and mtime only:
-    the video stage hashes their content itself, and reading gigabytes here would defeat a quick skip).
-    Only the class's own regular files count (confine.py): a link out of the folder is never read."""
-    digest = hashlib.sha256()
+    """`ops.digest.folder_digest` of every file of the class by its bytes (a file over 16 MiB, a video, by
+    its size and mtime only: the video stage hashes its content itself, and reading gigabytes here would
+    defeat a quick skip). Only the class's own regular files count (confine.py): a link out of the folder
+    is never read."""
+    digests = {}
     for path in (files or ClassFiles.scan(folder)).files:
-        rel = path.relative_to(folder).as_posix()
         try:
             stat = path.stat()
-            digest.update(os.fsencode(rel) + b"\0")
-            if stat.st_size > 16 * 1024 * 1024:
-                digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+            if stat.st_size > INPUT_DIGEST_MAX_READ:
+                digest = sha256_text(f"size:{stat.st_size}:{stat.st_mtime_ns}")
             else:
-                digest.update(read_confined(path, folder, 16 * 1024 * 1024))
+                digest = sha256_bytes(read_confined(path, folder, INPUT_DIGEST_MAX_READ))
         except (OSError, InputRefused) as exc:  # changed since the scan: the digest still differs
-            digest.update(f"unreadable:{exc}".encode("utf-8", "backslashreplace"))
-    return digest.hexdigest()
+            digest = sha256_text(f"unreadable:{exc}")
+        digests[path.relative_to(folder).as_posix()] = digest
+    return folder_digest(digests)
 
 
 def load_class(folder: Path, params: IngestParams | None = None, formats: list[CheckinFormat] | None = None,

@@ -13,7 +13,6 @@ redoes them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -22,11 +21,10 @@ from pathlib import Path
 
 from pipeline.ops.atomic import write_atomic
 from pipeline.outputs.schemas import PARTITION_KEY, TABLES, UNPARTITIONED
-from pipeline.video.probe import sha256_file
+from pipeline.ops.digest import folder_digest, sha256_file, sha256_text
 
 MANIFEST_FILE = ".trainaudit-manifest.json"
 FORMAT = 2
-CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -50,10 +48,7 @@ class ClassInputs:
 
     @property
     def digest(self) -> str:
-        h = hashlib.sha256()
-        for rel in sorted(self.files):
-            h.update(f"{rel}\0{self.files[rel].sha256}\n".encode("utf-8"))
-        return h.hexdigest()
+        return folder_digest({rel: stamp.sha256 for rel, stamp in self.files.items()})
 
 
 @dataclass
@@ -112,7 +107,9 @@ class Manifest:
         data = {"format": FORMAT, "settings_hash": self.settings_hash, "pipeline_version": self.pipeline_version,
                 "run_id": self.run_id, "full_hash_at": self.full_hash_at,
                 "classes": {k: v.to_json() for k, v in sorted(self.classes.items())}}
-        write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+        # ASCII with \u escapes: a GBK file name (a lone surrogate in Python) has no UTF-8 form, and json
+        # reads the escape back to the same name
+        write_atomic(path, json.dumps(data, indent=1).encode("ascii"))
         return path
 
 
@@ -142,16 +139,16 @@ def hash_class_inputs(folder: Path, archive_root: Path, previous: dict[str, File
                 target = os.readlink(path)
                 if not _inside(path, root):
                     refused.append((rel, str(path.resolve())))
-                files[rel] = FileStamp(_text_sha(f"symlink:{target}"), 0, 0, 0, 0)
+                files[rel] = FileStamp(sha256_text(f"symlink:{target}"), 0, 0, 0, 0)
                 if not path.is_file() or not _inside(path, root):
                     continue
             try:
                 st = path.stat()
             except OSError as exc:
-                files[rel] = FileStamp(_text_sha(f"unreadable:{exc.errno}"), 0, 0, 0, 0)
+                files[rel] = FileStamp(sha256_text(f"unreadable:{exc.errno}"), 0, 0, 0, 0)
                 continue
             if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block a read forever
-                files[rel] = FileStamp(_text_sha(f"not-a-file:{stat.S_IFMT(st.st_mode)}"), 0, 0, 0, 0)
+                files[rel] = FileStamp(sha256_text(f"not-a-file:{stat.S_IFMT(st.st_mode)}"), 0, 0, 0, 0)
                 continue
             old = previous.get(rel)
             if old is not None and not rehash and old.same_file(st):
@@ -161,13 +158,9 @@ def hash_class_inputs(folder: Path, archive_root: Path, previous: dict[str, File
                 digest = sha256_file(path)
                 read_bytes += st.st_size
             except OSError as exc:
-                digest = _text_sha(f"unreadable:{exc.errno}")
+                digest = sha256_text(f"unreadable:{exc.errno}")
             files[rel] = FileStamp(digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     return ClassInputs(files, tuple(refused), read_bytes)
-
-
-def _text_sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def published_files(out: Path) -> dict[str, dict[str, Path]]:

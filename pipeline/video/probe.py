@@ -15,7 +15,6 @@ timeout.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 
@@ -24,9 +23,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from pipeline.ops.digest import sha256_bytes, sha256_file
 from pipeline.video.params import VideoParams
-
-_CHUNK_BYTES = 1 << 20
 
 # ffprobe's messages for the failures NVR exports actually show, in words an inspector can act on.
 _PLAIN_ERRORS = (
@@ -111,14 +109,6 @@ def failed_probe(path: Path, reason: str) -> ProbeResult:
     except OSError:
         size = 0
     return _unreadable(path, size, None, reason)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _float(value) -> float | None:
@@ -225,7 +215,7 @@ def probe_recording(
     if not path.is_file():  # a FIFO or device would block the hash and ffprobe forever
         return _unreadable(path, 0, None, "not a regular file")
     if size == 0:
-        return _unreadable(path, 0, hashlib.sha256(b"").hexdigest(), "file is empty (0 bytes)")
+        return _unreadable(path, 0, sha256_bytes(b""), "file is empty (0 bytes)")
     try:
         meta, error = _metadata(path, timeout_s)
         if meta is None:
