@@ -6,7 +6,7 @@ import shutil
 
 from click.testing import CliRunner
 
-from pipeline.faces.cli import faces
+from pipeline.cli.faces import faces
 from pipeline.faces.params import FaceParams
 
 

@@ -130,3 +130,21 @@ def _write(root: Path, files: dict[str, str]) -> Path:
 ])
 def test_cycles_are_found_where_they_are(tmp_path, files, expected):
     assert cycles(import_graph(_write(tmp_path, files))) == expected
+
+
+def test_only_the_command_line_imports_click_or_exits():
+    """Every click command and every exit code lives in pipeline/cli/; the library raises typed errors."""
+    found = {}
+    for name, path in modules(PACKAGE).items():
+        if name == "pipeline.cli" or name.startswith("pipeline.cli."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] == "click" for n in names):
+                found.setdefault(name, []).append(f"line {node.lineno}: imports click")
+            if isinstance(node, ast.Attribute) and ast.unparse(node) == "sys.exit" or (
+                    isinstance(node, ast.Name) and node.id == "SystemExit"):
+                found.setdefault(name, []).append(f"line {node.lineno}: {ast.unparse(node)}")
+    assert found == {}
+    assert "pipeline.cli.faces" in modules(PACKAGE)  # the faces group is a command module

@@ -210,10 +210,10 @@ def config_cmd(show_rules: bool) -> None:
 
 
 def _register_stage_commands() -> None:
-    """Commands whose stages live in their own packages (kept there, next to what they drive)."""
+    """The command group and commands kept in their own modules of pipeline/cli/."""
+    from pipeline.cli.faces import faces
     from pipeline.cli.nightly import nightly
     from pipeline.cli.report import report
-    from pipeline.faces.cli import faces
 
     for command in (faces, report, nightly):
         main.add_command(command)

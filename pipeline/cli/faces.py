@@ -1,4 +1,4 @@
-"""`trainaudit faces ...`: a thin click group over pipeline.faces.commands (the lead adds it to cli.py).
+"""`trainaudit faces ...`: a thin click group over the library functions of pipeline/faces/commands.py.
 
 JSON to stdout, messages to stderr. Exit codes: 0 everything read and matched; 1 finished with problems
 (an unreadable image, a skipped gallery photo: in the JSON and on stderr) or nobody could be enrolled;
@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from pipeline.cli.common import EXIT_FAILURE
 from pipeline.faces.commands import count_faces, gallery_problems, load_gallery, match_faces
 from pipeline.faces.errors import FaceError
 from pipeline.faces.params import FaceParams
@@ -66,7 +67,7 @@ def count_cmd(ctx: click.Context, images: tuple[str, ...], upscale: float | None
     rows = count_faces(images, params if upscale is None else params.replace(upscale=upscale))
     click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
     if any("error" in row for row in rows):
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)
 
 
 @faces.command("match")
@@ -104,7 +105,7 @@ def match_cmd(ctx: click.Context, gallery_dir: str, probes: tuple[str, ...], con
         gallery = load_gallery(gallery_dir, params)
     except FaceError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)
     skipped = gallery_problems(gallery)
     for problem in skipped:
         click.echo(f"warning: gallery photo skipped: {problem['photo']} ({problem['identity']}): "
@@ -112,4 +113,4 @@ def match_cmd(ctx: click.Context, gallery_dir: str, probes: tuple[str, ...], con
     rows = match_faces(gallery_dir, probes, params, gallery=gallery)
     click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
     if skipped or any("error" in row for row in rows):
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)
