@@ -115,6 +115,7 @@ def loads(data: bytes, types: Iterable[type] = ()) -> Any:
     stream = io.BytesIO(blocks)
     arrays: dict[int, np.ndarray] = {}
     types = {t.__name__: t for t in types}
+    field_names: dict[type, set[str]] = {}
 
     def array(k: int) -> np.ndarray:
         while len(arrays) <= k:
@@ -145,7 +146,9 @@ def loads(data: bytes, types: Iterable[type] = ()) -> Any:
         if name not in types:
             raise CacheFormatError(f"unknown record type {name!r}")
         cls = types[name]
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = field_names.get(cls)
+        if names is None:  # once per record type: a stored view holds thousands of records
+            names = field_names[cls] = {f.name for f in dataclasses.fields(cls)}
         fields = {k: dec(x) for k, x in v.items() if k != "__type__"}
         if set(fields) - names:
             raise CacheFormatError(f"{name}: unknown fields {sorted(set(fields) - names)}")

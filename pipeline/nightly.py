@@ -206,13 +206,18 @@ def _publish_state(result, root: Path, out: Path, inputs: dict[str, ClassInputs]
     candidates = {e.output_key for e in previous.classes.values() if e.output_key}
     candidates |= {class_key(o.class_id) for o in outcomes.values() if o.class_id is not None}
     views = ViewStore(out)
-    for stale in candidates - live:
+    touched = candidates - live
+    for stale in touched:
         for path in published.get(stale, {}).values():
             path.unlink(missing_ok=True)
     for rel, outcome in outcomes.items():  # a class that failed now keeps no view of an earlier success
         if outcome.status != "audited" and outcome.class_id is not None:
             views.remove(class_key(outcome.class_id))
-    published = published_files(out)
+            touched.add(class_key(outcome.class_id))
+    for key in touched & set(published):  # what the two loops removed (not listing OUT again)
+        published[key] = {rel: path for rel, path in published[key].items() if path.exists()}
+        if not published[key]:
+            del published[key]
     manifest = Manifest(settings, pipeline.__version__, run_id)
     for rel, stamped in inputs.items():
         outcome = outcomes.get(rel)

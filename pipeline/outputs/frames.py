@@ -11,8 +11,16 @@ from pipeline.model import Finding, Problem
 from pipeline.outputs.schemas import schema
 
 
+_EMPTY: dict[str, pd.DataFrame] = {}  # table -> its empty frame, built once (copied out, never handed out)
+
+
 def empty(table: str) -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype="object") for name in schema(table).names})
+    """A table's empty frame (object columns). Built once per table and copied: building one costs ~2 ms
+    (a Series per column), copying it ~0.02 ms, and a nightly run builds seven per stored class."""
+    template = _EMPTY.get(table)
+    if template is None:
+        template = _EMPTY[table] = pd.DataFrame({name: pd.Series(dtype="object") for name in schema(table).names})
+    return template.copy()
 
 
 def frame(table: str, rows: list[dict]) -> pd.DataFrame:
