@@ -6,6 +6,7 @@ settings, never models (dlib objects do not pickle), and returns compact, pickla
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -247,31 +248,75 @@ class Throttled:
         return self.consumer.part()
 
 
-_SCANNER: Any = None  # per worker process: one long-lived child that decodes, reused across files
+# The decoding child: a process that decodes and runs the face pass for its supervisor (a thread of the
+# audit's process, or a Dask worker's task), so that a decoder stuck on a hostile file is killed when its
+# time limit passes and a crash costs that file only. One child per supervising thread, reused across files
+# (imports, face models and the class's gallery load once); started on first use.
+_LOCAL = threading.local()  # .scanner: this thread's child; .child_env: variables a child starts with
+_SCANNERS: set = set()  # every live child's executor, to stop them all (stop_children)
+_SCANNERS_LOCK = threading.Lock()  # also held while a child starts: its environment is the process's
+_EXIT_HOOK: Any = None
 # Enrolling a class's photos in the child (detect + encode each photo) may take this long per photo
 _ENROLL_S_PER_PHOTO, _ENROLL_MIN_S = 10.0, 120.0
 
 
+def set_child_env(env: dict[str, str] | None) -> None:
+    """Variables (e.g. one compute thread, ops.worker.ONE_THREAD) that the decoding children this thread
+    starts get in their environment, from their first import on."""
+    _LOCAL.child_env = dict(env) if env else None
+
+
 def _in_child(fn, timeout_s: float, *args):
-    """`fn(*args)` in the decoding child, started on first use. The child lives on across files (imports,
-    face models and the class's gallery load once per worker); it is killed and replaced when a call times
-    out or crashes it (raises TimeoutError or BrokenProcessPool)."""
+    """`fn(*args)` in this thread's decoding child, started on first use. The child lives on across files;
+    it is killed and replaced when a call times out or crashes it (raises TimeoutError or
+    BrokenProcessPool)."""
     import multiprocessing
     import multiprocessing.util
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures import TimeoutError as FutureTimeout
     from concurrent.futures.process import BrokenProcessPool
 
-    global _SCANNER
-    if _SCANNER is None:
-        _SCANNER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        # A worker process joins its children when it exits: end this one first, or the join waits forever.
-        multiprocessing.util.Finalize(_SCANNER, _stop_scanner, exitpriority=10)
+    global _EXIT_HOOK
+    scanner = getattr(_LOCAL, "scanner", None)
     try:
-        return _SCANNER.submit(fn, *args).result(timeout=timeout_s)
+        with _SCANNERS_LOCK:
+            if scanner not in _SCANNERS:  # none yet, or stopped by stop_children
+                scanner = _LOCAL.scanner = ProcessPoolExecutor(max_workers=1,
+                                                               mp_context=multiprocessing.get_context("spawn"))
+                _SCANNERS.add(scanner)
+                if _EXIT_HOOK is None:  # a process joins its children as it exits: end them first, or it waits
+                    _EXIT_HOOK = multiprocessing.util.Finalize(None, stop_children, exitpriority=10)
+                with _environment(getattr(_LOCAL, "child_env", None)):
+                    future = scanner.submit(fn, *args)  # starts the child (spawn: at the first submit)
+            else:
+                future = scanner.submit(fn, *args)
+        return future.result(timeout=timeout_s)
     except (FutureTimeout, BrokenProcessPool):
         _stop_scanner()
         raise
+
+
+class _environment:
+    """os.environ with `env` set, restored on exit (a spawned child copies the environment as it starts)."""
+
+    def __init__(self, env: dict[str, str] | None):
+        self.env, self.saved = env or {}, {}
+
+    def __enter__(self):
+        import os
+
+        for name, value in self.env.items():
+            self.saved[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def __exit__(self, *exc):
+        import os
+
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _enroll(task: RecordingTask, probe: ProbeResult) -> tuple[list, list]:
@@ -321,14 +366,27 @@ def _scan(task: RecordingTask, probe: ProbeResult, interval_s: float, start_s: f
 
 
 def _stop_scanner() -> None:
-    """Kill the decoding child (idle or stuck) and forget it; the next file starts a fresh one."""
-    global _SCANNER
-    scanner, _SCANNER = _SCANNER, None
+    """Kill this thread's decoding child (idle or stuck) and forget it; the next file starts a fresh one."""
+    scanner, _LOCAL.scanner = getattr(_LOCAL, "scanner", None), None
+    _stop(scanner)
+
+
+def _stop(scanner) -> None:
     if scanner is None:
         return
+    with _SCANNERS_LOCK:
+        _SCANNERS.discard(scanner)
     for process in list((getattr(scanner, "_processes", None) or {}).values()):
         process.kill()
     scanner.shutdown(wait=False, cancel_futures=True)
+
+
+def stop_children() -> None:
+    """Kill every decoding child of this process (the audit's workers are done with them)."""
+    with _SCANNERS_LOCK:
+        scanners = list(_SCANNERS)
+    for scanner in scanners:
+        _stop(scanner)
 
 
 def _test_delay() -> None:

@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import uuid
 from collections import Counter
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -26,7 +26,7 @@ from pipeline.outputs.publish import Audited, publish_snapshots, publish_tables
 from pipeline.outputs.snapshots import settle, write_snapshots
 from pipeline.ingest.archive import iter_classes
 from pipeline.model import ClassArchive, Finding, Problem, worst_severity
-from pipeline.ops.worker import one_thread_per_worker
+from pipeline.ops.worker import ONE_THREAD
 from pipeline.outputs.store import Store, class_key, run_row
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -74,22 +74,35 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 
 def make_executor(workers: int, scheduler: str | None = None) -> tuple[Executor, Callable[[], None]]:
-    """A local process pool by default; a Dask cluster's executor when a scheduler address is given.
+    """Threads of this process by default; a Dask cluster's executor when a scheduler address is given.
 
     Returns the executor and how to release it. Tasks receive paths and settings only, so the same
     task function runs in both; Dask reschedules the task of a worker that dies.
+
+    Locally each thread supervises its own decoding child (pipeline/analysis.py), which decodes and runs the
+    face pass on one compute thread, under a time limit, so that a stuck or crashing decoder costs one
+    file. What a thread does itself (probe, hash, cache reads, waiting) needs no process of its own: a
+    process per worker between this one and its child only held ~53 MB of imports each
+    (benchmarks/results/memory_per_worker.md). Releasing the executor ends the children.
     """
     if scheduler:
         from distributed import Client
 
         client = Client(scheduler)
         return client.get_executor(pure=False), client.close
-    import multiprocessing
     import os
+    from concurrent.futures import ThreadPoolExecutor
 
-    pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
-                               mp_context=multiprocessing.get_context("spawn"), initializer=one_thread_per_worker)
-    return pool, lambda: pool.shutdown(wait=True)
+    from pipeline.analysis import set_child_env, stop_children
+
+    pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1, thread_name_prefix="trainaudit-worker",
+                              initializer=set_child_env, initargs=(ONE_THREAD,))
+
+    def release() -> None:
+        pool.shutdown(wait=True)
+        stop_children()
+
+    return pool, release
 
 
 def tasks_of(loaded) -> list:

@@ -21,13 +21,17 @@ _M_MMAP_THRESHOLD = -3
 _APPLIED: tuple[int, int] | None = None
 
 
+# One compute thread: YuNet's OpenMP and numpy's OpenBLAS would otherwise each start a thread per core in
+# every worker, and N workers x N threads on N cores spend their time switching (faces_speed.md measures
+# both layouts). A decoding child gets these in its environment as it starts (analysis.set_child_env),
+# before the face libraries load.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def one_thread_per_worker() -> None:
-    """Pool workers (and the decoding children they start, which inherit the environment) compute on one
-    thread each: YuNet's OpenMP and numpy's OpenBLAS would otherwise each start a thread per core in every
-    worker, and N workers x N threads on N cores spend their time switching (faces_speed.md measures both
-    layouts). Set before the face libraries load, which happens on a worker's first video."""
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = "1"
+    """A worker process (and the children it starts, which inherit the environment) computes on one thread
+    (ONE_THREAD). Set before the face libraries load, which happens on a worker's first video."""
+    os.environ.update(ONE_THREAD)
 
 
 def tune_allocator(mmap_threshold_bytes: int, trim_threshold_bytes: int) -> bool:
