@@ -10,8 +10,9 @@ import pandas as pd
 
 from pipeline.attendance.timeline import intersect, merge, minutes, to_ts, window
 from pipeline.model import Finding
-from pipeline.rules.context import RuleContext, Snapshot
-from pipeline.rules.evidence import best_sighting, checkin_rows, frame_near, judged_in_session, trainee_checkins
+from pipeline.rules.context import RuleContext
+from pipeline.rules.evidence import (Judged, best_sighting, checkin_rows, frame_near, judged_in_session,
+                                     trainee_checkins)
 from pipeline.rules.registry import rule
 
 EPS = 1e-9
@@ -38,8 +39,7 @@ def attendance_proxy(ctx: RuleContext) -> list[Finding]:
         events = trainee_checkins(ctx, tid, sid)
         st = ctx.times[sid]
         judged = judged_in_session(ctx, sid, tid)
-        if judged["unidentified_people"] >= 1 or (judged["faces"] and not judged["judged_faces"]):
-            # someone in the room could not be judged: the trainee may be that face
+        if judged.undecided:  # someone in the room could not be judged: the trainee may be that face
             _could_not_judge(ctx, "ATTENDANCE_PROXY", tid, sid, judged, "checked in, not recognised on video")
             continue
         seen = best_sighting(ctx, tid, sid)
@@ -53,26 +53,22 @@ def attendance_proxy(ctx: RuleContext) -> list[Finding]:
                     "events": len(events), "recorded_min": row["recorded_min"]},
             detail={"checkins": checkin_rows(events), "recorded_min": row["recorded_min"],
                     "searched": [[a.isoformat(), b.isoformat()] for a, b in st.usable],
-                    "best_distance": None if seen is None else seen.get("distance"),
-                    "best_sighting": seen, "judged": judged},
+                    "best_distance": None if seen is None else seen.distance,
+                    "best_sighting": None if seen is None else seen.detail(), "judged": judged.detail()},
         ))
     return out
 
 
-def _could_not_judge(ctx: RuleContext, rule_id: str, tid: str, sid: str, judged: dict, what: str) -> None:
+def _could_not_judge(ctx: RuleContext, rule_id: str, tid: str, sid: str, judged: Judged, what: str) -> None:
     name = ctx.trainees[tid].name if tid in ctx.trainees else tid
-    people, share = judged["unidentified_people"], judged["unidentified_share"]
-    ctx.not_judged.append({
-        "rule_id": rule_id, "trainee_id": tid, "session_id": sid,
-        "message": (f"could not judge {rule_id} for trainee {tid} ({name}) in session {sid}: {what}, but "
-                    f"faces in the room could not be judged (too small, blurred, turned away, or too near an "
-                    f"enrolled person to call a stranger) in "
-                    f"{share:.0%} of the {judged['samples']} samples (at least {people:g} in a quarter of them); "
-                    f"{judged['judged_faces']} of {judged['faces']} faces passed the quality gate. Check the "
-                    f"video by eye."),
-        "expected": "every face in the room judged",
-        "found": f"faces not judged in {share:.0%} of the samples",
-        "file": None, **{k: v for k, v in judged.items()}})
+    people, share = judged.unidentified_people, judged.unidentified_share
+    ctx.could_not_judge(
+        rule_id, f"could not judge {rule_id} for trainee {tid} ({name}) in session {sid}: {what}, but "
+                 f"faces in the room could not be judged (too small, blurred, turned away, or too near an "
+                 f"enrolled person to call a stranger) in "
+                 f"{share:.0%} of the {judged.samples} samples (at least {people:g} in a quarter of them); "
+                 f"{judged.judged_faces} of {judged.faces} faces passed the quality gate. Check the video by eye.",
+        expected="every face in the room judged", found=f"faces not judged in {share:.0%} of the samples")
 
 
 @rule("ATTENDANCE_ABSENT")
@@ -93,7 +89,7 @@ def attendance_absent(ctx: RuleContext) -> list[Finding]:
             continue
         tid, sid = row["trainee_id"], row["session_id"]
         judged = judged_in_session(ctx, sid, tid)
-        if row["observed_min"] + judged["unidentified_share"] * row["recorded_min"] >= need - EPS:
+        if row["observed_min"] + judged.unidentified_share * row["recorded_min"] >= need - EPS:
             _could_not_judge(ctx, "ATTENDANCE_ABSENT", tid, sid, judged,
                              f"recognised for {row['observed_min']:.1f} of {row['recorded_min']:.1f} recorded "
                              f"minutes (needs {need:.1f})")
@@ -107,7 +103,7 @@ def attendance_absent(ctx: RuleContext) -> list[Finding]:
             detail={"observed_min": row["observed_min"], "recorded_min": row["recorded_min"],
                     "scheduled_min": row["scheduled_min"], "min_presence_ratio": ratio,
                     "checked_in": bool(row["checked_in"]), "checkin_method": row["checkin_method"],
-                    "judged": judged},
+                    "judged": judged.detail()},
         ))
     return out
 
@@ -199,18 +195,19 @@ def unknown_person(ctx: RuleContext) -> list[Finding]:
             continue
         seen = best_sighting(ctx, str(pid), sid)
         judged = judged_in_session(ctx, sid, str(pid))
-        shot = Snapshot(seen["path"], seen["offset_s"], seen.get("box")) if seen and seen.get("path") else None
+        shot = seen.snapshot() if seen else None
         out.append(ctx.finding(
-            "UNKNOWN_PERSON", session_id=sid, other=str(pid), camera_id=seen.get("camera_id") if seen else None,
+            "UNKNOWN_PERSON", session_id=sid, other=str(pid), camera_id=seen.camera_id if seen else None,
             id_keys=("session_id", "other"), start=spans[0][0] if spans else None,
             end=spans[-1][1] if spans else None, measured=seen_min, threshold=ctx.pack.unknown_person_min_minutes,
             snapshot=shot, fields={"person": pid, "missing": len(missing.get(sid, []))},
             detail={"person_id": str(pid), "minutes": seen_min, "missing_trainees": missing.get(sid, []),
-                    "best_sighting": seen, "cluster_snapshot": _cluster_snapshot(ctx, str(pid)),
+                    "best_sighting": seen.detail() if seen else None,
+                    "cluster_snapshot": _cluster_snapshot(ctx, str(pid)),
                     # the unknown person's sightings in this session and how many of them passed the face
                     # quality gate (an unknown person rests on judged faces only)
-                    "samples": judged.get("person_samples", 0),
-                    "judged_samples": judged.get("person_judged_samples", 0)}))
+                    "samples": judged.person_samples or 0,
+                    "judged_samples": judged.person_judged_samples or 0}))
     return out
 
 
@@ -225,7 +222,7 @@ def _missing_by_session(ctx: RuleContext) -> dict[str, list[str]]:
 
 def _cluster_snapshot(ctx: RuleContext, person_id: str) -> str | None:
     u = ctx.evidence.unknowns
-    if u is None or len(u) == 0 or "snapshot_path" not in u:
+    if u is None or len(u) == 0:
         return None
     rows = u[u["person_id"].astype(str) == person_id]["snapshot_path"].dropna()
     return str(rows.iloc[0]) if len(rows) else None

@@ -20,7 +20,7 @@ import pandas as pd
 
 from pipeline.attendance.hours import SessionTime
 from pipeline.config import RulePack
-from pipeline.model import ClassEvidence, Finding, Session, SnapshotRequest, Trainee
+from pipeline.model import ClassEvidence, Finding, Problem, Session, SnapshotRequest, Trainee
 from pipeline.rules.findings import ID_KEYS, finding_id, make_finding
 
 
@@ -46,8 +46,8 @@ class RuleContext:
     # the recordings table as rows, from a stored cross-class view (no DataFrame per class); None: use
     # evidence.recordings
     recording_rows: tuple[dict, ...] | None = None
-    # accusations held back because the evidence could not decide (shown as warnings in problems/report)
-    not_judged: list[dict] = field(default_factory=list)
+    # accusations held back because the evidence could not decide (warnings in problems and the report)
+    not_judged: list[Problem] = field(default_factory=list)
 
     def recordings_rows(self) -> list[dict]:
         if self.recording_rows is not None:
@@ -102,6 +102,12 @@ class RuleContext:
             if r.recording_id == recording_id:
                 return r.path
         return None
+
+    def could_not_judge(self, rule_id: str, message: str, expected: str, found: str) -> None:
+        """Hold back an accusation the evidence cannot decide: a warning naming the rule, not a finding."""
+        self.not_judged.append(Problem(file=str(self.info.folder), message=message, column=rule_id,
+                                       expected=expected, found=found, level="warning",
+                                       class_id=self.info.class_id))
 
     def snapshot(self, fid: str, rule_id: str, shot: Snapshot, detail_key: str | None = None,
                  name: str | None = None) -> str | None:

@@ -72,9 +72,7 @@ def evaluate(evidence: ClassEvidence, pack: RulePack, lang: str = "zh", *, audit
     for spec in all_rules("class"):
         if only is None or only(spec.rule_id):
             findings += _run(spec, ctx, str(info.folder), info.class_id, problems)
-    problems += [Problem(file=n.get("file") or str(info.folder), message=n["message"], level="warning",
-                         column=n.get("rule_id"), expected=n.get("expected"), found=n.get("found"),
-                         class_id=info.class_id) for n in ctx.not_judged]
+    problems += ctx.not_judged
     return Evaluation(_dedupe(findings), problems, ctx.snapshots)
 
 

@@ -1,9 +1,14 @@
 """Evidence lookups shared by rules: the check-in rows behind a finding, the best frame of a person,
-the sampled frame nearest a time. Each returns plain values ready for a finding's JSON `detail`."""
+the sampled frame nearest a time, how much of a session the face stage could judge. The frames are the
+class evidence checked against pipeline/outputs/schemas.py on the way in (rules.engine.evaluate), so every
+column read here exists; what comes back is typed (`Sighting`, `Judged`), with `detail()` for a finding's
+JSON `detail`."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -52,35 +57,50 @@ def _box(value: object) -> tuple[int, int, int, int] | None:
     return tuple(items[:4]) if len(items) >= 4 else None
 
 
-def best_sighting(ctx: RuleContext, person_id: str, session_id: str) -> dict | None:
+@dataclass(frozen=True)
+class Sighting:
+    """One sampled face of a person: where (recording as the tables name it, offset, camera), when, how
+    certain (distance to the enrolled face), and its box (x, y, w, h)."""
+
+    path: str | None
+    offset_s: float | None
+    ts: str | None  # ISO time in the class's time zone
+    camera_id: str | None
+    distance: float | None
+    box: tuple[int, int, int, int] | None
+
+    def snapshot(self) -> Snapshot | None:
+        return Snapshot(self.path, self.offset_s, self.box) if self.path else None
+
+    def detail(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def best_sighting(ctx: RuleContext, person_id: str, session_id: str) -> Sighting | None:
     """The most certain sighting (smallest distance, then largest face) of a person in a session."""
     s = ctx.evidence.sightings
     if s is None or len(s) == 0:
         return None
     rows = s[(s["person_id"].astype("string") == person_id).fillna(False)]
-    if "session_id" in rows:
-        sid = rows["session_id"]
-        rows = rows[sid.isna() | (sid.astype("string") == session_id)]
+    sid = rows["session_id"]
+    rows = rows[sid.isna() | (sid.astype("string") == session_id)]
     if len(rows) == 0:
         return None
-    area = [(b[2] * b[3]) if b else 0 for b in map(_box, rows["box"])] if "box" in rows else [0] * len(rows)
+    area = [(b[2] * b[3]) if b else 0 for b in map(_box, rows["box"])]
     rows = rows.assign(_area=area, _dist=rows["distance"].fillna(math.inf))
     best = rows.sort_values(["_dist", "_area"], ascending=[True, False]).iloc[0]
-    dist = best["distance"]
-    return {
-        "path": None if pd.isna(best.get("path")) else str(best["path"]),
-        "offset_s": None if pd.isna(best.get("offset_s")) else float(best["offset_s"]),
-        "ts": None if pd.isna(best.get("ts")) else to_ts(best["ts"], ctx.tz).isoformat(),
-        "camera_id": None if pd.isna(best.get("camera_id")) else str(best["camera_id"]),
-        "distance": None if pd.isna(dist) else float(dist),
-        "box": _box(best.get("box")),
-    }
+    return Sighting(path=None if pd.isna(best["path"]) else str(best["path"]),
+                    offset_s=None if pd.isna(best["offset_s"]) else float(best["offset_s"]),
+                    ts=None if pd.isna(best["ts"]) else to_ts(best["ts"], ctx.tz).isoformat(),
+                    camera_id=None if pd.isna(best["camera_id"]) else str(best["camera_id"]),
+                    distance=None if pd.isna(best["distance"]) else float(best["distance"]),
+                    box=_box(best["box"]))
 
 
 def frame_near(ctx: RuleContext, session_id: str, ts: pd.Timestamp) -> Snapshot | None:
     """The sampled frame of a session nearest a time (headcount samples, else sightings)."""
     for frame in (ctx.evidence.headcount, ctx.evidence.sightings):
-        if frame is None or len(frame) == 0 or "path" not in frame:
+        if frame is None or len(frame) == 0:
             continue
         rows = frame[(frame["session_id"].astype("string") == session_id).fillna(False)]
         rows = rows.dropna(subset=["path", "offset_s", "ts"])
@@ -92,29 +112,51 @@ def frame_near(ctx: RuleContext, session_id: str, ts: pd.Timestamp) -> Snapshot 
     return None
 
 
-def judged_in_session(ctx: RuleContext, session_id: str, person_id: str | None = None) -> dict:
+@dataclass(frozen=True)
+class Judged:
+    """How much of a session's video the face stage could judge (see judged_in_session)."""
+
+    samples: int = 0  # sampled frames (headcount rows)
+    faces: int = 0  # faces seen (sightings)
+    judged_faces: int = 0  # of them, faces that passed the quality gate
+    unidentified_people: float = 0.0  # robust per-window count of faces neither named nor called strangers
+    unidentified_share: float = 0.0  # share of samples with at least one such face
+    person_samples: int | None = None  # with a person: their sightings in the session
+    person_judged_samples: int | None = None  # ... and how many of them passed the quality gate
+
+    @property
+    def undecided(self) -> bool:
+        """Someone in the room could not be judged (or no face was): a missing trainee may be that face."""
+        return self.unidentified_people >= 1 or bool(self.faces and not self.judged_faces)
+
+    def detail(self) -> dict:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+def judged_in_session(ctx: RuleContext, session_id: str, person_id: str | None = None) -> Judged:
     """How much of a session's video the face stage could judge: sampled frames, faces seen, faces that
     passed the quality gate (``judged``), and the people it could not judge (``unidentified_people``: the
     robust per-window count of faces that were neither named nor called strangers, as the headcount takes
     it; ``unidentified_share``: the share of samples with at least one such face). With ``person_id``: that
     person's sightings and judged sightings too."""
-    out = {"samples": 0, "faces": 0, "judged_faces": 0, "unidentified_people": 0.0, "unidentified_share": 0.0}
+    samples, unidentified_people, unidentified_share = 0, 0.0, 0.0
     h = ctx.evidence.headcount
     if h is not None and len(h):
         rows = h[(h["session_id"].astype("string") == session_id).fillna(False)]
         if len(rows):
             per_frame = (rows["faces"] - rows["identified"] - rows["unknown"]).clip(lower=0)
-            out["samples"] = int(len(rows))
-            out["unidentified_people"] = float(per_frame.quantile(UNJUDGED_QUANTILE))
-            out["unidentified_share"] = round(float((per_frame >= 1).mean()), 4)
+            samples = int(len(rows))
+            unidentified_people = float(per_frame.quantile(UNJUDGED_QUANTILE))
+            unidentified_share = round(float((per_frame >= 1).mean()), 4)
+    faces = judged_faces = 0
+    person_samples = person_judged_samples = None
     s = ctx.evidence.sightings
     if s is not None and len(s):
         rows = s[(s["session_id"].astype("string") == session_id).fillna(False)]
-        judged = (rows["judged"].astype("boolean").fillna(True).astype(bool) if "judged" in rows
-                  else pd.Series(True, index=rows.index))
-        out["faces"], out["judged_faces"] = int(len(rows)), int(judged.sum())
+        judged = rows["judged"].astype("boolean").fillna(True).astype(bool)
+        faces, judged_faces = int(len(rows)), int(judged.sum())
         if person_id is not None:
             mine = (rows["person_id"].astype("string") == person_id).fillna(False)
-            out["person_samples"] = int(mine.sum())
-            out["person_judged_samples"] = int((mine & judged).sum())
-    return out
+            person_samples, person_judged_samples = int(mine.sum()), int((mine & judged).sum())
+    return Judged(samples, faces, judged_faces, unidentified_people, unidentified_share, person_samples,
+                  person_judged_samples)

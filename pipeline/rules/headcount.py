@@ -1,7 +1,7 @@
 """HEADCOUNT_MISMATCH: trainees checked in for a session vs. people counted on its video.
 
 People counted on a sampled frame exclude the recognised teacher and include unknown faces
-(`people_smoothed` when the video stage gives it, else faces - teachers). Samples in blank footage are
+(`people_smoothed` where the video stage gives it, else faces - teachers). Samples in blank footage are
 left out. Per camera the typical count is the median, the peak the maximum; a room with several cameras
 takes the largest of each. Two directions, tolerance max(`headcount_tolerance_people`,
 `headcount_tolerance_ratio` x check-ins):
@@ -21,8 +21,7 @@ from pipeline.rules.registry import rule
 
 def _people(rows: pd.DataFrame) -> pd.Series:
     counted = rows["faces"].astype("float64") - rows["teachers"].astype("float64").fillna(0).clip(lower=0)
-    if "people_smoothed" in rows:
-        counted = rows["people_smoothed"].astype("float64").where(rows["people_smoothed"].notna(), counted)
+    counted = rows["people_smoothed"].astype("float64").where(rows["people_smoothed"].notna(), counted)
     return counted.clip(lower=0)
 
 
@@ -70,17 +69,17 @@ def headcount_mismatch(ctx: RuleContext) -> list[Finding]:
             continue
         top = rows.sort_values(["_people", "faces"], ascending=False).iloc[0]  # the fullest frame shows the peak
         shot = Snapshot(str(top["path"]), float(top["offset_s"])) if not (
-            pd.isna(top.get("path")) or pd.isna(top.get("offset_s"))) else None
+            pd.isna(top["path"]) or pd.isna(top["offset_s"])) else None
         samples = rows.sort_values("ts")
         st = ctx.times[sid]
         out.append(ctx.finding(
             "HEADCOUNT_MISMATCH", session_id=sid, id_keys=("session_id",),
-            camera_id=None if pd.isna(top.get("camera_id")) else str(top["camera_id"]),
+            camera_id=None if pd.isna(top["camera_id"]) else str(top["camera_id"]),
             start=st.window[0], end=st.window[1], measured=diff, threshold=tol, snapshot=shot,
             fields={"checkins": n, "video": video, "peak": peak, "typical": typical, "direction": direction},
             detail={"checked_in": n, "video_peak": peak, "video_typical": typical, "direction": direction,
                     "tolerance": tol, "samples": len(samples),
                     "sample_times": [to_ts(t, ctx.tz).isoformat() for t in samples["ts"].head(50) if not pd.isna(t)],
-                    "peak_at": None if pd.isna(top.get("ts")) else to_ts(top["ts"], ctx.tz).isoformat()},
+                    "peak_at": None if pd.isna(top["ts"]) else to_ts(top["ts"], ctx.tz).isoformat()},
         ))
     return out

@@ -42,7 +42,7 @@ def _benefit_of_doubt(ctx: RuleContext, rows: dict[str, pd.DataFrame]) -> dict[s
                 continue
             sid = str(r["session_id"])
             if sid not in shares:
-                shares[sid] = judged_in_session(ctx, sid)["unidentified_share"]
+                shares[sid] = judged_in_session(ctx, sid).unidentified_share
             if shares[sid] <= 0:
                 continue
             minutes = min(float(r["recorded_min"]), float(r["observed_min"]) + shares[sid] * float(r["recorded_min"]))
@@ -56,13 +56,12 @@ def _benefit_of_doubt(ctx: RuleContext, rows: dict[str, pd.DataFrame]) -> dict[s
 def _not_judged(ctx: RuleContext, rule_id: str, t, what: str, at_most: float) -> None:
     """A could-not-judge warning instead of a finding: the shortfall rests on minutes the face stage could not
     judge (see _benefit_of_doubt)."""
-    ctx.not_judged.append({
-        "rule_id": rule_id, "trainee_id": t.trainee_id, "session_id": None,
-        "message": (f"could not judge {rule_id} for trainee {t.trainee_id} ({t.name}): {what}, but faces in the "
-                    f"room could not be judged during part of the trainee's sessions; counting those samples for "
-                    f"the trainee gives {at_most:.2f} 学时, enough. Check the video by eye."),
-        "expected": "every face in the room judged", "found": f"up to {at_most:.2f} 学时 if the unjudged faces "
-                                                              f"were the trainee", "file": None})
+    ctx.could_not_judge(
+        rule_id, f"could not judge {rule_id} for trainee {t.trainee_id} ({t.name}): {what}, but faces in the "
+                 f"room could not be judged during part of the trainee's sessions; counting those samples for "
+                 f"the trainee gives {at_most:.2f} 学时, enough. Check the video by eye.",
+        expected="every face in the room judged", found=f"up to {at_most:.2f} 学时 if the unjudged faces were the "
+                                                        f"trainee")
 
 
 def _short_parts(ctx: RuleContext, rows: dict[str, pd.DataFrame], t, until: object = None) -> list:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 from pipeline.attendance.timeline import intersect, merge, minutes, to_ts, window
 from pipeline.model import Finding, Session
-from pipeline.rules.context import ArchiveContext, RuleContext, Snapshot
+from pipeline.rules.context import ArchiveContext, RuleContext
 from pipeline.rules.evidence import best_sighting
 from pipeline.rules.findings import _fmt
 from pipeline.rules.registry import rule
@@ -69,14 +69,14 @@ def teacher_mismatch(ctx: RuleContext) -> list[Finding]:
         if top == s.teacher_id or top_min < need - EPS or scheduled_min >= top_min:
             continue
         sight = best_sighting(ctx, top, s.session_id)
-        shot = Snapshot(sight["path"], sight["offset_s"], sight.get("box")) if sight and sight.get("path") else None
+        shot = sight.snapshot() if sight else None
         out.append(ctx.finding(
             "TEACHER_MISMATCH", session_id=s.session_id, id_keys=("session_id",),
-            camera_id=sight.get("camera_id") if sight else None, start=s.start, end=s.end, measured=top_min,
+            camera_id=sight.camera_id if sight else None, start=s.start, end=s.end, measured=top_min,
             threshold=need, snapshot=shot,
             fields={"scheduled": s.teacher_id, "seen": top, "minutes": top_min},
             detail={"scheduled_teacher": s.teacher_id, "seen_teacher": top, "seen_minutes": seen,
-                    "best_sighting": sight}))
+                    "best_sighting": sight.detail() if sight else None}))
     return out
 
 
