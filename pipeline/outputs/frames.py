@@ -3,12 +3,20 @@ hands a table on builds it here, so a column list is written once, in the schema
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import pandas as pd
 
 from pipeline.model import Finding, Problem
 from pipeline.outputs.schemas import schema
+
+
+@functools.lru_cache(maxsize=None)
+def _names(table: str) -> tuple[str, ...]:
+    """A table's column names (the same in every time zone); schema() builds every table's fields per call,
+    and check_evidence runs for each of a nightly run's stored classes."""
+    return tuple(schema(table).names)
 
 
 _EMPTY: dict[str, pd.DataFrame] = {}  # table -> its empty frame, built once (copied out, never handed out)
@@ -52,7 +60,8 @@ def check_evidence(evidence) -> None:
         if not isinstance(data, pd.DataFrame):
             wrong.append(f"{name}: expected a DataFrame, found {type(data).__name__}")
             continue
-        missing = [c for c in schema(table).names if c not in data.columns]
+        columns = set(data.columns)
+        missing = [c for c in _names(table) if c not in columns]
         if missing:
             wrong.append(f"{name}: missing columns {missing} (expected the columns of schemas.{table})")
     if wrong:

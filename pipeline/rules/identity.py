@@ -21,8 +21,8 @@ from pipeline.rules.context import ArchiveContext, RuleContext
 from pipeline.rules.registry import rule
 
 def _person(t: Trainee) -> tuple[str, str | None, str]:
-    """What `_same_person` compares, normalised once per entry (a photo shared by many classes' rosters is
-    compared pairwise: 200 classes enrolling the same three photos make 60,000 pairs)."""
+    """What `_same_person` compares, normalised once per entry (200 classes enrolling the same three photos
+    make 60,000 pairs of entries sharing a photo, nearly all the same person: `_distinct_pairs`)."""
     return t.class_id, t.id_number.strip().upper() if t.id_number else None, t.name.strip()
 
 
@@ -34,6 +34,36 @@ def _same_person(a: tuple[str, str | None, str], b: tuple[str, str | None, str])
     if a[1] is not None and b[1] is not None:
         return a[1] == b[1]
     return a[2] == b[2]
+
+
+def _distinct_pairs(persons: list[tuple[str, str | None, str]]) -> list[tuple[int, int]]:
+    """The index pairs (i < j, in itertools.combinations' order) of entries that are not `_same_person`,
+    found without comparing every pair: two numbered entries are the same person only with the same id
+    number (in two classes), so only entries of one number are looked at together; an entry without a
+    number is compared with every other (by name)."""
+    pairs: list[tuple[int, int]] = []
+    by_number: dict[str, list[int]] = {}
+    for i, p in enumerate(persons):
+        if p[1] is not None:
+            by_number.setdefault(p[1], []).append(i)
+    groups = list(by_number.values())
+    for group in groups:  # one number: the same person, unless both entries are in one class
+        by_class: dict[str, list[int]] = {}
+        for i in group:
+            by_class.setdefault(persons[i][0], []).append(i)
+        for members in by_class.values():
+            pairs += itertools.combinations(members, 2)
+    for a, b in itertools.combinations(groups, 2):  # two numbers: never the same person
+        pairs += ((min(i, j), max(i, j)) for i in a for j in b)
+    for i, p in enumerate(persons):
+        if p[1] is not None:
+            continue
+        for j, q in enumerate(persons):
+            if j == i or (q[1] is None and j < i):  # a pair of two unnumbered entries once
+                continue
+            if not _same_person(p, q):
+                pairs.append((min(i, j), max(i, j)))
+    return sorted(pairs)
 
 
 def _digest(ctx: RuleContext, p: Path) -> str | None:
@@ -71,8 +101,8 @@ def identity_shared(actx: ArchiveContext) -> list[Finding]:
     for digest, people in sorted(by_photo.items()):
         ids = [(ctx.info.class_id, t.trainee_id) for ctx, t in people]
         persons = [_person(t) for _, t in people]
-        for i, j in itertools.combinations(range(len(people)), 2):
-            if ids[i] == ids[j] or _same_person(persons[i], persons[j]):
+        for i, j in _distinct_pairs(persons):
+            if ids[i] == ids[j]:
                 continue
             key = frozenset([ids[i], ids[j]])
             if ("photo", key) in done:
