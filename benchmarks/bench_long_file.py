@@ -85,6 +85,7 @@ def main() -> int:
     ap.add_argument("--before", help="git revision whose code is also measured in the memory table")
     a = ap.parse_args()
     work = a.work or Path(tempfile.mkdtemp(prefix="bench-long-"))
+    work.mkdir(parents=True, exist_ok=True)  # a --work folder that does not exist yet
     lines = ["# Long recordings on several workers, and memory per worker (issue 19)\n",
              f"Machine: {os.cpu_count()} cores (shared with other sessions: wall is noisy, CPU less so), no GPU. "
              "Each audit from scratch (no cache), `--no-report`, one compute thread per process; CPU is user + "
