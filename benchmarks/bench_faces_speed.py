@@ -26,17 +26,21 @@ import time
 import cv2
 import numpy as np
 
+from pipeline.config import RunParams
 from pipeline.faces.adapter import detect_faces, encode_faces
 from pipeline.faces.gallery import Gallery
 from pipeline.faces.images import read_image
 from pipeline.faces.params import FaceParams
 from pipeline.faces.video import VideoFacePass
+from pipeline.ops.worker import tune_allocator
 from pipeline.video.sample import sample_frames
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 OUT = Path(__file__).resolve().parent / "results" / "faces_speed.md"
 SEATS = 40
 SCENE_S = 60
+# The allocator thresholds an audit's decoding children set (RunParams defaults, pipeline/ops/worker.py).
+PIPELINE_MALLOC = (RunParams().malloc_mmap_threshold_bytes, RunParams().malloc_trim_threshold_bytes)
 
 
 def face_crops() -> list[np.ndarray]:
@@ -103,9 +107,11 @@ def _worker_pass(video: str, gallery_photos: dict[str, list[str]], encoder: str)
 
 
 def machine_throughput(video: Path, gallery_photos: dict[str, list[Path]], workers: int,
-                       encoder: str) -> tuple[float, list]:
+                       encoder: str, malloc: tuple[int, int]) -> tuple[float, list]:
     """The pipeline's layout: `workers` processes, one compute thread each (audit.one_thread_per_worker),
-    each analysing a recording (here the same one): wall seconds for all of them, and each one's figures."""
+    with the allocator thresholds ``malloc`` (the run settings' defaults are what the audit's decoding
+    children set; (0, 0) is glibc's defaults), each analysing a recording (here the same one): wall seconds
+    for all of them, and each one's figures."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -114,15 +120,17 @@ def machine_throughput(video: Path, gallery_photos: dict[str, list[Path]], worke
     photos = {k: [str(p) for p in v] for k, v in gallery_photos.items()}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=one_thread_per_worker) as pool:
-        list(pool.map(_warm, [encoder] * workers))  # start the workers and load the models outside the timing
+        list(pool.map(_warm, [encoder] * workers, [malloc] * workers))  # start the workers and load the models outside the timing
         t0 = time.perf_counter()
         per_task = list(pool.map(_worker_pass, [str(video)] * workers, [photos] * workers, [encoder] * workers))
         return time.perf_counter() - t0, per_task
 
 
-def _warm(encoder: str) -> None:
+def _warm(encoder: str, malloc: tuple[int, int]) -> None:
     from pipeline.faces.adapter import _models
+    from pipeline.ops.worker import tune_allocator
 
+    tune_allocator(*malloc)
     models = _models()
     if encoder == "sface":
         models.sface()
@@ -147,8 +155,9 @@ def measure(video: Path, gallery_photos: dict[str, list[Path]], encoder: str, du
     _, enc_wall, enc_cpu = timed(lambda: [encode_faces(f.image_bgr, d, params) for f, d in zip(frames, dets)])
     n_faces = sum(len(d) for d in dets)
     workers = os.cpu_count() or 1
-    machine_wall, per_task = machine_throughput(video, gallery_photos, workers, encoder)
-    return {"params": params, "result": result, "wall": wall, "cpu": cpu, "enc_wall": enc_wall / n_faces,
+    machine_wall, per_task = machine_throughput(video, gallery_photos, workers, encoder, PIPELINE_MALLOC)
+    glibc = machine_throughput(video, gallery_photos, workers, encoder, (0, 0)) if encoder == "sface" else None
+    return {"glibc": glibc, "params": params, "result": result, "wall": wall, "cpu": cpu, "enc_wall": enc_wall / n_faces,
             "enc_cpu": enc_cpu / n_faces, "enc_faces": n_faces, "machine_wall": machine_wall, "per_task": per_task,
             "workers": workers, "duration_s": duration_s}
 
@@ -158,6 +167,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=int, default=60)
     args = ap.parse_args()
     cv2.setNumThreads(1)
+    tune_allocator(*PIPELINE_MALLOC)  # as the audit's decoding children do where the face pass runs
     params = FaceParams()
     rng = np.random.default_rng(7)
     crops = face_crops()
@@ -210,7 +220,8 @@ def main() -> None:
         f"Peak memory of the benchmark process (max RSS): {peak_mb:.0f} MB.\n",
         f"## The machine: {runs[encs[0]]['workers']} worker processes, one compute thread each (the audit's "
         "default layout)\n",
-        "Each worker runs the whole face pass over its own copy of the hour, as an audit of several recordings does.\n",
+        "Each worker runs the whole face pass over its own copy of the hour, as an audit of several recordings does, "
+        "with the allocator thresholds the audit's decoding children set (run.malloc_*_threshold_bytes).\n",
         "| measure | " + " | ".join(encs) + " |", "|---|" + "---|" * len(encs),
         row("wall s for all workers x the recording", lambda r: f"{r['machine_wall']:.1f}"),
         row("video-hours per wall-hour (real-time factor of the machine)",
@@ -221,6 +232,19 @@ def main() -> None:
         row("one hour of video on this machine, from CPU s (2 cores busy)",
             lambda r: f"{3600 * sum(c for _, c, _ in r['per_task']) / (r['workers'] * duration_s) / r['workers']:.1f} s"),
     ]
+    base = runs["sface"]
+    if base["glibc"] is not None:
+        g_wall, g_tasks = base["glibc"]
+        g_cpu, t_cpu = sum(c for _, c, _ in g_tasks), sum(c for _, c, _ in base["per_task"])
+        lines += [
+            "",
+            "Baseline in the same run: the same sface machine layout with glibc's allocator defaults (the "
+            f"thresholds (0, 0)) instead of the audit's {PIPELINE_MALLOC[0] >> 20} MiB mmap / "
+            f"{PIPELINE_MALLOC[1] >> 20} MiB trim thresholds: wall {g_wall:.1f} s "
+            f"({base['workers'] * duration_s / g_wall:.0f}x), CPU {g_cpu:.1f} s "
+            f"({duration_s * base['workers'] / g_cpu:.0f}x per core); the audit's thresholds use "
+            f"{t_cpu / g_cpu:.2f}x its CPU.",
+        ]
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
