@@ -49,19 +49,27 @@ def test_proxy_says_how_many_faces_were_judged():
     ev = _class(None, sightings=[sighting("T1", kind="teacher"), sighting("S2", judged=False)])
     (f,) = run(ev, "ATTENDANCE_PROXY")
     judged = json.loads(f.detail)["judged"]
+    # 10 faces counted in the sample, 2 of them recognisable (sightings), 1 of those passed the quality gate
     assert judged == {"samples": 1, "faces": 2, "judged_faces": 1, "unidentified_people": 0.0,
-                      "unidentified_share": 0.0, "person_samples": 0, "person_judged_samples": 0}
+                      "unidentified_share": 0.0, "faces_counted": 10, "too_small_faces": 8,
+                      "unidentified_judged_faces": 0, "person_samples": 0, "person_judged_samples": 0}
 
 
-@pytest.mark.parametrize("rows, sights", [
-    # 3 of the 10 faces in the room were neither named nor strangers, in every sample
-    ([headcount(faces=10, identified=7), headcount(ts="09:30", offset_s=4200.0, faces=10, identified=7)], []),
+@pytest.mark.parametrize("rows, sights, why", [
+    # 3 of the 10 faces in the room were neither named nor strangers, in every sample (too small: no sighting)
+    ([headcount(faces=10, identified=7), headcount(ts="09:30", offset_s=4200.0, faces=10, identified=7)], [],
+     "Of the 20 faces counted, 20 were too small to recognise, 0 failed the quality gate (blurred, turned away) "
+     "and 0 passed it"),
     # faces were seen, but none passed the quality gate
-    ([headcount(faces=2, identified=0, unknown=0)], [sighting(None, kind="unidentified", judged=False)] * 2),
+    ([headcount(faces=2, identified=0, unknown=0)], [sighting(None, kind="unidentified", judged=False)] * 2,
+     "Of the 2 faces counted, 0 were too small to recognise, 2 failed the quality gate"),
+    # faces passed the gate, but lay too near an enrolled person to call strangers
+    ([headcount(faces=2, identified=0, unknown=0)], [sighting(None, kind="unidentified", judged=True)] * 2,
+     "0 failed the quality gate (blurred, turned away) and 2 passed it but were too near an enrolled person"),
 ])
-def test_proxy_could_not_judge(rows, sights):
+def test_proxy_could_not_judge(rows, sights, why):
     """Checked in, never recognised, but faces in the room could not be judged: the trainee may be one of
-    them. No accusation; a warning that says so, for the inspector."""
+    them. No accusation; a warning that says so, and why the faces could not be judged, for the inspector."""
     ev = evidence(trainees=[trainee()], sessions=[S], recordings=[REC], presence_rows=[], headcounts=rows,
                   checkins=[checkin()], sightings=sights)
     findings, problems = _evaluate(ev)
@@ -69,6 +77,7 @@ def test_proxy_could_not_judge(rows, sights):
     (p,) = problems
     assert p.level == "warning" and p.column == "ATTENDANCE_PROXY"
     assert p.message.startswith("could not judge ATTENDANCE_PROXY for trainee S1") and "S01" in p.message
+    assert why in p.message, p.message
 
 
 def test_proxy_fires_when_a_few_frames_had_unjudged_faces():
@@ -182,7 +191,7 @@ def test_absent_could_not_judge(seen, unjudged_at, verdict):
         (p,) = problems
         assert p.level == "warning" and p.column == "ATTENDANCE_ABSENT"
         assert p.message.startswith("could not judge ATTENDANCE_ABSENT for trainee S1") and "S01" in p.message
-        assert f"in {len(unjudged_at) / 12:.0%} of the 12 samples" in p.message
+        assert f"{len(unjudged_at) / 12:.0%} of the 12 samples show a face nobody could name" in p.message
 
 
 def test_no_video_no_absent():

@@ -64,10 +64,12 @@ def _could_not_judge(ctx: RuleContext, rule_id: str, tid: str, sid: str, judged:
     people, share = judged.unidentified_people, judged.unidentified_share
     ctx.could_not_judge(
         rule_id, f"could not judge {rule_id} for trainee {tid} ({name}) in session {sid}: {what}, but "
-                 f"faces in the room could not be judged (too small, blurred, turned away, or too near an "
-                 f"enrolled person to call a stranger) in "
-                 f"{share:.0%} of the {judged.samples} samples (at least {people:g} in a quarter of them); "
-                 f"{judged.judged_faces} of {judged.faces} faces passed the quality gate. Check the video by eye.",
+                 f"{share:.0%} of the {judged.samples} samples show a face nobody could name or call a stranger "
+                 f"(at least {people:g} in a quarter of them). Of the {judged.faces_counted} faces counted, "
+                 f"{judged.too_small_faces} were too small to recognise, {judged.faces - judged.judged_faces} "
+                 f"failed the quality gate (blurred, turned away) and {judged.unidentified_judged_faces} passed "
+                 f"it but were too near an enrolled person, or seen clearly too rarely, to call a stranger. "
+                 f"Check the video by eye.",
         expected="every face in the room judged", found=f"faces not judged in {share:.0%} of the samples")
 
 

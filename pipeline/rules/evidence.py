@@ -123,6 +123,9 @@ class Judged:
     unidentified_share: float = 0.0  # share of samples with at least one such face
     person_samples: int | None = None  # with a person: their sightings in the session
     person_judged_samples: int | None = None  # ... and how many of them passed the quality gate
+    faces_counted: int = 0  # every face of the headcount, also those under the recognition floor
+    too_small_faces: int = 0  # counted but under the recognition floor: no sighting at all
+    unidentified_judged_faces: int = 0  # passed the gate, yet neither named nor called a stranger
 
     @property
     def undecided(self) -> bool:
@@ -139,24 +142,26 @@ def judged_in_session(ctx: RuleContext, session_id: str, person_id: str | None =
     robust per-window count of faces that were neither named nor called strangers, as the headcount takes
     it; ``unidentified_share``: the share of samples with at least one such face). With ``person_id``: that
     person's sightings and judged sightings too."""
-    samples, unidentified_people, unidentified_share = 0, 0.0, 0.0
+    samples, unidentified_people, unidentified_share, faces_counted = 0, 0.0, 0.0, 0
     h = ctx.evidence.headcount
     if h is not None and len(h):
         rows = h[(h["session_id"].astype("string") == session_id).fillna(False)]
         if len(rows):
             per_frame = (rows["faces"] - rows["identified"] - rows["unknown"]).clip(lower=0)
-            samples = int(len(rows))
+            samples, faces_counted = int(len(rows)), int(rows["faces"].sum())
             unidentified_people = float(per_frame.quantile(UNJUDGED_QUANTILE))
             unidentified_share = round(float((per_frame >= 1).mean()), 4)
-    faces = judged_faces = 0
+    faces = judged_faces = unidentified_judged = 0
     person_samples = person_judged_samples = None
     s = ctx.evidence.sightings
     if s is not None and len(s):
         rows = s[(s["session_id"].astype("string") == session_id).fillna(False)]
         judged = rows["judged"].astype("boolean").fillna(True).astype(bool)
         faces, judged_faces = int(len(rows)), int(judged.sum())
+        # judged, yet neither named nor called a stranger: too near an enrolled person, or judged too rarely
+        unidentified_judged = int((judged & (rows["person_kind"].astype("string") == "unidentified").fillna(False)).sum())
         if person_id is not None:
             mine = (rows["person_id"].astype("string") == person_id).fillna(False)
             person_samples, person_judged_samples = int(mine.sum()), int((mine & judged).sum())
     return Judged(samples, faces, judged_faces, unidentified_people, unidentified_share, person_samples,
-                  person_judged_samples)
+                  person_judged_samples, faces_counted, max(0, faces_counted - faces), unidentified_judged)
