@@ -65,3 +65,17 @@ def test_a_missing_column_stops_at_the_boundary(frame, column):
     ev = dataclasses.replace(ev, **{frame: getattr(ev, frame).drop(columns=[column])})
     with pytest.raises(ValueError, match=rf"{frame}: missing columns \['{column}'\]"):
         evaluate(ev, NATIONAL)
+
+
+def test_an_hours_row_is_the_trainee_hours_schema_typed():
+    from pipeline.attendance.hours import HOURS_COLUMNS, HoursRow, hours_rows
+    from pipeline.outputs.schemas import schema
+
+    assert tuple(f.name for f in dataclasses.fields(HoursRow)) == HOURS_COLUMNS == tuple(schema("trainee_hours").names)
+    ev = _ev()
+    frame = hours_of(ev)
+    [row] = hours_rows(frame)
+    assert (row.trainee_id, row.session_id, row.mode, row.checked_in, row.checkin_events) == ("S1", "S01", "offline",
+                                                                                               True, 1)
+    assert row.scheduled_min == 180.0 and row.date == S.date
+    assert hours_rows(frame.iloc[0:0]) == []

@@ -20,7 +20,9 @@ Decisions (RULES.md, "Observed time" and "Hours"):
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -30,11 +32,35 @@ from pipeline.attendance.timeline import (
 )
 from pipeline.config import RulePack
 from pipeline.model import ClassEvidence, OnlineRecord, Session
+from pipeline.outputs.schemas import schema
 
-HOURS_COLUMNS = (
-    "class_id", "trainee_id", "session_id", "date", "kind", "mode", "scheduled_min", "recorded_min",
-    "observed_min", "checked_in", "checkin_method", "checkin_events", "credited_hours", "observed_hours",
-)
+HOURS_COLUMNS = tuple(schema("trainee_hours").names)
+
+
+@dataclass(frozen=True)
+class HoursRow:
+    """One trainee_hours row, typed: what the rules read, by attribute (fields in the schema's order; a
+    test keeps them equal to it). Minutes and 学时 are NaN where the frame holds a null."""
+
+    class_id: str
+    trainee_id: str
+    session_id: str
+    date: dt.date
+    kind: str
+    mode: str
+    scheduled_min: float
+    recorded_min: float
+    observed_min: float
+    checked_in: bool
+    checkin_method: str | None
+    checkin_events: int
+    credited_hours: float
+    observed_hours: float
+
+
+def hours_rows(hours: pd.DataFrame) -> list[HoursRow]:
+    """The rows of a trainee_hours frame (trainee_hours(), or a selection of its rows) as HoursRow."""
+    return [HoursRow(*values) for values in hours[list(HOURS_COLUMNS)].itertuples(index=False, name=None)]
 
 
 def _rows(df: object) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline.attendance.hours import HoursRow, hours_rows
 from pipeline.attendance.timeline import intersect, merge, minutes, to_ts, window
 from pipeline.model import Finding
 from pipeline.rules.context import RuleContext
@@ -24,18 +25,18 @@ def video_rows(ctx: RuleContext) -> pd.DataFrame:
     return h[(h["mode"] == "offline") & h["observed_min"].notna() & (h["recorded_min"].fillna(0) > 0)]
 
 
-def is_proxy(row: pd.Series, ctx: RuleContext) -> bool:
-    return bool(row["checked_in"]) and row["observed_min"] <= ctx.pack.proxy_max_seen_min + EPS
+def is_proxy(row: HoursRow, ctx: RuleContext) -> bool:
+    return bool(row.checked_in) and row.observed_min <= ctx.pack.proxy_max_seen_min + EPS
 
 
 @rule("ATTENDANCE_PROXY")
 def attendance_proxy(ctx: RuleContext) -> list[Finding]:
     """Checked in for a session, but seen for at most `proxy_max_seen_min` of its recorded part."""
     out = []
-    for _, row in video_rows(ctx).iterrows():
+    for row in hours_rows(video_rows(ctx)):
         if not is_proxy(row, ctx):
             continue
-        tid, sid = row["trainee_id"], row["session_id"]
+        tid, sid = row.trainee_id, row.session_id
         events = trainee_checkins(ctx, tid, sid)
         st = ctx.times[sid]
         judged = judged_in_session(ctx, sid, tid)
@@ -46,12 +47,12 @@ def attendance_proxy(ctx: RuleContext) -> list[Finding]:
         first = to_ts(events["ts"].min(), ctx.tz) if len(events) else None
         shot = frame_near(ctx, sid, first) if first is not None else None
         out.append(ctx.finding(
-            "ATTENDANCE_PROXY", trainee_id=tid, session_id=sid, date=row["date"],
-            start=st.window[0], end=st.window[1], measured=row["observed_min"],
+            "ATTENDANCE_PROXY", trainee_id=tid, session_id=sid, date=row.date,
+            start=st.window[0], end=st.window[1], measured=row.observed_min,
             threshold=ctx.pack.proxy_max_seen_min, snapshot=shot,
             fields={"name": ctx.trainees[tid].name if tid in ctx.trainees else tid,
-                    "events": len(events), "recorded_min": row["recorded_min"]},
-            detail={"checkins": checkin_rows(events), "recorded_min": row["recorded_min"],
+                    "events": len(events), "recorded_min": row.recorded_min},
+            detail={"checkins": checkin_rows(events), "recorded_min": row.recorded_min,
                     "searched": [[a.isoformat(), b.isoformat()] for a, b in st.usable],
                     "best_distance": None if seen is None else seen.distance,
                     "best_sighting": None if seen is None else seen.detail(), "judged": judged.detail()},
@@ -83,28 +84,28 @@ def attendance_absent(ctx: RuleContext) -> list[Finding]:
     finding, a could-not-judge warning instead (as for ATTENDANCE_PROXY)."""
     out = []
     ratio = ctx.pack.min_presence_ratio
-    for _, row in video_rows(ctx).iterrows():
-        if is_proxy(row, ctx) or row["recorded_min"] < ctx.pack.presence_min_recorded_min - EPS:
+    for row in hours_rows(video_rows(ctx)):
+        if is_proxy(row, ctx) or row.recorded_min < ctx.pack.presence_min_recorded_min - EPS:
             continue
-        need = ratio * row["recorded_min"]
-        if row["observed_min"] >= need - EPS:
+        need = ratio * row.recorded_min
+        if row.observed_min >= need - EPS:
             continue
-        tid, sid = row["trainee_id"], row["session_id"]
+        tid, sid = row.trainee_id, row.session_id
         judged = judged_in_session(ctx, sid, tid)
-        if row["observed_min"] + judged.unidentified_share * row["recorded_min"] >= need - EPS:
+        if row.observed_min + judged.unidentified_share * row.recorded_min >= need - EPS:
             _could_not_judge(ctx, "ATTENDANCE_ABSENT", tid, sid, judged,
-                             f"recognised for {row['observed_min']:.1f} of {row['recorded_min']:.1f} recorded "
+                             f"recognised for {row.observed_min:.1f} of {row.recorded_min:.1f} recorded "
                              f"minutes (needs {need:.1f})")
             continue
         st = ctx.times[sid]
         out.append(ctx.finding(
-            "ATTENDANCE_ABSENT", trainee_id=tid, session_id=sid, date=row["date"],
-            start=st.window[0], end=st.window[1], measured=row["observed_min"], threshold=need,
+            "ATTENDANCE_ABSENT", trainee_id=tid, session_id=sid, date=row.date,
+            start=st.window[0], end=st.window[1], measured=row.observed_min, threshold=need,
             fields={"name": ctx.trainees[tid].name if tid in ctx.trainees else tid,
-                    "recorded_min": row["recorded_min"], "ratio": ratio},
-            detail={"observed_min": row["observed_min"], "recorded_min": row["recorded_min"],
-                    "scheduled_min": row["scheduled_min"], "min_presence_ratio": ratio,
-                    "checked_in": bool(row["checked_in"]), "checkin_method": row["checkin_method"],
+                    "recorded_min": row.recorded_min, "ratio": ratio},
+            detail={"observed_min": row.observed_min, "recorded_min": row.recorded_min,
+                    "scheduled_min": row.scheduled_min, "min_presence_ratio": ratio,
+                    "checked_in": bool(row.checked_in), "checkin_method": row.checkin_method,
                     "judged": judged.detail()},
         ))
     return out
@@ -216,9 +217,9 @@ def unknown_person(ctx: RuleContext) -> list[Finding]:
 def _missing_by_session(ctx: RuleContext) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     ratio = ctx.pack.min_presence_ratio
-    for _, row in video_rows(ctx).iterrows():
-        if row["observed_min"] < ratio * row["recorded_min"] - EPS:
-            out.setdefault(str(row["session_id"]), []).append(str(row["trainee_id"]))
+    for row in hours_rows(video_rows(ctx)):
+        if row.observed_min < ratio * row.recorded_min - EPS:
+            out.setdefault(str(row.session_id), []).append(str(row.trainee_id))
     return out
 
 
