@@ -67,15 +67,36 @@ def test_a_missing_column_stops_at_the_boundary(frame, column):
         evaluate(ev, NATIONAL)
 
 
-def test_an_hours_row_is_the_trainee_hours_schema_typed():
-    from pipeline.attendance.hours import HOURS_COLUMNS, HoursRow, hours_rows
+@pytest.mark.parametrize("record, table", [("HoursRow", "trainee_hours"), ("RecordingRow", "recordings"),
+                                           ("BlankRow", "blanks")])
+def test_a_typed_row_has_its_schema_columns_in_order(record, table):
+    from pipeline.attendance import rows
     from pipeline.outputs.schemas import schema
 
-    assert tuple(f.name for f in dataclasses.fields(HoursRow)) == HOURS_COLUMNS == tuple(schema("trainee_hours").names)
-    ev = _ev()
+    assert tuple(f.name for f in dataclasses.fields(getattr(rows, record))) == tuple(schema(table).names)
+
+
+def test_rows_read_back_typed():
+    from pipeline.attendance.hours import HOURS_COLUMNS, hours_rows
+    from pipeline.attendance.rows import BlankRow, RecordingRow, typed_rows
+    from rules_factories import blank
+
+    assert HOURS_COLUMNS == tuple(schema_names("trainee_hours"))
+    ev = evidence(trainees=[trainee()], sessions=[S], recordings=[recording()], checkins=[checkin()],
+                  blanks=[blank(kind="covered")])
     frame = hours_of(ev)
     [row] = hours_rows(frame)
     assert (row.trainee_id, row.session_id, row.mode, row.checked_in, row.checkin_events) == ("S1", "S01", "offline",
                                                                                                True, 1)
     assert row.scheduled_min == 180.0 and row.date == S.date
     assert hours_rows(frame.iloc[0:0]) == []
+    [rec] = typed_rows(ev.recordings, RecordingRow)
+    assert rec.path == "recordings/R1-A_20241008082000.mp4" and rec.camera_id == "R1-A" and rec.start.hour == 8
+    [stretch] = typed_rows(ev.blanks, BlankRow)
+    assert (stretch.kind, stretch.start_offset_s, stretch.session_id) == ("covered", 2400.0, "S01")
+
+
+def schema_names(table):
+    from pipeline.outputs.schemas import schema
+
+    return schema(table).names

@@ -20,12 +20,11 @@ Decisions (RULES.md, "Observed time" and "Hours"):
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import pandas as pd
 
+from pipeline.attendance.rows import HoursRow, typed_rows
 from pipeline.attendance.timeline import (
     Interval, blank_intervals, coverage_of, frame_intervals, intersect, merge, minutes, recorded_intervals,
     room_recordings, usable_intervals, window,
@@ -37,30 +36,9 @@ from pipeline.outputs.schemas import schema
 HOURS_COLUMNS = tuple(schema("trainee_hours").names)
 
 
-@dataclass(frozen=True)
-class HoursRow:
-    """One trainee_hours row, typed: what the rules read, by attribute (fields in the schema's order; a
-    test keeps them equal to it). Minutes and 学时 are NaN where the frame holds a null."""
-
-    class_id: str
-    trainee_id: str
-    session_id: str
-    date: dt.date
-    kind: str
-    mode: str
-    scheduled_min: float
-    recorded_min: float
-    observed_min: float
-    checked_in: bool
-    checkin_method: str | None
-    checkin_events: int
-    credited_hours: float
-    observed_hours: float
-
-
 def hours_rows(hours: pd.DataFrame) -> list[HoursRow]:
     """The rows of a trainee_hours frame (trainee_hours(), or a selection of its rows) as HoursRow."""
-    return [HoursRow(*values) for values in hours[list(HOURS_COLUMNS)].itertuples(index=False, name=None)]
+    return typed_rows(hours, HoursRow)
 
 
 def _rows(df: object) -> int:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.attendance.hours import HoursRow, hours_rows
+from pipeline.attendance.hours import hours_rows
+from pipeline.attendance.rows import HoursRow
 from pipeline.attendance.timeline import intersect, merge, minutes, to_ts, window
 from pipeline.model import Finding
 from pipeline.rules.context import RuleContext

@@ -9,9 +9,11 @@ of the room has a known time. Full recording is required for sessions on or afte
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import pandas as pd
 
+from pipeline.attendance.rows import BlankRow, RecordingRow, typed_rows
 from pipeline.attendance.timeline import (
     coverage_of, frame_intervals, intersect, minutes, recorded_intervals, room_recordings, subtract, to_ts, window,
 )
@@ -83,22 +85,34 @@ def recording_gap(ctx: RuleContext) -> list[Finding]:
     return out
 
 
-def _blank_rows(ctx: RuleContext) -> list[dict]:
+@dataclass(frozen=True)
+class _Stretch:
+    """A blank stretch (its blanks row) inside one offline session, clipped to the session's window."""
+
+    row: BlankRow
+    session_id: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    minutes: float
+    clip_s: float  # seconds the clipping took off the stretch's start
+
+
+def _blank_stretches(ctx: RuleContext) -> list[_Stretch]:
     b = ctx.evidence.blanks
     if b is None or len(b) == 0:
         return []
-    rows = []
-    for rec in b.to_dict("records"):
-        a, z = to_ts(rec.get("start"), ctx.tz), to_ts(rec.get("end"), ctx.tz)
-        sid = rec.get("session_id")
+    out = []
+    for row in typed_rows(b, BlankRow):
+        a, z = to_ts(row.start, ctx.tz), to_ts(row.end, ctx.tz)
+        sid = row.session_id
         sid = sid if isinstance(sid, str) and sid in ctx.sessions else ctx.session_at(a, z)
         if a is None or z is None or sid is None or ctx.sessions[sid].mode != "offline":
             continue
         inside = intersect([(a, z)], [window(ctx.sessions[sid], ctx.tz)])
         if inside:
-            rows.append({**rec, "session_id": sid, "start": inside[0][0], "end": inside[0][1],
-                         "minutes": minutes(inside), "clip_s": (inside[0][0] - a).total_seconds()})
-    return rows
+            out.append(_Stretch(row, sid, inside[0][0], inside[0][1], minutes(inside),
+                                (inside[0][0] - a).total_seconds()))
+    return out
 
 
 @rule("RECORDING_BLANK")
@@ -108,30 +122,30 @@ def recording_blank(ctx: RuleContext) -> list[Finding]:
     session, listing the stretches with their offsets; snapshots in the middle of the longest and, as
     `snapshot_before`, the last normal picture before it."""
     tol = ctx.pack.blank_tolerance_min
-    long = [r for r in _blank_rows(ctx) if r["minutes"] >= tol - EPS and r["minutes"] > EPS]
+    long = [s for s in _blank_stretches(ctx) if s.minutes >= tol - EPS and s.minutes > EPS]
     out = []
-    for (path, sid), group in itertools.groupby(sorted(long, key=lambda r: (str(r["path"]), r["session_id"], r["start"])),
-                                               key=lambda r: (str(r["path"]), r["session_id"])):
+    for (path, sid), group in itertools.groupby(sorted(long, key=lambda s: (str(s.row.path), s.session_id, s.start)),
+                                               key=lambda s: (str(s.row.path), s.session_id)):
         group = list(group)
-        top = max(group, key=lambda r: r["minutes"])
-        mid_s = float(top.get("start_offset_s") or 0.0) + top["clip_s"] + top["minutes"] * 30.0
-        camera = _text(top.get("camera_id"))
-        before_s = _num(top.get("before_offset_s"))
+        top = max(group, key=lambda s: s.minutes)
+        mid_s = float(top.row.start_offset_s or 0.0) + top.clip_s + top.minutes * 30.0
+        camera = _text(top.row.camera_id)
+        before_s = _num(top.row.before_offset_s)
         before = None
         if before_s is not None:
             fid = finding_id(ctx.info.class_id, "RECORDING_BLANK", path=path, session_id=sid, camera_id=camera)
             before = ctx.snapshot(fid, "RECORDING_BLANK", Snapshot(path, before_s), detail_key="snapshot_before",
                                   name=f"recording_blank_{fid}_before")
         out.append(ctx.finding(
-            "RECORDING_BLANK", path=path, session_id=sid, camera_id=camera, start=top["start"], end=top["end"],
-            measured=top["minutes"], threshold=tol,
+            "RECORDING_BLANK", path=path, session_id=sid, camera_id=camera, start=top.start, end=top.end,
+            measured=top.minutes, threshold=tol,
             snapshot=Snapshot(path, mid_s),
-            fields={"kind": _text(top.get("kind")) or "?", "minutes": top["minutes"]},
-            detail={"stretches": [{"kind": _text(r.get("kind")), "start": r["start"].isoformat(),
-                                   "end": r["end"].isoformat(), "minutes": r["minutes"],
-                                   "start_offset_s": _num(r.get("start_offset_s")),
-                                   "end_offset_s": _num(r.get("end_offset_s"))} for r in group],
-                    "offset_s": _num(top.get("start_offset_s")), "end_offset_s": _num(top.get("end_offset_s")),
+            fields={"kind": _text(top.row.kind) or "?", "minutes": top.minutes},
+            detail={"stretches": [{"kind": _text(s.row.kind), "start": s.start.isoformat(),
+                                   "end": s.end.isoformat(), "minutes": s.minutes,
+                                   "start_offset_s": _num(s.row.start_offset_s),
+                                   "end_offset_s": _num(s.row.end_offset_s)} for s in group],
+                    "offset_s": _num(top.row.start_offset_s), "end_offset_s": _num(top.row.end_offset_s),
                     "snapshot_before_offset_s": before_s, "snapshot_before": before}))
     return out
 
@@ -156,18 +170,18 @@ def recording_corrupt(ctx: RuleContext) -> list[Finding]:
     if rec is None or len(rec) == 0:
         return []
     out = []
-    for r in rec.to_dict("records"):
-        error = _text(r.get("error"))
-        readable = r.get("readable")
+    for r in typed_rows(rec, RecordingRow):
+        error = _text(r.error)
+        readable = r.readable
         unreadable = readable is not None and not pd.isna(readable) and not bool(readable)
         if error in NOT_JUDGED or (not unreadable and not error):
             continue
         out.append(ctx.finding(
-            "RECORDING_CORRUPT", path=str(r["path"]), session_id=ctx.session_at(r.get("start"), r.get("end")),
-            camera_id=_text(r.get("camera_id")), start=to_ts(r.get("start"), ctx.tz), end=to_ts(r.get("end"), ctx.tz),
+            "RECORDING_CORRUPT", path=str(r.path), session_id=ctx.session_at(r.start, r.end),
+            camera_id=_text(r.camera_id), start=to_ts(r.start, ctx.tz), end=to_ts(r.end, ctx.tz),
             fields={"error": error or "unreadable"},
             detail={"error": error, "readable": None if readable is None or pd.isna(readable) else bool(readable),
-                    "size_bytes": _num(r.get("size_bytes")), "start_source": _text(r.get("start_source"))}))
+                    "size_bytes": _num(r.size_bytes), "start_source": _text(r.start_source)}))
     return out
 
 
