@@ -68,7 +68,7 @@ def test_a_missing_column_stops_at_the_boundary(frame, column):
 
 
 @pytest.mark.parametrize("record, table", [("HoursRow", "trainee_hours"), ("RecordingRow", "recordings"),
-                                           ("BlankRow", "blanks")])
+                                           ("BlankRow", "blanks"), ("EnrollmentPairRow", "enrollment_pairs")])
 def test_a_typed_row_has_its_schema_columns_in_order(record, table):
     from pipeline.attendance import rows
     from pipeline.outputs.schemas import schema

@@ -80,3 +80,12 @@ class BlankRow:
     snapshot_offset_s: float | None
     snapshot_path: str | None
     before_offset_s: float | None
+
+
+@dataclass(frozen=True)
+class EnrollmentPairRow:
+    """One enrollment_pairs row: two trainees whose enrollment photos show one face (the face stage's gallery)."""
+
+    person_a: str
+    person_b: str
+    distance: float

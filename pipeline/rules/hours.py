@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.attendance.hours import online_observed_hours, online_session_of
+from pipeline.attendance.hours import hours_rows, online_observed_hours, online_session_of
 from pipeline.attendance.requirements import counted_hours, requirements
 from pipeline.attendance.timeline import to_ts
 from pipeline.model import Finding, OnlineRecord
@@ -37,18 +37,18 @@ def _benefit_of_doubt(ctx: RuleContext, rows: dict[str, pd.DataFrame]) -> dict[s
     out = {}
     for tid, g in rows.items():
         g = g.copy()
-        for i, r in g.iterrows():
-            if r["mode"] != "offline" or pd.isna(r["observed_min"]) or not (r["recorded_min"] or 0) > 0:
+        for i, r in zip(g.index, hours_rows(g)):
+            if r.mode != "offline" or pd.isna(r.observed_min) or not (r.recorded_min or 0) > 0:
                 continue
-            sid = str(r["session_id"])
+            sid = str(r.session_id)
             if sid not in shares:
                 shares[sid] = judged_in_session(ctx, sid).unidentified_share
             if shares[sid] <= 0:
                 continue
-            minutes = min(float(r["recorded_min"]), float(r["observed_min"]) + shares[sid] * float(r["recorded_min"]))
+            minutes = min(float(r.recorded_min), float(r.observed_min) + shares[sid] * float(r.recorded_min))
             hours = minutes / ctx.pack.offline_min_per_hour
             g.at[i, "observed_min"] = minutes
-            g.at[i, "observed_hours"] = hours if pd.isna(r["credited_hours"]) else min(hours, float(r["credited_hours"]))
+            g.at[i, "observed_hours"] = hours if pd.isna(r.credited_hours) else min(hours, float(r.credited_hours))
         out[tid] = g
     return out
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+from pipeline.attendance.rows import EnrollmentPairRow, typed_rows
 from pipeline.model import Finding, Trainee
 from pipeline.rules.context import ArchiveContext, RuleContext
 from pipeline.rules.registry import rule
@@ -113,14 +114,14 @@ def identity_shared(actx: ArchiveContext) -> list[Finding]:
         pairs = ctx.evidence.enrollment_pairs
         if pairs is None or len(pairs) == 0:
             continue
-        for r in pairs.to_dict("records"):
-            a, b = str(r["person_a"]), str(r["person_b"])
+        for r in typed_rows(pairs, EnrollmentPairRow):
+            a, b = str(r.person_a), str(r.person_b)
             key = frozenset([(ctx.info.class_id, a), (ctx.info.class_id, b)])
             if a == b or a not in ctx.trainees or b not in ctx.trainees or ("face", key) in done:
                 continue
             done.add(("face", key))
             out += _emit((ctx, ctx.trainees[a]), (ctx, ctx.trainees[b]), "enrollment_face",
-                         {"distance": None if r.get("distance") is None else float(r["distance"])})
+                         {"distance": None if r.distance is None else float(r.distance)})
     by_snapshot: dict[str, list[tuple]] = {}
     for ctx in actx.contexts():
         for e in ctx.archive.checkins:
