@@ -170,8 +170,9 @@ def iter_classes(root: Path, params: IngestParams | None = None, *, pack_names: 
     formats = load_formats()
     first_folder: dict[str, Path] = {}
     for folder in find_class_folders(root):
-        if only is not None and folder.resolve() not in only:
-            known = (known_ids or {}).get(folder.resolve())
+        resolved = folder.resolve() if only is not None else None
+        if only is not None and resolved not in only:
+            known = (known_ids or {}).get(resolved)
             if known is None:
                 continue
             if known not in first_folder:
