@@ -40,7 +40,8 @@ OUT = Path(__file__).resolve().parent / "results" / "faces_speed.md"
 SEATS = 40
 SCENE_S = 60
 # The allocator thresholds an audit's decoding children set (RunParams defaults, pipeline/ops/worker.py).
-PIPELINE_MALLOC = (RunParams().malloc_mmap_threshold_bytes, RunParams().malloc_trim_threshold_bytes)
+_RUN = RunParams()
+PIPELINE_MALLOC = (_RUN.malloc_mmap_threshold_bytes, _RUN.malloc_trim_threshold_bytes)
 
 
 def face_crops() -> list[np.ndarray]:
@@ -128,7 +129,6 @@ def machine_throughput(video: Path, gallery_photos: dict[str, list[Path]], worke
 
 def _warm(encoder: str, malloc: tuple[int, int]) -> None:
     from pipeline.faces.adapter import _models
-    from pipeline.ops.worker import tune_allocator
 
     tune_allocator(*malloc)
     models = _models()

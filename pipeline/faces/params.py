@@ -14,7 +14,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from pipeline.settings import build, out_of_bounds, setting
+from pipeline.settings import build, load_yaml_text, out_of_bounds, setting
 
 DETECTORS = ("yunet", "centerface", "hog")
 ENCODERS = ("sface", "dlib")
@@ -49,9 +49,7 @@ THRESHOLD_FIELDS = tuple(f.name for f in dataclasses.fields(EncoderThresholds))
 def encoder_thresholds() -> dict[str, EncoderThresholds]:
     """{encoder: its thresholds} from configs/face_encoders.yaml, checked strictly (every encoder present,
     every key known and within bounds)."""
-    import yaml
-
-    data = yaml.safe_load(ENCODER_THRESHOLDS_FILE.read_text(encoding="utf-8"))
+    data = load_yaml_text(ENCODER_THRESHOLDS_FILE.read_text(encoding="utf-8"))
     where = ENCODER_THRESHOLDS_FILE.name
     if not isinstance(data, dict) or set(data) != set(ENCODERS):
         found = sorted(data) if isinstance(data, dict) else type(data).__name__

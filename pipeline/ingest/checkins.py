@@ -19,7 +19,7 @@ from pipeline.ingest.classfiles import Collector
 from pipeline.ingest.tables import HEADER_SEARCH_ROWS, RawTable, normalise_header
 from pipeline.ingest.values import parse_float, parse_timestamps
 from pipeline.model import CheckinEvent, Trainee
-from pipeline.settings import SettingsError, build, setting
+from pipeline.settings import SettingsError, build, load_yaml_text, setting
 
 METHODS = ("face", "card", "password", "fingerprint", "manual", "other")
 
@@ -54,8 +54,7 @@ def load_formats(folder: Path | None = None) -> list[CheckinFormat]:
     formats, problems = [], []
     for path in sorted(folder.glob("*.yaml")):
         try:
-            # our own configuration, parsed by libyaml's safe loader where present (a tenth of the time)
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            data = load_yaml_text(path.read_text(encoding="utf-8"))
             fmt = build(CheckinFormat, data, f"{path.name}")
         except (yaml.YAMLError, SettingsError) as exc:
             problems.append(f"{path}: {exc}")
