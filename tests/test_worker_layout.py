@@ -106,3 +106,37 @@ def test_set_child_env_only_reaches_the_children_of_that_thread(env):
     thread.join(300)
     stop_children()
     assert result["env"] == (env["OPENBLAS_NUM_THREADS"] if env else os.environ.get("OPENBLAS_NUM_THREADS"))
+
+
+# What `trainaudit` imports as it starts. A spawned decoding child imports the parent's main script again
+# (multiprocessing's spawn re-runs it as __mp_main__), so whatever the command line imports at module level,
+# every decoding child pays for: pandas, pyarrow and the report's lxml cost each child 89 MB and 1.6 CPU s.
+HEAVY = ("pandas", "pyarrow", "lxml", "numpy", "cv2", "av", "PIL", "yuface", "dlib")
+_ENTRY = """\
+import sys
+from pipeline.cli import main  # the first line of the `trainaudit` entry script, as pip writes it
+
+if __name__ == "__main__":
+    from pipeline.analysis import _in_child, stop_children
+    print(sorted(_in_child(eval, 120, "sorted(__import__('sys').modules)")))
+    stop_children()
+"""
+
+
+def test_the_command_line_and_its_decoding_children_start_without_the_heavy_libraries(tmp_path):
+    import ast
+    import subprocess
+    import sys
+
+    script = tmp_path / "trainaudit_entry.py"
+    script.write_text(_ENTRY)
+    done = subprocess.run([sys.executable, "-c", "import sys, pipeline.cli; print(sorted(sys.modules))"],
+                          capture_output=True, text=True, timeout=120, check=True)
+    cli_modules = {m.split(".")[0] for m in ast.literal_eval(done.stdout)}
+    assert "click" in cli_modules  # the listing is real
+    assert not cli_modules & set(HEAVY)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240, check=True,
+                          cwd=tmp_path)
+    child_modules = {m.split(".")[0] for m in ast.literal_eval(done.stdout)}
+    assert "pipeline" in child_modules and "click" in child_modules  # the child did import the entry script
+    assert not child_modules & set(HEAVY)

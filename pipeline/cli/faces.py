@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from pipeline.cli.common import EXIT_FAILURE
-from pipeline.faces.commands import count_faces, gallery_problems, load_gallery, match_faces
-from pipeline.faces.errors import FaceError
-from pipeline.faces.params import FaceParams
+
+if TYPE_CHECKING:
+    from pipeline.faces.params import FaceParams
+
+# The face library (pandas, OpenCV, the models) is imported inside the commands: this module is imported by
+# every `trainaudit` start, and again by each decoding child (multiprocessing imports the main script).
 
 
 def _params(ctx: click.Context, config_path: str | None) -> FaceParams:
@@ -64,6 +68,8 @@ def count_cmd(ctx: click.Context, images: tuple[str, ...], upscale: float | None
       trainaudit faces count snapshots/*.jpg > counts.json
     """
     params = _params(ctx, config_path)
+    from pipeline.faces.commands import count_faces
+
     rows = count_faces(images, params if upscale is None else params.replace(upscale=upscale))
     click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
     if any("error" in row for row in rows):
@@ -100,6 +106,9 @@ def match_cmd(ctx: click.Context, gallery_dir: str, probes: tuple[str, ...], con
       trainaudit faces match --gallery roster_photos/ checkin_snapshot.jpg
       trainaudit faces match --gallery roster_photos/ a.jpg b.jpg > matches.json
     """
+    from pipeline.faces.commands import gallery_problems, load_gallery, match_faces
+    from pipeline.faces.errors import FaceError
+
     params = _params(ctx, config_path)
     try:
         gallery = load_gallery(gallery_dir, params)

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from pipeline.outputs.report.build import build_report
-
 
 @click.command("report")
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -25,6 +23,8 @@ def report(out: Path, lang: str) -> None:
     Example:
       trainaudit report out/ --lang en
     """
+    from pipeline.outputs.report.build import build_report  # pandas: only when the command runs (see cli/faces.py)
+
     result = build_report(out, lang=lang)
     click.echo(str(result.index))
     click.echo(f"{len(result.class_pages)} class pages, {result.findings} findings, workbook {result.workbook}",
