@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from accuracy import link_identities  # noqa: E402
 from bench_scaleout import video_seconds  # noqa: E402
-from proctree import checkout, drop_checkout, measure  # noqa: E402
+from proctree import checkout, drop_checkout, measure, trainaudit_command  # noqa: E402
 
 from pipeline.config import load_pipeline_config  # noqa: E402
 from pipeline.outputs.store import read_table  # noqa: E402
@@ -90,8 +90,8 @@ def main() -> int:
             cfg.write_text(yaml or "version: 1\n", encoding="utf-8")
             out = work / f"out-{list(settings).index(name)}-{r}"
             shutil.rmtree(out, ignore_errors=True)  # from scratch: no analysis cache from an earlier run
-            cmd = [sys.executable, "-m", "pipeline", "audit", str(archive), "--out", str(out), "--config", str(cfg),
-                   "--workers", str(a.workers), "--no-report"]
+            cmd = trainaudit_command("audit", str(archive), "--out", str(out), "--config", str(cfg),
+                                     "--workers", str(a.workers), "--no-report")
             env = dict(os.environ, PYTHONPATH=code[name])
             usage = measure(cmd, env=env, cwd=code[name])
             if usage.returncode not in (0, 3):

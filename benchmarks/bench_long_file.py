@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from accuracy import link_identities  # noqa: E402
 from bench_scaleout import video_seconds  # noqa: E402
-from proctree import checkout, drop_checkout, measure  # noqa: E402
+from proctree import checkout, drop_checkout, measure, trainaudit_command  # noqa: E402
 
 
 def generate_long(work: Path, hours: float, width: int, height: int) -> Path:
@@ -54,8 +54,7 @@ def audit(archive: Path, out: Path, workers: int, config: Path | None = None, co
     import shutil
 
     shutil.rmtree(out, ignore_errors=True)  # from scratch: no analysis cache from an earlier run
-    cmd = [sys.executable, "-m", "pipeline", "audit", str(archive), "--out", str(out), "--workers", str(workers),
-           "--no-report"]
+    cmd = trainaudit_command("audit", str(archive), "--out", str(out), "--workers", str(workers), "--no-report")
     if config is not None:
         cmd += ["--config", str(config)]
     env = dict(os.environ, PYTHONPATH=str(code), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")

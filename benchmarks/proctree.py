@@ -77,6 +77,17 @@ def _pss(pid: int) -> int:
     return 0
 
 
+def trainaudit_command(*args: str) -> list[str]:
+    """`trainaudit ARGS` as a user runs it: the console script that pip installed beside this interpreter.
+    Not `python -m pipeline`: multiprocessing's spawn re-imports a script-run main module in every decoding
+    child but skips a package's __main__, so only the script shows what the children import (issue 19).
+    With PYTHONPATH set to another checkout, the script imports that checkout's code."""
+    import sys
+    from pathlib import Path
+
+    return [sys.executable, str(Path(sys.executable).parent / "trainaudit"), *args]
+
+
 def measure(cmd: list[str], *, env: dict | None = None, poll_s: float = 0.2, pss_every: int = 5,
             cwd: str | None = None) -> TreeUsage:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

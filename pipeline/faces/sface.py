@@ -28,8 +28,12 @@ _INPUT = "data"
 # mouth corner (image-left), mouth corner (image-right): YuNet's landmark order.
 TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655],
                      [70.7299, 92.2041]], np.float32)
-# Faces per forward pass: the int8 net costs the same per face from 1 to 8 (16 ms on one thread).
-_BATCH = 8
+# Faces per forward pass: one. cv2.dnn re-allocates every layer's buffers whenever the input's shape
+# changes, so passes of varying size (a sample's new or changed faces, 1-9) fragmented a decoding child's
+# heap beside the detector's 1080p buffers: its plateau was 435 MB against 379 MB with one face per pass
+# (13 face samples of a 1080p recording, issue 19's memory item). One face per pass costs 18.0 against
+# 15.4 ms a face in batches of 8 (one thread; about 2% of the face pass), with the same encodings (3e-7).
+_BATCH = 1
 
 
 def model_path() -> Path:
