@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 
 from pipeline.analysis import GallerySpec, RecordingAnalysis, RecordingTask, safe_analyse
-from pipeline import crossclass
+from pipeline import cache_codec, crossclass
 from pipeline.config import RulePack, RulePacks, load_pipeline_config, stable_hash
 from pipeline.crossclass import CrossInputs, Masker
 from pipeline.attendance.evidence import enrollment_problems
@@ -310,9 +310,12 @@ def _evaluate(loaded, analyses: Sequence[RecordingAnalysis], config, out: Path, 
 def _cross(audited: _Audited, analyses: Sequence[RecordingAnalysis], config, packs: RulePacks, out: Path, lang: str,
            cross: CrossInputs, executor: Executor | None) -> tuple[dict[str, list[Finding]], list[Problem], dict]:
     """The cross-class rules over this run's classes and the stored views of the others (crossclass.py):
-    this run's classes get their findings and the rules' errors; returns the stored classes' findings,
-    the errors and the reuse comparison counts."""
-    fresh, fresh_fps, pack_by_id = {}, [], {}
+    this run's classes get their findings and the rules' errors; returns the findings of the stored classes
+    a change can touch (all of them unless `cross.selective`: crossindex.py), the errors and the reuse
+    comparison counts."""
+    from pipeline import crossindex
+
+    fresh, fresh_fps, pack_by_id, fresh_keys = {}, [], {}, {}
     # Classes that failed evaluation take no part: the rules would drop their pairs anyway.
     by_class: dict[str, list[RecordingAnalysis]] = {}
     for analysis in analyses:
@@ -320,34 +323,67 @@ def _cross(audited: _Audited, analyses: Sequence[RecordingAnalysis], config, pac
     for item in audited.items:
         evidence, pack, cid = item.evidence, item.pack, item.outcome.class_id
         fps = [a.fingerprint for a in by_class.get(cid, []) if a.fingerprint is not None]
-        view = crossclass.build_view(evidence, fps, cross.mask)
+        view, checksum = crossclass.build_view(evidence, fps, cross.mask), None
         try:  # the rules read the view as stored, so a nightly run that loads it finds the same
             data = crossclass.encode(view)
             view = crossclass.decode(data)
             if cross.store is not None:
                 cross.store.write(class_key(cid), data, fps)
+                checksum = cache_codec.checksum(data)
         except Exception as exc:  # not stored: a nightly run finds no view and audits the class again
             log.warning("cross-class view of %s not stored: %s: %s", cid, type(exc).__name__, exc)
         fresh[cid], pack_by_id[cid] = view, pack
+        fresh_keys[cid] = crossindex.view_keys(view, checksum)
         fresh_fps += fps
     stored = {cid: s for cid, s in cross.stored.items() if cid not in fresh}
-    for cid, item in stored.items():
-        pack_by_id[cid] = pack_of(item.view.archive, packs)
-    views = dict(sorted({**{cid: s.view for cid, s in stored.items()}, **fresh}.items()))
     matches, stats = crossclass.find_reused_incremental(fresh_fps, list(stored.values()), cross.kept, config.video)
     if cross.store is not None:
         cross.store.write_matches(matches)
-    ids = {str(r.path): (cid, r.recording_id) for cid, view in views.items() for r in view.archive.recordings}
-    reuse = crossclass.reuse_frame(matches, ids, config.video.reuse_min_margin)
-    findings, errors, shots = crossclass.evaluate_cross(views, pack_by_id, reuse, lang,
-                                                        lambda cid: out / "evidence" / class_key(cid))
+    selection = None
+    if cross.selective and crossindex.selectable(crossclass.archive_rule_ids()):
+        selection = crossindex.select(fresh_keys, {cid: s.keys for cid, s in stored.items()}, cross.gone, matches,
+                                      cross.kept)
+    findings, errors, shots = _evaluate_cross(fresh, stored, selection, pack_by_id, packs, matches, config, out, lang)
+    if selection is not None and errors:  # a rule that failed: every class, as a full run sees it
+        selection = None
+        findings, errors, shots = _evaluate_cross(fresh, stored, None, pack_by_id, packs, matches, config, out, lang)
+    if cross.store is not None:
+        keys = {class_key(cid): k for cid, k in fresh_keys.items()}
+        for cid, s in stored.items():
+            keys[s.key] = s.keys if s.keys is not None and s.keys.view_sha256 == s.checksum else \
+                crossindex.view_keys(s.view, s.checksum)
+        try:
+            crossindex.write_index(cross.store.folder, keys)
+        except OSError as exc:  # no index: the next nightly run reads every view
+            log.warning("cross-class index not written: %s", exc)
+    stats = {**stats, "views_read": sum(s.decoded for s in stored.values()), "views_stored": len(stored)}
     # A cross-class frame that could not be written loses its path (its error is logged, not published).
     failed = [request for request, _ in write_snapshots(shots, executor)]
     findings = {cid: settle(found, failed) for cid, found in findings.items()}
     for item in audited.items:  # a cross-class rule that failed concerns every class of the run
         item.outcome.findings.extend(findings[item.outcome.class_id])
         item.outcome.problems.extend(errors)
-    return {cid: findings[cid] for cid in stored}, errors, stats
+    return {cid: findings[cid] for cid in stored if cid in findings}, errors, stats
+
+
+def _evaluate_cross(fresh: dict, stored: dict, selection, pack_by_id: dict, packs: RulePacks, matches, config,
+                    out: Path, lang: str) -> tuple[dict[str, list[Finding]], list[Problem], list]:
+    """evaluate_cross over this run's views and the stored ones `selection` needs (None: all); the findings
+    of this run's classes and of the stored classes it affects (None: all), and only their snapshots."""
+    chosen = {cid: s for cid, s in stored.items() if selection is None or cid in selection.needed}
+    packs_now = dict(pack_by_id)
+    for cid, item in chosen.items():
+        packs_now[cid] = pack_of(item.view.archive, packs)
+    views = dict(sorted({**{cid: s.view for cid, s in chosen.items()}, **fresh}.items()))
+    ids = {str(r.path): (cid, r.recording_id) for cid, view in views.items() for r in view.archive.recordings}
+    reuse = crossclass.reuse_frame(matches, ids, config.video.reuse_min_margin)
+    findings, errors, shots = crossclass.evaluate_cross(views, packs_now, reuse, lang,
+                                                        lambda cid: out / "evidence" / class_key(cid))
+    if selection is not None:  # a needed class's own findings may lack pairs with classes not read
+        keep = set(fresh) | selection.affected
+        findings = {cid: found for cid, found in findings.items() if cid in keep}
+        shots = [s for s in shots if s.class_id in keep]
+    return findings, errors, shots
 
 
 def new_run_id(started: dt.datetime) -> str:

@@ -97,6 +97,50 @@ def dumps(value: Any) -> bytes:
     return head + rest
 
 
+PLAIN_FORMAT = "trainaudit-plain/1"
+
+
+def dumps_plain(body: Any, arrays: Iterable[np.ndarray] = ()) -> bytes:
+    """JSON values only (no records, tuples, paths or times: json's C encoder writes them in one call) and
+    numpy arrays after them, in the layout of `dumps`; for an index read on every run (crossindex.py)."""
+    text = json.dumps(body, ensure_ascii=False, allow_nan=True).encode("utf-8", "surrogateescape") + b"\n"
+    blocks = io.BytesIO()
+    for a in arrays:
+        np.save(blocks, np.ascontiguousarray(a), allow_pickle=False)
+    rest = text + blocks.getvalue()
+    return json.dumps({"format": PLAIN_FORMAT, "sha256": hashlib.sha256(rest).hexdigest()}).encode() + b"\n" + rest
+
+
+def loads_plain(data: bytes) -> tuple[Any, list[np.ndarray]]:
+    """What `dumps_plain` wrote: the JSON body and the arrays."""
+    checksum(data, PLAIN_FORMAT)
+    try:
+        body_line, _, blocks = data.partition(b"\n")[2].partition(b"\n")
+        body = json.loads(body_line.decode("utf-8", "surrogateescape"))
+        stream, arrays = io.BytesIO(blocks), []
+        while stream.tell() < len(blocks):
+            arrays.append(np.load(stream, allow_pickle=False))
+        return body, arrays
+    except (ValueError, OSError, EOFError) as exc:
+        raise CacheFormatError(f"not a plain cache entry: {exc}") from exc
+
+
+def checksum(data: bytes, format: str = FORMAT) -> str:
+    """The entry's checksum (the sha256 of its body and arrays), checked against the bytes; what names a
+    stored view without decoding it (pipeline/crossindex.py). CacheFormatError when it does not match."""
+    head_line, _, rest = data.partition(b"\n")
+    try:
+        head = json.loads(head_line)
+        digest = head.get("sha256") if head.get("format") == format else None
+    except (ValueError, AttributeError) as exc:
+        raise CacheFormatError(f"not an analysis cache entry: {exc}") from exc
+    if digest is None:
+        raise CacheFormatError(f"format {head.get('format')!r}, expected {format!r}")
+    if hashlib.sha256(rest).hexdigest() != digest:
+        raise CacheFormatError("checksum mismatch")
+    return digest
+
+
 def loads(data: bytes, types: Iterable[type] = ()) -> Any:
     """The value `dumps` wrote. Records are rebuilt only as one of `types` (dataclasses, by name): the
     caller says what it expects (recording_task.analysis_types, crossclass.view_types); any other record

@@ -10,7 +10,8 @@ OUT/.trainaudit-cross/ instead of re-auditing them gets exactly the findings of 
 
 Reused footage is compared only where a pair involves a recording of a class audited in this run; the
 matches between two untouched recordings are carried over from the last run (a pair's result depends on
-the two fingerprints only).
+the two fingerprints only). A nightly run decodes only the stored views a change can touch
+(crossindex.py: the classes pairing with a changed one, and their partners).
 """
 
 from __future__ import annotations
@@ -165,13 +166,41 @@ class ViewStore:
         write_atomic(self.folder / MATCHES_FILE, cache_codec.dumps(tuple(matches)))
 
 
-@dataclass
 class StoredClass:
-    """An unchanged class: its view and where its fingerprints are (loaded only for candidate pairs)."""
+    """An unchanged class: its view (decoded on first use from the checked bytes a nightly run read), where
+    its fingerprints are (loaded only for candidate pairs), and its index entry (crossindex.py), which gives
+    the reuse matcher its recordings without decoding the view."""
 
-    view: CrossView
-    key: str
-    store: ViewStore
+    def __init__(self, view: CrossView | None, key: str, store: ViewStore, data: bytes | None = None,
+                 keys=None):
+        self._view, self.key, self.store, self.data, self.keys = view, key, store, data, keys
+        self.checksum = cache_codec.checksum(data) if data is not None else None
+
+    @classmethod
+    def read(cls, store: ViewStore, key: str) -> "StoredClass":
+        """The stored view's bytes, checksum checked (CacheFormatError, OSError), not decoded."""
+        return cls(None, key, store, store.view_path(key).read_bytes())
+
+    @property
+    def decoded(self) -> bool:
+        return self._view is not None
+
+    @property
+    def view(self) -> CrossView:
+        if self._view is None:
+            try:
+                self._view = decode(self.data)
+            except cache_codec.CacheFormatError:  # checksum right, content not ours: next run redoes the class
+                self.store.remove(self.key)
+                raise
+            self.data = None
+        return self._view
+
+    @property
+    def fingerprinted(self):
+        """(paths, shas, medians) of its fingerprinted recordings."""
+        source = self.keys if self.keys is not None else self.view
+        return source.fingerprint_paths, source.fingerprint_shas, source.medians
 
 
 EMPTY_EVIDENCE = ("recordings", "coverage", "headcount", "sightings", "presence", "blanks", "unknowns", "checkins")
@@ -207,8 +236,9 @@ def find_reused_incremental(fresh: Sequence[Fingerprint], stored: Sequence[Store
     for path, fp in fresh_by_path.items():
         index[path] = (fp.sha256, median_view(fp), None)
     for item in stored:
-        for i, path in enumerate(item.view.fingerprint_paths):
-            index.setdefault(path, (item.view.fingerprint_shas[i], item.view.medians[i], item))
+        paths, shas, medians = item.fingerprinted
+        for i, path in enumerate(paths):
+            index.setdefault(path, (shas[i], medians[i], item))
     stored_paths = {p for p, v in index.items() if v[2] is not None}
     if kept is None:  # nothing to carry over: every pair is compared (as a full run)
         new = set(index)
@@ -333,3 +363,8 @@ class CrossInputs:
     store: ViewStore | None = None
     stored: dict[str, StoredClass] = dataclasses.field(default_factory=dict)
     kept: list[ReuseMatch] | None = None
+    # crossindex.py: every stored class has its index entry (StoredClass.keys) and `gone` holds the last
+    # run's entries of the classes audited again, failed or removed: only the views a change can touch are
+    # read. False: every stored view takes part (as a full run).
+    selective: bool = False
+    gone: tuple = ()

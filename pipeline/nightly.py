@@ -5,9 +5,10 @@ unchanged; every file is read again with --rehash or every `run.rehash_every_day
 class with the manifest of the last completed run. Only new, changed or damaged classes are audited; their
 recordings whose stamps are unchanged are neither hashed nor probed again (the manifest's hash is passed
 on, the probe comes from the cache). The cross-class rules (TEACHER_CONFLICT, CLASS_MERGED,
-RECORDING_REUSED, IDENTITY_SHARED) run over the audited classes and the stored views of all the others
-(pipeline/crossclass.py), never by re-auditing them; an unchanged class whose cross-class findings
-changed gets its findings (and problems) rewritten, nothing else. The outputs equal those of a full run
+RECORDING_REUSED, IDENTITY_SHARED) run over the audited classes and the stored views of the others
+(pipeline/crossclass.py), never by re-auditing them; only the views of the classes a change can pair with
+(and of their partners) are decoded (pipeline/crossindex.py), the others' cross-class rows stand. An
+unchanged class whose cross-class findings changed gets its findings (and problems) rewritten, nothing else. The outputs equal those of a full run
 (tests/test_nightly_incremental.py). The manifest is published last, the run's row in `runs` after it:
 a run that dies earlier leaves files that do not match the manifest, and their classes are redone.
 """
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pipeline
+from pipeline import cache_codec
 from pipeline.config import CONFIG_DIR, load_pipeline_config, stable_hash
 from pipeline.crossclass import CrossInputs, Masker, StoredClass, ViewStore
 from pipeline.ingest.confine import display_path
@@ -378,21 +380,59 @@ def _run_locked(root: Path, out: Path, options: NightlyOptions, progress: Progre
 
 
 def _stored_views(out: Path, root: Path, plan: Plan, previous: Manifest, log: JsonLog
-                  ) -> tuple[dict[str, StoredClass], ViewStore]:
-    """The stored views of the unchanged, audited classes; a class whose view cannot be read is redone."""
+                  ) -> tuple[dict[str, StoredClass], ViewStore, tuple | None]:
+    """The stored views of the unchanged, audited classes (read and checked; decoded when used), and the
+    index entries (crossindex.py) of the classes audited again or removed as the last run left them (None:
+    the index cannot say which views a change touches, and every view is decoded now); a class whose view
+    cannot be read is redone."""
+    from pipeline import crossindex
+
     store = ViewStore(out)
+    index = crossindex.load_index(store.folder)
+    if index is not None and any(e.cross_errors for e in previous.classes.values()):
+        index = None  # a rule failed last time: its errors are on every class, redo them all as a full run
     stored = {}
     for rel in list(plan.unchanged):
         entry = previous.classes[rel]
         if entry.status != "audited" or not entry.class_id:
             continue
         try:
-            stored[entry.class_id] = StoredClass(store.load(entry.output_key), entry.output_key, store)
+            item = StoredClass.read(store, entry.output_key)
+            keys = index.get(entry.output_key) if index is not None else None
+            if keys is not None and keys.view_sha256 == item.checksum and keys.class_id == entry.class_id:
+                item.keys = keys
+            else:
+                index = None
+            stored[entry.class_id] = item
         except Exception as exc:  # damaged or from another version: the class is audited again
             plan.unchanged.remove(rel)
             plan.changed[rel] = f"its stored cross-class view is unusable ({type(exc).__name__}: {exc})"
             log.event("view_unusable", level="warning", folder=rel, error=str(exc))
-    return stored, store
+    gone = []
+    for rel in [*plan.changed, *plan.vanished]:  # their pairs with unchanged classes may end
+        entry = previous.classes.get(rel)
+        if index is None or entry is None or entry.status != "audited" or not entry.class_id:
+            continue
+        keys = index.get(entry.output_key)
+        try:
+            checksum = cache_codec.checksum(store.view_path(entry.output_key).read_bytes())
+        except (OSError, cache_codec.CacheFormatError):
+            checksum = None
+        if keys is None or keys.view_sha256 != checksum:
+            index = None
+        else:
+            gone.append(keys)
+    if index is None:  # every view takes part: decoded now, so that an unusable one redoes its class
+        for cid, item in list(stored.items()):
+            try:
+                item.view
+            except Exception as exc:
+                rel = next(r for r, e in previous.classes.items() if e.class_id == cid and r in plan.unchanged)
+                del stored[cid]
+                plan.unchanged.remove(rel)
+                plan.changed[rel] = f"its stored cross-class view is unusable ({type(exc).__name__}: {exc})"
+                log.event("view_unusable", level="warning", folder=rel, error=str(exc))
+    return stored, store, None if index is None else tuple(gone)
 
 
 def _audit(root: Path, out: Path, options: NightlyOptions, progress: Progress, log: JsonLog,
@@ -411,7 +451,7 @@ def _audit(root: Path, out: Path, options: NightlyOptions, progress: Progress, l
 
     clock = time.perf_counter()
     plan = result.plan
-    stored, store = _stored_views(out, root, plan, previous, log)
+    stored, store, gone = _stored_views(out, root, plan, previous, log)
     kept = store.matches()
     folders = {rel: (Path(root) / rel).resolve() for rel in inputs}
     known_ids = {folders[rel]: previous.classes[rel].class_id for rel in plan.unchanged
@@ -427,7 +467,8 @@ def _audit(root: Path, out: Path, options: NightlyOptions, progress: Progress, l
                             lang=options.lang, analyse_video=options.analyse_video, workers=options.workers,
                             scheduler=options.scheduler, progress=hook, mode="nightly", run_id=result.run_id,
                             record_run=False, only={folders[rel] for rel in plan.changed}, known_ids=known_ids,
-                            known_sha256=known_sha256, cross=CrossInputs(mask, store, stored, kept))
+                            known_sha256=known_sha256, cross=CrossInputs(mask, store, stored, kept, gone is not None,
+                                                             gone or ()))
     result.timings_s["audit_s"] = time.perf_counter() - clock
     result.reuse = audited.reuse_stats
     changed = set(plan.changed)

@@ -8,6 +8,7 @@ archive contract: all local times in a class folder use its `timezone`).
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
@@ -59,16 +60,39 @@ def frame_intervals(df: pd.DataFrame, tz: str) -> list[Interval]:
     return [(a, b) for a, b in pairs if a is not None and b is not None and b > a]
 
 
+# The hours stage and the rules ask for the same sessions' room files and coverage again and again (47
+# and 18 times for a 3-day class, ~1 ms of pandas each): the answers are kept per frame (while it lives)
+# and question. The evidence is only read (a frozen ClassEvidence; no stage or rule changes a frame in
+# place), so a kept answer stays right.
+_KEPT: dict[int, tuple[weakref.ref, dict]] = {}
+
+
+def _kept(frame: pd.DataFrame, key: tuple, compute):
+    entry = _KEPT.get(id(frame))
+    if entry is None or entry[0]() is not frame:
+        entry = (weakref.ref(frame, lambda _, k=id(frame): _KEPT.pop(k, None)), {})
+        _KEPT[id(frame)] = entry
+    if key not in entry[1]:
+        entry[1][key] = compute()
+    return entry[1][key]
+
+
 def room_recordings(evidence: ClassEvidence, session: Session) -> pd.DataFrame:
     """Readable files of the session's room (any room when the schedule names none), cameras at doors
-    excluded. A file nobody could decode is not a recording of anything (it is RECORDING_CORRUPT)."""
+    excluded. A file nobody could decode is not a recording of anything (it is RECORDING_CORRUPT).
+    The frame is shared by every caller: read it, never change it."""
     rec = evidence.recordings
     if rec is None or len(rec) == 0:
         return rec.iloc[0:0] if rec is not None else pd.DataFrame(columns=["start", "end"])
+    room = None if session.room is None else str(session.room)
+    return _kept(rec, ("room_files", room), lambda: _room_files(rec, room))
+
+
+def _room_files(rec: pd.DataFrame, room: str | None) -> pd.DataFrame:
     # a missing role column is an error (KeyError), never door cameras silently counted as coverage
     keep = rec["readable"].fillna(False).astype(bool) & ~rec["role"].isin(NON_COVERAGE_ROLES)
-    if session.room is not None:
-        keep &= rec["room"].astype("string").fillna("") == str(session.room)
+    if room is not None:
+        keep &= rec["room"].astype("string").fillna("") == room
     return rec[keep]
 
 
@@ -112,12 +136,17 @@ def coverage_of(evidence: ClassEvidence, session: Session) -> dict | None:
     cov = evidence.coverage
     if cov is None or len(cov) == 0:
         return None
+    tz = evidence.archive.info.timezone
+    found = _kept(cov, ("coverage", session.session_id, session.room, tz), lambda: _coverage(cov, session, tz))
+    return None if found is None else dict(found)
+
+
+def _coverage(cov: pd.DataFrame, session: Session, tz: str) -> dict | None:
     rows = cov[(cov["session_id"].astype("string") == session.session_id).fillna(False)]
     if session.room is not None and "room" in rows:
         rows = rows[(rows["room"].astype("string").fillna(str(session.room)) == str(session.room)).fillna(False)]
     if len(rows) == 0:
         return None
-    tz = evidence.archive.info.timezone
     gaps = None
     if "gaps" in rows:
         gaps = []

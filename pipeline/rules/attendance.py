@@ -113,6 +113,11 @@ def attendance_absent(ctx: RuleContext) -> list[Finding]:
 
 
 def _events_by_trainee_day(ctx: RuleContext) -> dict[tuple[str, object], pd.DataFrame]:
+    """Each trainee's check-in events per local day, by time (ATTENDANCE_SPARSE_CHECKIN and _NON_FACE)."""
+    return ctx.shared("events_by_trainee_day", lambda: _group_events(ctx))
+
+
+def _group_events(ctx: RuleContext) -> dict[tuple[str, object], pd.DataFrame]:
     c = ctx.evidence.checkin_sessions
     if c is None or len(c) == 0:
         return {}

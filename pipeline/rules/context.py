@@ -10,7 +10,7 @@ frame could not be written.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -48,6 +48,14 @@ class RuleContext:
     recording_rows: tuple[dict, ...] | None = None
     # accusations held back because the evidence could not decide (warnings in problems and the report)
     not_judged: list[Problem] = field(default_factory=list)
+    # what several rules derive from the same evidence, derived once (RuleContext.shared)
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def shared(self, name: str, derive: Callable[[], Any]) -> Any:
+        """`derive()`, computed once per context for every rule that asks for `name`; rules only read it."""
+        if name not in self._shared:
+            self._shared[name] = derive()
+        return self._shared[name]
 
     def recordings_rows(self) -> list[dict]:
         if self.recording_rows is not None:
