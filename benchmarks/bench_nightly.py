@@ -2,7 +2,7 @@
 with a new video cost, against a clean full audit measured in the same run (the baseline).
 
     .venv/bin/python benchmarks/bench_nightly.py [--classes 8] [--clip-s 60] [--city 200 1000] [--rounds 3]
-        [--no-report]
+        [--no-report] [--before REV] [--work DIR]
 
 Classes are tests/conftest.py ClassWriter folders, each with one ffmpeg test-pattern clip (160x120,
 5 fps). `--city` archives are N classes as a city's (20 institutions, 4 rooms and 6 teachers each,
@@ -12,11 +12,17 @@ changed check-in file (the issue's target: <= 3x the unchanged night; --rounds t
 after each change), and the report rebuilt after that change against a full report rebuild (unless
 --no-report). CPU seconds (this process and its children, e.g. ffprobe)
 next to wall seconds. Prints tables and writes benchmarks/results/nightly.md.
+
+With --before REV, the city nights run in two long-lived child processes, one with REV's code (a git
+worktree) and one with this tree's, each on its own output folder over the same archive, night by night
+in turn (before, then after, on the same files): before and after measured in one run, under the same
+load. --work DIR keeps the archives (and reuses a city already generated there).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
@@ -97,13 +103,94 @@ def timed_report(label: str, out: Path, rows: list, only=None) -> None:
     rows.append((label, time.perf_counter() - started, cpu_s() - cpu, 0.0, 0.0, len(result.class_pages), 0, 0))
 
 
+CHILD = r"""
+import json, os, sys, time
+from pathlib import Path
+from pipeline.nightly import NightlyOptions, run_nightly
+for line in sys.stdin:
+    root, out = json.loads(line)
+    t = os.times()
+    cpu, started = t.user + t.system + t.children_user + t.children_system, time.perf_counter()
+    r = run_nightly(Path(root), Path(out), NightlyOptions(workers=1, analyse_video=False))
+    wall, t = time.perf_counter() - started, os.times()
+    print("NIGHT " + json.dumps([wall, t.user + t.system + t.children_user + t.children_system - cpu,
+                                 r.timings_s.get("stamp_s", 0.0), r.timings_s.get("audit_s", 0.0), len(r.audited),
+                                 len(r.plan.unchanged), r.hashed_bytes, (r.reuse or {}).get("views_read")]), flush=True)
+"""
+
+
+class Nights:
+    """A process that runs a nightly run on request with one checkout's code (its imports paid once, as
+    the in-process nights of this script): CPU s are the child's own (and its ffprobe children)."""
+
+    def __init__(self, name: str, code: Path, out: Path):
+        self.name, self.out = name, out
+        env = {**os.environ, "PYTHONPATH": str(code)}
+        self.proc = subprocess.Popen([sys.executable, "-c", CHILD], cwd=code, env=env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+
+    def night(self, label: str, root: Path, rows: list) -> tuple:
+        self.proc.stdin.write(json.dumps([str(root), str(self.out)]) + "\n")
+        self.proc.stdin.flush()
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"{self.name}: the nightly child ended")
+            if line.startswith("NIGHT "):
+                break
+        wall, cpu, stamp, audit, audited, skipped, hashed, read = json.loads(line[6:])
+        views = f", {read} stored views decoded" if read is not None else ""
+        rows.append((f"{label} [{self.name}{views}]", wall, cpu, stamp, audit, audited, skipped, hashed))
+        return rows[-1]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def city_root(n: int, work: Path, seed: int = 7) -> Path:
+    root = work / f"city-{n}"
+    if not (root / f"TA2024-CT-{n - 1:04d}" / "recordings").is_dir():  # made once (--work keeps it)
+        rng = random.Random(seed)
+        for i in range(n):
+            city_class(root, i, rng)
+    return root
+
+
+def city_before_after(n: int, work: Path, rows: list, codes: list[tuple[str, Path]], rounds: int) -> dict:
+    """Per code, per round, (unchanged night, changed night) rows; the codes take turns night by night."""
+    root = city_root(n, work)
+    nights = [Nights(name, code, work / f"city-{n}-out-{i}") for i, (name, code) in enumerate(codes)]
+    for night in nights:
+        shutil.rmtree(night.out, ignore_errors=True)
+    pairs: dict[str, list] = {night.name: [] for night in nights}
+    checkins = root / "TA2024-CT-0000" / "checkins" / "zk.csv"
+    original = checkins.read_bytes()
+    try:
+        for night in nights:
+            night.night(f"city {n}: first run", root, rows)
+        for r in range(rounds):
+            tag = f" (round {r + 1})" if rounds > 1 else ""
+            unchanged = {night.name: night.night(f"city {n}: unchanged night{tag}", root, rows) for night in nights}
+            checkins.write_bytes(original + "培训部,王五,S003,2024-10-08 13:21:00,1,5,15,\n".encode("gb18030"))
+            for night in nights:
+                pairs[night.name].append((unchanged[night.name],
+                                          night.night(f"city {n}: one check-in file changed{tag}", root, rows)))
+            checkins.write_bytes(original)
+            for night in nights:
+                night.night(f"city {n}: the file restored (one changed file again){tag}", root, rows)
+    finally:
+        checkins.write_bytes(original)
+        for night in nights:
+            night.close()
+    return pairs
+
+
 def city(n: int, work: Path, rows: list, seed: int = 7, report: bool = True, rounds: int = 1) -> list[tuple]:
     """Returns, per round, (unchanged night, changed night) rows; each round changes the check-in file and
     then restores it (the restoring night is a one-changed-file night too, listed as such)."""
-    rng = random.Random(seed)
-    root, out = work / f"city-{n}", work / f"city-{n}-out"
-    for i in range(n):
-        city_class(root, i, rng)
+    root, out = city_root(n, work, seed), work / f"city-{n}-out"
+    shutil.rmtree(out, ignore_errors=True)
     timed(f"city {n}: first run", root, out, rows, analyse_video=False)
     if report:
         timed_report(f"city {n}: full report", out, rows)
@@ -132,13 +219,23 @@ def main() -> None:
     parser.add_argument("--city", type=int, nargs="*", default=[200, 1000])
     parser.add_argument("--rounds", type=int, default=3, help="unchanged / changed / restored nights per city")
     parser.add_argument("--no-report", action="store_true", help="skip the report rebuilds (200 classes: ~25 min)")
+    parser.add_argument("--before", help="git revision whose code also runs the city nights, in turn with this "
+                                         "tree's (child processes; the report rows are left out)")
+    parser.add_argument("--work", type=Path, help="work folder to keep (a city made there before is reused)")
     args = parser.parse_args()
     load_start = os.getloadavg()
-    ratios: dict[int, list[tuple]] = {}
-    work = Path(tempfile.mkdtemp(prefix="bench-nightly-"))
+    ratios: dict[object, list[tuple]] = {}
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-nightly-"))
+    work.mkdir(parents=True, exist_ok=True)
     rows: list = []
+    codes = [("this tree", REPO)]
     try:
+        if args.before:
+            from proctree import checkout
+
+            codes.insert(0, (f"before: {args.before}", Path(checkout(args.before, work / "before-code"))))
         root = work / "archive"
+        shutil.rmtree(root, ignore_errors=True)
         for i in range(args.classes):
             video_class(root, i, args.clip_s)
         timed("baseline: clean full audit (fresh OUT, cold cache)", root, work / "baseline", rows)
@@ -152,26 +249,38 @@ def main() -> None:
         timed("one new class with a new video", root, out, rows)
 
         for n in args.city:
-            ratios[n] = city(n, work, rows, report=not args.no_report, rounds=args.rounds)
+            if args.before:
+                for name, pairs in city_before_after(n, work, rows, codes, args.rounds).items():
+                    ratios[(n, name)] = pairs
+            else:
+                ratios[n] = city(n, work, rows, report=not args.no_report, rounds=args.rounds)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.before:
+            from proctree import drop_checkout
+
+            drop_checkout(work / "before-code")
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
 
     baseline = rows[0][1]
     lines = [f"# Nightly runs ({platform.node()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
              f"{args.classes} classes x {args.clip_s} s clip, workers=1)", "",
              f"Load average (1/5/15 min, every session on the machine) at the start: "
              f"{' / '.join(f'{x:.1f}' for x in load_start)}; at the end: "
-             f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())}. CPU s: this process and its children.", "",
+             f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())}. CPU s: the process that ran it and its children "
+             "(ffprobe).", "",
              "| run | wall s | CPU s | stamp s | audit s | audited | skipped | bytes hashed | wall / baseline |",
              "|---|---|---|---|---|---|---|---|---|"]
     for label, wall, cpu, stamp, audit, audited, skipped, hashed in rows:
         lines.append(f"| {label} | {wall:.2f} | {cpu:.2f} | {stamp:.3f} | {audit:.2f} | {audited} | {skipped} | "
                      f"{hashed} | {wall / baseline:.3f} |")
     by_label = {r[0]: r for r in rows}
-    for n, pairs in ratios.items():
+    for key, pairs in ratios.items():
+        n, name = key if isinstance(key, tuple) else (key, None)
         walls = sorted(changed[1] / unchanged[1] for unchanged, changed in pairs)
         cpus = sorted(changed[2] / max(unchanged[2], 1e-9) for unchanged, changed in pairs)
-        lines.append(f"\ncity {n}: one changed check-in file / the unchanged night before it, per round: "
+        lines.append(f"\ncity {n}{f' [{name}]' if name else ''}: one changed check-in file / the unchanged night "
+                     f"before it, per round: "
                      f"{', '.join(f'{w:.2f}x' for w in walls)} wall, {', '.join(f'{c:.2f}x' for c in cpus)} CPU; "
                      f"median {walls[len(walls) // 2]:.2f}x wall, {cpus[len(cpus) // 2]:.2f}x CPU (target <= 3x)")
         if f"city {n}: full report" in by_label:
