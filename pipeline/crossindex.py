@@ -2,8 +2,9 @@
 
 The cross-class rules report pairs of classes (or pairs within one class): a finding of class A about
 class B depends on the views of A and B only. Two classes can only form a pair when they share one of:
-- an offline session's teacher, or its room, within one institution (TEACHER_CONFLICT, CLASS_MERGED:
-  rules/schedule.py compares only sessions grouped by (institution, teacher) and (institution, room));
+- an offline session's teacher, or its room, within one institution, on one UTC date (TEACHER_CONFLICT,
+  CLASS_MERGED: rules/schedule.py pairs overlapping sessions grouped by (institution, teacher) and
+  (institution, room); two overlapping sessions share the UTC date of the later start);
 - a recording's sha256 (byte-identical files) or a footage match between their recordings (RECORDING_REUSED);
 - a check-in snapshot (IDENTITY_SHARED, checkin_photo);
 - an enrollment photo's digest, held by two entries that are not the same person (IDENTITY_SHARED,
@@ -21,6 +22,7 @@ every view is read as before. tests/test_crossindex.py checks the selected evalu
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +34,7 @@ from pipeline import cache_codec
 from pipeline.ops.atomic import write_atomic
 
 INDEX_FILE = "index.bin"
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: session keys carry the UTC dates
 # The rules whose pairing keys this module knows; any other archive-scope rule turns the selection off.
 KNOWN_RULES = frozenset({"TEACHER_CONFLICT", "CLASS_MERGED", "RECORDING_REUSED", "IDENTITY_SHARED"})
 
@@ -44,7 +46,7 @@ class ViewKeys:
 
     class_id: str
     view_sha256: str | None  # the stored view's checksum (cache_codec.checksum); None: not stored
-    keys: tuple  # (kind, ...) tuples of text: ("teacher"|"room", institution, id), ("sha256", h), ("snapshot", p)
+    keys: tuple  # tuples of text: ("teacher"|"room", institution, id, UTC date), ("sha256", h), ("snapshot", p)
     photos: tuple  # (digest, person) per enrollment photo; person: rules.identity._person of the entry
     recording_paths: tuple  # every listed recording (footage matches name files by path)
     fingerprint_paths: tuple
@@ -64,10 +66,11 @@ def view_keys(view, view_sha256: str | None) -> ViewKeys:
     for s in archive.sessions:
         if s.mode != "offline":
             continue
-        if s.teacher_id:
-            keys.add(("teacher", inst, str(s.teacher_id)))
-        if s.room:
-            keys.add(("room", inst, str(s.room)))
+        for day in _utc_days(s, info.timezone):
+            if s.teacher_id:
+                keys.add(("teacher", inst, str(s.teacher_id), day))
+            if s.room:
+                keys.add(("room", inst, str(s.room), day))
     for row in view.recordings:
         if not is_null(row.get("sha256")):
             keys.add(("sha256", str(row["sha256"])))
@@ -79,6 +82,18 @@ def view_keys(view, view_sha256: str | None) -> ViewKeys:
     return ViewKeys(str(info.class_id), view_sha256, tuple(sorted(keys)), photos,
                     tuple(str(r.path) for r in archive.recordings), tuple(view.fingerprint_paths),
                     tuple(view.fingerprint_shas), view.medians)
+
+
+def _utc_days(session, tz: str) -> list[str]:
+    """Every UTC date from the session's start to its end, as the rules read its times (to_ts): the later
+    start of two overlapping sessions lies in both, so they share its date."""
+    from pipeline.attendance.timeline import to_ts
+
+    a, b = to_ts(session.start, tz), to_ts(session.end, tz)
+    if a is None or b is None:  # ingest never keeps such a session; the rules would not pair it either
+        return ["?"]
+    first, last = sorted([a.tz_convert("UTC").date(), b.tz_convert("UTC").date()])
+    return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
 def load_index(folder: Path) -> dict[str, ViewKeys] | None:

@@ -243,3 +243,33 @@ def test_nightly_reads_only_the_views_a_change_touches_and_publishes_what_a_full
     result = nightly(root, out)
     assert result.reuse["views_read"] == result.reuse["views_stored"]
     assert_equal_to_full(out, root, tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+def test_a_view_replaced_behind_the_runs_back_is_never_decoded_its_class_is_audited_again(tmp_path):
+    """A view file whose checksum holds but whose content is no view, with its index entry made to match:
+    the manifest's stamps of the class's published files no longer match, so the class is audited again
+    (its view rewritten) instead of the view being decoded when a change needs it."""
+    import dataclasses
+
+    from pipeline import cache_codec
+    from pipeline.crossclass import VIEWS_DIR
+    from test_nightly_incremental import assert_equal_to_full, nightly
+
+    root, out = tmp_path / "archive", tmp_path / "out"
+    for i, (inst, room, teacher) in enumerate([("370900-0001", "R1", "T1"), ("370900-0001", "R2", "T2"),
+                                               ("370900-0002", "R1", "T1")]):
+        city_class(root, i, inst, room, teacher, 8)
+    nightly(root, out)
+    folder = out / VIEWS_DIR
+    forged = cache_codec.dumps({"not": "a view"})
+    (folder / "TA2024-SL-000.view").write_bytes(forged)
+    index = load_index(folder)
+    index["TA2024-SL-000"] = dataclasses.replace(index["TA2024-SL-000"], view_sha256=cache_codec.checksum(forged))
+    write_index(folder, index)
+
+    city_class(root, 1, "370900-0001", "R1", "T1", 8)  # now pairs with class 0
+    result = nightly(root, out)
+    assert sorted(result.audited) == ["TA2024-SL-000", "TA2024-SL-001"]
+    assert "do not match the manifest" in result.plan.changed["TA2024-SL-000"]
+    assert_equal_to_full(out, root, tmp_path)
