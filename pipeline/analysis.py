@@ -107,11 +107,6 @@ def _unfed_results(task: RecordingTask, probe: ProbeResult, parts: bool) -> tupl
 _GALLERIES: dict[str, Any] = {}  # per worker process: galleries by spec digest (dlib objects never pickle)
 
 
-def person_key(kind: str, person_id: str) -> str:
-    """Gallery identity of a roster person: trainee and teacher ids may collide, so the kind is kept."""
-    return f"{kind}:{person_id}"
-
-
 def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str | None]], list[tuple[str, str, float]]]:
     """The face pass and what enrolling the class's photos found. Loads the face models: called only in the
     process that decodes (the decoding child, or a daemonic worker itself), never in a pool worker."""
@@ -124,7 +119,9 @@ def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str |
     digest = f"{task.gallery.digest()}-{task.faces.digest()}"  # the same photos encoded per encoder
     if digest not in _GALLERIES:
         _GALLERIES.clear()  # one class at a time per worker is the common case; bound the memory
-        _GALLERIES[digest] = _enrolled(task, digest)
+        from pipeline.enrollment import enrolled
+
+        _GALLERIES[digest] = enrolled(task, digest)
         from pipeline.faces import adapter
         from pipeline.ops.worker import release_free_memory
 
@@ -135,61 +132,6 @@ def _face_consumer(task: RecordingTask) -> tuple[Any, list[tuple[str, str, str |
     gallery, pairs = _GALLERIES[digest]
     problems = [(p.path, p.found, p.identity) for p in gallery.problems]
     return Throttled(VideoFacePass(gallery, task.faces), task.faces.sample_interval_s), problems, pairs
-
-
-def _enrolled(task: RecordingTask, digest: str):
-    """(gallery, same-face pairs) of the class's photos: built once per run for every worker. The first
-    decoding child to need them enrols the photos under a lock and stores the encodings in the cache
-    (`enrolled/`, the analysis cache's format; encodings never leave the cache); the others wait for it
-    and read them (each extra worker enrolling again cost ~5 CPU-s per class, benchmarks/results/
-    cpu_per_hour.md)."""
-    from pipeline.faces.gallery import Gallery
-
-    def build():
-        photos = {person_key(kind, pid): list(paths) for pid, kind, paths in task.gallery.people}
-        gallery = Gallery.from_photos(photos, task.faces, strict=False, max_pixels=task.gallery.max_image_pixels)
-        return gallery, same_face_pairs(gallery, task.faces.same_face_max_distance)
-
-    from pipeline.ops.worker import release_free_memory
-
-    if not task.cache_dir:
-        built = build()
-        release_free_memory()
-        return built
-    import fcntl
-
-    path = Path(task.cache_dir) / "enrolled" / f"{ANALYSIS_VERSION}-{digest}.gallery"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes (or the process dies)
-        cached = _load_gallery(path)
-        if cached is not None:
-            return cached
-        gallery, pairs = build()
-        release_free_memory()  # the photos' detection peaks far above what scanning needs
-        store_cached(path, {"identities": gallery.identities, "encodings": gallery.encodings,
-                            "owner": gallery.owner, "threshold": float(gallery.threshold),
-                            "encoder": gallery.encoder, "pairs": [tuple(p) for p in pairs],
-                            "problems": [(p.path, p.found, p.identity) for p in gallery.problems]})
-        return gallery, pairs
-
-
-def _load_gallery(path: Path):
-    """The stored enrollment, or None (missing, damaged or foreign: enrolled again)."""
-    from pipeline import cache_codec
-    from pipeline.faces.errors import EnrollmentError
-    from pipeline.faces.gallery import Gallery
-
-    try:
-        v = cache_codec.loads(path.read_bytes())
-        gallery = Gallery(tuple(v["identities"]), v["encodings"], v["owner"], v["threshold"],
-                          tuple(EnrollmentError(*p) for p in v["problems"]), v["encoder"])
-        return gallery, [(str(a), str(b), float(d)) for a, b, d in v["pairs"]]
-    except FileNotFoundError:
-        return None
-    except Exception:  # a damaged or foreign entry is rebuilt, never trusted
-        path.unlink(missing_ok=True)
-        return None
 
 
 def _child_enroll(task: RecordingTask) -> tuple[list, list]:
@@ -211,22 +153,6 @@ def _child_scan(task: RecordingTask, probe: ProbeResult, interval_s: float, star
                               max_keyframe_lag_s=max_lag_s, parts=task.span is not None)
     finally:
         release_free_memory()  # an idle child between files holds its imports and models, not a frame's buffers
-
-
-def same_face_pairs(gallery, max_distance: float) -> list[tuple[str, str, float]]:
-    """Pairs of enrolled people whose photos lie within `max_distance` of each other: one face enrolled
-    under two roster entries (IDENTITY_SHARED)."""
-    if len(gallery) < 2:
-        return []
-    per_person = gallery.distances(gallery.encodings)  # (photos, people)
-    best: dict[tuple[str, str], float] = {}
-    for row, owner in enumerate(gallery.owner):
-        for other, distance in enumerate(per_person[row]):
-            if other == owner or distance > max_distance:
-                continue
-            key = tuple(sorted((gallery.identities[owner], gallery.identities[other])))
-            best[key] = min(best.get(key, float("inf")), float(distance))
-    return [(a, b, d) for (a, b), d in sorted(best.items())]
 
 
 class Throttled:

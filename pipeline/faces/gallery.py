@@ -5,7 +5,7 @@
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,15 +108,21 @@ class Gallery:
 
     @classmethod
     def from_photos(cls, photos: Mapping[str, Sequence[str | Path]], params: FaceParams,
-                    strict: bool = True, max_pixels: int | None = None) -> Gallery:
+                    strict: bool = True, max_pixels: int | None = None,
+                    encode: Callable[[str, str | Path], np.ndarray] | None = None) -> Gallery:
         """``{identity: [photo paths]}``. strict: the first bad photo raises EnrollmentError; otherwise bad
-        photos are kept in ``problems`` and the person is enrolled from the good ones (if any)."""
+        photos are kept in ``problems`` and the person is enrolled from the good ones (if any). ``encode``
+        (identity, path) gives a photo's encoding or raises its EnrollmentError (default: encode_photo;
+        pipeline/enrollment.py reads the encodings that several processes computed)."""
+        if encode is None:
+            def encode(identity, path):
+                return encode_photo(path, params, identity, max_pixels)
         identities, encodings, owner, problems = [], [], [], []
         for identity, paths in photos.items():
             rows = []
             for path in paths:
                 try:
-                    rows.append(encode_photo(path, params, identity, max_pixels))
+                    rows.append(encode(identity, path))
                 except EnrollmentError as exc:
                     if strict:
                         raise
