@@ -2,7 +2,7 @@
 with a new video cost, against a clean full audit measured in the same run (the baseline).
 
     .venv/bin/python benchmarks/bench_nightly.py [--classes 8] [--clip-s 60] [--city 200 1000] [--rounds 3]
-        [--no-report] [--before REV] [--work DIR]
+        [--no-report] [--before REV] [--work DIR [--keep-out]]
 
 Classes are tests/conftest.py ClassWriter folders, each with one ffmpeg test-pattern clip (160x120,
 5 fps). `--city` archives are N classes as a city's (20 institutions, 4 rooms and 6 teachers each,
@@ -16,7 +16,8 @@ next to wall seconds. Prints tables and writes benchmarks/results/nightly.md.
 With --before REV, the city nights run in two long-lived child processes, one with REV's code (a git
 worktree) and one with this tree's, each on its own output folder over the same archive, night by night
 in turn (before, then after, on the same files): before and after measured in one run, under the same
-load. --work DIR keeps the archives (and reuses a city already generated there).
+load. --work DIR keeps the archives (and reuses a city already generated there); with --keep-out the
+cities' output folders of an earlier run too (no first audit of every class).
 """
 
 from __future__ import annotations
@@ -157,18 +158,24 @@ def city_root(n: int, work: Path, seed: int = 7) -> Path:
     return root
 
 
-def city_before_after(n: int, work: Path, rows: list, codes: list[tuple[str, Path]], rounds: int) -> dict:
-    """Per code, per round, (unchanged night, changed night) rows; the codes take turns night by night."""
+def city_before_after(n: int, work: Path, rows: list, codes: list[tuple[str, Path]], rounds: int,
+                      keep_out: bool = False) -> dict:
+    """Per code, per round, (unchanged night, changed night) rows; the codes take turns night by night.
+    `keep_out`: an output folder left in `work` by an earlier run is used as it is (its first night is then
+    labelled as such: it audits nothing, or only what that code's change made stale)."""
     root = city_root(n, work)
     nights = [Nights(name, code, work / f"city-{n}-out-{i}") for i, (name, code) in enumerate(codes)]
+    kept = {night.name for night in nights if keep_out and (night.out / ".trainaudit-manifest.json").is_file()}
     for night in nights:
-        shutil.rmtree(night.out, ignore_errors=True)
+        if night.name not in kept:
+            shutil.rmtree(night.out, ignore_errors=True)
     pairs: dict[str, list] = {night.name: [] for night in nights}
     checkins = root / "TA2024-CT-0000" / "checkins" / "zk.csv"
     original = checkins.read_bytes()
     try:
         for night in nights:
-            night.night(f"city {n}: first run", root, rows)
+            night.night(f"city {n}: first run" + (" (OUT kept from an earlier run)" if night.name in kept else ""),
+                        root, rows)
         for r in range(rounds):
             tag = f" (round {r + 1})" if rounds > 1 else ""
             unchanged = {night.name: night.night(f"city {n}: unchanged night{tag}", root, rows) for night in nights}
@@ -222,6 +229,8 @@ def main() -> None:
     parser.add_argument("--before", help="git revision whose code also runs the city nights, in turn with this "
                                          "tree's (child processes; the report rows are left out)")
     parser.add_argument("--work", type=Path, help="work folder to keep (a city made there before is reused)")
+    parser.add_argument("--keep-out", action="store_true", help="with --before and --work: the cities' output "
+                                                                "folders of an earlier run are used as they are")
     args = parser.parse_args()
     load_start = os.getloadavg()
     ratios: dict[object, list[tuple]] = {}
@@ -250,7 +259,7 @@ def main() -> None:
 
         for n in args.city:
             if args.before:
-                for name, pairs in city_before_after(n, work, rows, codes, args.rounds).items():
+                for name, pairs in city_before_after(n, work, rows, codes, args.rounds, args.keep_out).items():
                     ratios[(n, name)] = pairs
             else:
                 ratios[n] = city(n, work, rows, report=not args.no_report, rounds=args.rounds)
