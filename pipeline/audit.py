@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 
 from pipeline.analysis import GallerySpec, RecordingAnalysis, RecordingTask, safe_analyse
-from pipeline import cache_codec, crossclass
+from pipeline import crossclass
 from pipeline.config import RulePack, RulePacks, load_pipeline_config, stable_hash
 from pipeline.crossclass import CrossInputs, Masker
 from pipeline.attendance.evidence import enrollment_problems
@@ -323,17 +323,17 @@ def _cross(audited: _Audited, analyses: Sequence[RecordingAnalysis], config, pac
     for item in audited.items:
         evidence, pack, cid = item.evidence, item.pack, item.outcome.class_id
         fps = [a.fingerprint for a in by_class.get(cid, []) if a.fingerprint is not None]
-        view, checksum = crossclass.build_view(evidence, fps, cross.mask), None
+        view, stamp = crossclass.build_view(evidence, fps, cross.mask), None
         try:  # the rules read the view as stored, so a nightly run that loads it finds the same
             data = crossclass.encode(view)
             view = crossclass.decode(data)
             if cross.store is not None:
                 cross.store.write(class_key(cid), data, fps)
-                checksum = cache_codec.checksum(data)
+                stamp = crossindex.stamp(cross.store.view_path(class_key(cid)))
         except Exception as exc:  # not stored: a nightly run finds no view and audits the class again
             log.warning("cross-class view of %s not stored: %s: %s", cid, type(exc).__name__, exc)
         fresh[cid], pack_by_id[cid] = view, pack
-        fresh_keys[cid] = crossindex.view_keys(view, checksum)
+        fresh_keys[cid] = crossindex.view_keys(view, stamp)
         fresh_fps += fps
     stored = {cid: s for cid, s in cross.stored.items() if cid not in fresh}
     matches, stats = crossclass.find_reused_incremental(fresh_fps, list(stored.values()), cross.kept, config.video)
@@ -350,8 +350,8 @@ def _cross(audited: _Audited, analyses: Sequence[RecordingAnalysis], config, pac
     if cross.store is not None:
         keys = {class_key(cid): k for cid, k in fresh_keys.items()}
         for cid, s in stored.items():
-            keys[s.key] = s.keys if s.keys is not None and s.keys.view_sha256 == s.checksum else \
-                crossindex.view_keys(s.view, s.checksum)
+            keys[s.key] = s.keys if s.keys is not None else \
+                crossindex.view_keys(s.view, crossindex.stamp(cross.store.view_path(s.key)))
         try:
             crossindex.write_index(cross.store.folder, keys)
         except OSError as exc:  # no index: the next nightly run reads every view

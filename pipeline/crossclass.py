@@ -167,19 +167,12 @@ class ViewStore:
 
 
 class StoredClass:
-    """An unchanged class: its view (decoded on first use from the checked bytes a nightly run read), where
-    its fingerprints are (loaded only for candidate pairs), and its index entry (crossindex.py), which gives
-    the reuse matcher its recordings without decoding the view."""
+    """An unchanged class: its view (read and decoded on first use when the nightly run did not need it
+    before the audit), where its fingerprints are (loaded only for candidate pairs), and its index entry
+    (crossindex.py), which gives the reuse matcher its recordings without reading the view."""
 
-    def __init__(self, view: CrossView | None, key: str, store: ViewStore, data: bytes | None = None,
-                 keys=None):
-        self._view, self.key, self.store, self.data, self.keys = view, key, store, data, keys
-        self.checksum = cache_codec.checksum(data) if data is not None else None
-
-    @classmethod
-    def read(cls, store: ViewStore, key: str) -> "StoredClass":
-        """The stored view's bytes, checksum checked (CacheFormatError, OSError), not decoded."""
-        return cls(None, key, store, store.view_path(key).read_bytes())
+    def __init__(self, view: CrossView | None, key: str, store: ViewStore, keys=None):
+        self._view, self.key, self.store, self.keys = view, key, store, keys
 
     @property
     def decoded(self) -> bool:
@@ -189,11 +182,10 @@ class StoredClass:
     def view(self) -> CrossView:
         if self._view is None:
             try:
-                self._view = decode(self.data)
-            except cache_codec.CacheFormatError:  # checksum right, content not ours: next run redoes the class
+                self._view = self.store.load(self.key)
+            except (OSError, cache_codec.CacheFormatError):  # the run fails; without the file the next redoes it
                 self.store.remove(self.key)
                 raise
-            self.data = None
         return self._view
 
     @property

@@ -14,8 +14,8 @@ After a change, only a class that pairs with a changed, new, failed or removed c
 or after the change) can see its cross-class findings change (`Selection.affected`), and an affected
 class's findings need only the views of its own partners (`Selection.needed`). The index keeps each stored
 view's keys (OUT/.trainaudit-cross/index.bin, written atomically after the views; each entry names its view
-by the view's checksum, so an entry of another view is never used), and a nightly run decodes the needed
-views only; every other class's cross-class rows stay as published. Where the index cannot answer
+by the view file's stamp, the one the manifest keeps of it, so an entry of another view is never used and
+no view is read to check it), and a nightly run reads and decodes the needed views only; every other class's cross-class rows stay as published. Where the index cannot answer
 (missing, another version, an entry missing or stale, a rule error, a rule this module does not know),
 every view is read as before. tests/test_crossindex.py checks the selected evaluation against the full one.
 """
@@ -34,7 +34,7 @@ from pipeline import cache_codec
 from pipeline.ops.atomic import write_atomic
 
 INDEX_FILE = "index.bin"
-INDEX_VERSION = 2  # 2: session keys carry the UTC dates
+INDEX_VERSION = 3  # 2: session keys carry the UTC dates; 3: entries name their view by its file stamp
 # The rules whose pairing keys this module knows; any other archive-scope rule turns the selection off.
 KNOWN_RULES = frozenset({"TEACHER_CONFLICT", "CLASS_MERGED", "RECORDING_REUSED", "IDENTITY_SHARED"})
 
@@ -45,7 +45,7 @@ class ViewKeys:
     filter, so that no view is decoded to compare footage)."""
 
     class_id: str
-    view_sha256: str | None  # the stored view's checksum (cache_codec.checksum); None: not stored
+    view_stamp: str | None  # the stored view file's stamp (ops.manifest.fingerprint_outputs); None: not stored
     keys: tuple  # tuples of text: ("teacher"|"room", institution, id, UTC date), ("sha256", h), ("snapshot", p)
     photos: tuple  # (digest, person) per enrollment photo; person: rules.identity._person of the entry
     recording_paths: tuple  # every listed recording (footage matches name files by path)
@@ -54,7 +54,7 @@ class ViewKeys:
     medians: np.ndarray
 
 
-def view_keys(view, view_sha256: str | None) -> ViewKeys:
+def view_keys(view, view_stamp: str | None) -> ViewKeys:
     """The keys of a view (crossclass.CrossView), as the rules read it."""
     from pipeline.ingest.values import is_null
     from pipeline.rules.identity import _person
@@ -79,9 +79,16 @@ def view_keys(view, view_sha256: str | None) -> ViewKeys:
     digests = view.photo_digests or {}
     photos = {(digests.get(str(p)), _person(t)) for t in archive.trainees for p in t.photos}
     photos = tuple(sorted(((d, person) for d, person in photos if d is not None), key=repr))
-    return ViewKeys(str(info.class_id), view_sha256, tuple(sorted(keys)), photos,
+    return ViewKeys(str(info.class_id), view_stamp, tuple(sorted(keys)), photos,
                     tuple(str(r.path) for r in archive.recordings), tuple(view.fingerprint_paths),
                     tuple(view.fingerprint_shas), view.medians)
+
+
+def stamp(path: Path) -> str:
+    """The file's stamp as the manifest keeps it for every published file ("missing" when there is none)."""
+    from pipeline.ops.manifest import fingerprint_outputs
+
+    return fingerprint_outputs({"view": Path(path)})["view"]
 
 
 def _utc_days(session, tz: str) -> list[str]:
@@ -113,18 +120,18 @@ def load_index(folder: Path) -> dict[str, ViewKeys] | None:
 
 
 def write_index(folder: Path, entries: Mapping[str, ViewKeys]) -> None:
-    """Written after the views it names (an entry whose view changed since is not used: view_sha256)."""
+    """Written after the views it names (an entry whose view changed since is not used: view_stamp)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     views, arrays = {}, []
     for key, e in sorted(entries.items()):
-        if e.view_sha256 is None:
+        if e.view_stamp is None:
             continue
         block = None
         if len(e.fingerprint_paths):
             block = len(arrays)
             arrays.append(e.medians)
-        views[key] = [e.class_id, e.view_sha256, e.keys, e.photos, e.recording_paths, e.fingerprint_paths,
+        views[key] = [e.class_id, e.view_stamp, e.keys, e.photos, e.recording_paths, e.fingerprint_paths,
                       e.fingerprint_shas, block]
     write_atomic(folder / INDEX_FILE, cache_codec.dumps_plain({"version": INDEX_VERSION, "views": views}, arrays))
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pipeline
-from pipeline import cache_codec
 from pipeline.config import CONFIG_DIR, load_pipeline_config, stable_hash
 from pipeline.crossclass import CrossInputs, Masker, StoredClass, ViewStore
 from pipeline.ingest.confine import display_path
@@ -381,58 +380,42 @@ def _run_locked(root: Path, out: Path, options: NightlyOptions, progress: Progre
 
 def _stored_views(out: Path, root: Path, plan: Plan, previous: Manifest, log: JsonLog
                   ) -> tuple[dict[str, StoredClass], ViewStore, tuple | None]:
-    """The stored views of the unchanged, audited classes (read and checked; decoded when used), and the
-    index entries (crossindex.py) of the classes audited again or removed as the last run left them (None:
-    the index cannot say which views a change touches, and every view is decoded now); a class whose view
-    cannot be read is redone."""
+    """The stored views of the unchanged, audited classes, and the index entries (crossindex.py) of the
+    classes audited again or removed, as the last run left them (None: the index cannot say which views a
+    change touches). With the index, a view is read only if the cross-class step needs it: each entry names
+    the stamp the manifest keeps of its view file (plan_run checked the file against it). Without, every view
+    is read and decoded now, and a class whose view cannot be read is redone."""
     from pipeline import crossindex
+    from pipeline.crossclass import VIEW_SUFFIX, VIEWS_DIR
 
     store = ViewStore(out)
     index = crossindex.load_index(store.folder)
     if index is not None and any(e.cross_errors for e in previous.classes.values()):
         index = None  # a rule failed last time: its errors are on every class, redo them all as a full run
+
+    def audited(rel: str) -> ClassEntry | None:
+        entry = previous.classes.get(rel)
+        return entry if entry is not None and entry.status == "audited" and entry.class_id else None
+
+    def indexed(entry: ClassEntry) -> bool:  # its entry describes the view the manifest published
+        keys = index.get(entry.output_key) if index is not None else None
+        return keys is not None and keys.class_id == entry.class_id and \
+            keys.view_stamp == entry.outputs.get(f"{VIEWS_DIR}/{entry.output_key}{VIEW_SUFFIX}")
+
+    unchanged = [(rel, audited(rel)) for rel in plan.unchanged if audited(rel)]
+    gone = [audited(rel) for rel in [*plan.changed, *plan.vanished] if audited(rel)]  # their pairs may end
+    if index is not None and all(indexed(e) for _, e in unchanged) and all(indexed(e) for e in gone):
+        stored = {e.class_id: StoredClass(None, e.output_key, store, index[e.output_key]) for _, e in unchanged}
+        return stored, store, tuple(index[e.output_key] for e in gone)
     stored = {}
-    for rel in list(plan.unchanged):
-        entry = previous.classes[rel]
-        if entry.status != "audited" or not entry.class_id:
-            continue
+    for rel, entry in unchanged:
         try:
-            item = StoredClass.read(store, entry.output_key)
-            keys = index.get(entry.output_key) if index is not None else None
-            if keys is not None and keys.view_sha256 == item.checksum and keys.class_id == entry.class_id:
-                item.keys = keys
-            else:
-                index = None
-            stored[entry.class_id] = item
+            stored[entry.class_id] = StoredClass(store.load(entry.output_key), entry.output_key, store)
         except Exception as exc:  # damaged or from another version: the class is audited again
             plan.unchanged.remove(rel)
             plan.changed[rel] = f"its stored cross-class view is unusable ({type(exc).__name__}: {exc})"
             log.event("view_unusable", level="warning", folder=rel, error=str(exc))
-    gone = []
-    for rel in [*plan.changed, *plan.vanished]:  # their pairs with unchanged classes may end
-        entry = previous.classes.get(rel)
-        if index is None or entry is None or entry.status != "audited" or not entry.class_id:
-            continue
-        keys = index.get(entry.output_key)
-        try:
-            checksum = cache_codec.checksum(store.view_path(entry.output_key).read_bytes())
-        except (OSError, cache_codec.CacheFormatError):
-            checksum = None
-        if keys is None or keys.view_sha256 != checksum:
-            index = None
-        else:
-            gone.append(keys)
-    if index is None:  # every view takes part: decoded now, so that an unusable one redoes its class
-        for cid, item in list(stored.items()):
-            try:
-                item.view
-            except Exception as exc:
-                rel = next(r for r, e in previous.classes.items() if e.class_id == cid and r in plan.unchanged)
-                del stored[cid]
-                plan.unchanged.remove(rel)
-                plan.changed[rel] = f"its stored cross-class view is unusable ({type(exc).__name__}: {exc})"
-                log.event("view_unusable", level="warning", folder=rel, error=str(exc))
-    return stored, store, None if index is None else tuple(gone)
+    return stored, store, None
 
 
 def _audit(root: Path, out: Path, options: NightlyOptions, progress: Progress, log: JsonLog,

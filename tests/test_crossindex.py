@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from pipeline.crossclass import CrossView, evaluate_cross, reuse_frame
-from pipeline.crossindex import Selection, load_index, select, view_keys, write_index
+from pipeline.crossindex import Selection, load_index, select, stamp, view_keys, write_index
 from pipeline.model import ClassArchive, Recording
 from pipeline.video.reuse import ReuseMatch
 from rules_factories import NATIONAL, at, checkin, info, recording, session, trainee
@@ -88,7 +88,7 @@ def scenario(seed: int) -> tuple:
 
 
 def keys(view: CrossView):
-    return view_keys(view, "sha-of-the-view")
+    return view_keys(view, "stamp-of-the-view")
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -247,9 +247,9 @@ def test_nightly_reads_only_the_views_a_change_touches_and_publishes_what_a_full
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 def test_a_view_replaced_behind_the_runs_back_is_never_decoded_its_class_is_audited_again(tmp_path):
-    """A view file whose checksum holds but whose content is no view, with its index entry made to match:
-    the manifest's stamps of the class's published files no longer match, so the class is audited again
-    (its view rewritten) instead of the view being decoded when a change needs it."""
+    """A view file whose checksum holds but whose content is no view, with its index entry made to name it:
+    the manifest's stamp of the view file no longer matches, so the class is audited again (its view
+    rewritten) instead of the view being decoded when a change needs it."""
     import dataclasses
 
     from pipeline import cache_codec
@@ -265,7 +265,8 @@ def test_a_view_replaced_behind_the_runs_back_is_never_decoded_its_class_is_audi
     forged = cache_codec.dumps({"not": "a view"})
     (folder / "TA2024-SL-000.view").write_bytes(forged)
     index = load_index(folder)
-    index["TA2024-SL-000"] = dataclasses.replace(index["TA2024-SL-000"], view_sha256=cache_codec.checksum(forged))
+    index["TA2024-SL-000"] = dataclasses.replace(index["TA2024-SL-000"],
+                                                 view_stamp=stamp(folder / "TA2024-SL-000.view"))
     write_index(folder, index)
 
     city_class(root, 1, "370900-0001", "R1", "T1", 8)  # now pairs with class 0
