@@ -2,7 +2,7 @@
 with a new video cost, against a clean full audit measured in the same run (the baseline).
 
     .venv/bin/python benchmarks/bench_nightly.py [--classes 8] [--clip-s 60] [--city 200 1000] [--rounds 3]
-        [--no-report] [--before REV] [--work DIR [--keep-out]]
+        [--no-report] [--before REV [--cold]] [--work DIR [--keep-out]]
 
 Classes are tests/conftest.py ClassWriter folders, each with one ffmpeg test-pattern clip (160x120,
 5 fps). `--city` archives are N classes as a city's (20 institutions, 4 rooms and 6 teachers each,
@@ -17,7 +17,8 @@ With --before REV, the city nights run in two long-lived child processes, one wi
 worktree) and one with this tree's, each on its own output folder over the same archive, night by night
 in turn (before, then after, on the same files): before and after measured in one run, under the same
 load. --work DIR keeps the archives (and reuses a city already generated there); with --keep-out the
-cities' output folders of an earlier run too (no first audit of every class).
+cities' output folders of an earlier run too (no first audit of every class). --cold starts a new process
+for every night instead (what cron does), so each night's CPU includes the interpreter and its imports.
 """
 
 from __future__ import annotations
@@ -124,29 +125,44 @@ class Nights:
     """A process that runs a nightly run on request with one checkout's code (its imports paid once, as
     the in-process nights of this script): CPU s are the child's own (and its ffprobe children)."""
 
-    def __init__(self, name: str, code: Path, out: Path):
-        self.name, self.out = name, out
-        env = {**os.environ, "PYTHONPATH": str(code)}
-        self.proc = subprocess.Popen([sys.executable, "-c", CHILD], cwd=code, env=env, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+    def __init__(self, name: str, code: Path, out: Path, cold: bool = False):
+        self.name = name + (", a new process per night" if cold else "")
+        self.out, self.code, self.cold = out, code, cold
+        self.proc = None if cold else self._start()
+
+    def _start(self) -> subprocess.Popen:
+        env = {**os.environ, "PYTHONPATH": str(self.code)}
+        return subprocess.Popen([sys.executable, "-c", CHILD], cwd=self.code, env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
 
     def night(self, label: str, root: Path, rows: list) -> tuple:
-        self.proc.stdin.write(json.dumps([str(root), str(self.out)]) + "\n")
-        self.proc.stdin.flush()
+        """One night; `cold`: in a process of its own, as cron starts one, its CPU s with the interpreter's
+        start and every import (measured by the parent: the child's user + system time)."""
+        proc = self._start() if self.cold else self.proc
+        started, before = time.perf_counter(), os.times()
+        proc.stdin.write(json.dumps([str(root), str(self.out)]) + "\n")
+        proc.stdin.flush()
         while True:
-            line = self.proc.stdout.readline()
+            line = proc.stdout.readline()
             if not line:
                 raise RuntimeError(f"{self.name}: the nightly child ended")
             if line.startswith("NIGHT "):
                 break
         wall, cpu, stamp, audit, audited, skipped, hashed, read = json.loads(line[6:])
+        if self.cold:
+            proc.stdin.close()
+            proc.wait()
+            after = os.times()
+            wall = time.perf_counter() - started
+            cpu = after.children_user + after.children_system - before.children_user - before.children_system
         views = f", {read} stored views decoded" if read is not None else ""
         rows.append((f"{label} [{self.name}{views}]", wall, cpu, stamp, audit, audited, skipped, hashed))
         return rows[-1]
 
     def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait()
+        if self.proc is not None:
+            self.proc.stdin.close()
+            self.proc.wait()
 
 
 def city_root(n: int, work: Path, seed: int = 7) -> Path:
@@ -159,12 +175,12 @@ def city_root(n: int, work: Path, seed: int = 7) -> Path:
 
 
 def city_before_after(n: int, work: Path, rows: list, codes: list[tuple[str, Path]], rounds: int,
-                      keep_out: bool = False) -> dict:
+                      keep_out: bool = False, cold: bool = False) -> dict:
     """Per code, per round, (unchanged night, changed night) rows; the codes take turns night by night.
     `keep_out`: an output folder left in `work` by an earlier run is used as it is (its first night is then
     labelled as such: it audits nothing, or only what that code's change made stale)."""
     root = city_root(n, work)
-    nights = [Nights(name, code, work / f"city-{n}-out-{i}") for i, (name, code) in enumerate(codes)]
+    nights = [Nights(name, code, work / f"city-{n}-out-{i}", cold) for i, (name, code) in enumerate(codes)]
     kept = {night.name for night in nights if keep_out and (night.out / ".trainaudit-manifest.json").is_file()}
     for night in nights:
         if night.name not in kept:
@@ -229,6 +245,8 @@ def main() -> None:
     parser.add_argument("--before", help="git revision whose code also runs the city nights, in turn with this "
                                          "tree's (child processes; the report rows are left out)")
     parser.add_argument("--work", type=Path, help="work folder to keep (a city made there before is reused)")
+    parser.add_argument("--cold", action="store_true", help="with --before: every city night in a new process "
+                                                            "(as cron runs it: interpreter start and imports included)")
     parser.add_argument("--keep-out", action="store_true", help="with --before and --work: the cities' output "
                                                                 "folders of an earlier run are used as they are")
     args = parser.parse_args()
@@ -244,7 +262,8 @@ def main() -> None:
 
             codes.insert(0, (f"before: {args.before}", Path(checkout(args.before, work / "before-code"))))
         root = work / "archive"
-        shutil.rmtree(root, ignore_errors=True)
+        for folder in (root, work / "baseline", work / "out"):  # fresh, also in a kept work folder
+            shutil.rmtree(folder, ignore_errors=True)
         for i in range(args.classes):
             video_class(root, i, args.clip_s)
         timed("baseline: clean full audit (fresh OUT, cold cache)", root, work / "baseline", rows)
@@ -259,7 +278,8 @@ def main() -> None:
 
         for n in args.city:
             if args.before:
-                for name, pairs in city_before_after(n, work, rows, codes, args.rounds, args.keep_out).items():
+                for name, pairs in city_before_after(n, work, rows, codes, args.rounds, args.keep_out,
+                                                     args.cold).items():
                     ratios[(n, name)] = pairs
             else:
                 ratios[n] = city(n, work, rows, report=not args.no_report, rounds=args.rounds)
