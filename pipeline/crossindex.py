@@ -15,9 +15,10 @@ or after the change) can see its cross-class findings change (`Selection.affecte
 class's findings need only the views of its own partners (`Selection.needed`). The index keeps each stored
 view's keys (OUT/.trainaudit-cross/index.bin, written atomically after the views; each entry names its view
 by the view file's stamp, the one the manifest keeps of it, so an entry of another view is never used and
-no view is read to check it), and a nightly run reads and decodes the needed views only; every other class's cross-class rows stay as published. Where the index cannot answer
-(missing, another version, an entry missing or stale, a rule error, a rule this module does not know),
-every view is read as before. tests/test_crossindex.py checks the selected evaluation against the full one.
+no view is read to check it), and a nightly run reads and decodes the needed views only; every other
+class's cross-class rows stay as published. Where the index cannot answer (missing, another version, an
+entry missing or stale, a rule error, a rule this module does not know), every view is read as before.
+tests/test_crossindex.py checks the selected evaluation against the full one.
 """
 
 from __future__ import annotations

@@ -7,10 +7,11 @@ recordings whose stamps are unchanged are neither hashed nor probed again (the m
 on, the probe comes from the cache). The cross-class rules (TEACHER_CONFLICT, CLASS_MERGED,
 RECORDING_REUSED, IDENTITY_SHARED) run over the audited classes and the stored views of the others
 (pipeline/crossclass.py), never by re-auditing them; only the views of the classes a change can pair with
-(and of their partners) are decoded (pipeline/crossindex.py), the others' cross-class rows stand. An
-unchanged class whose cross-class findings changed gets its findings (and problems) rewritten, nothing else. The outputs equal those of a full run
-(tests/test_nightly_incremental.py). The manifest is published last, the run's row in `runs` after it:
-a run that dies earlier leaves files that do not match the manifest, and their classes are redone.
+(and of their partners) are read (pipeline/crossindex.py), the others' cross-class rows stand. An
+unchanged class whose cross-class findings changed gets its findings (and problems) rewritten, nothing
+else. The outputs equal those of a full run (tests/test_nightly_incremental.py, tests/test_crossindex.py).
+The manifest is published last, the run's row in `runs` after it: a run that dies earlier leaves files
+that do not match the manifest, and their classes are redone.
 """
 
 from __future__ import annotations

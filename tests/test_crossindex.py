@@ -274,3 +274,42 @@ def test_a_view_replaced_behind_the_runs_back_is_never_decoded_its_class_is_audi
     assert sorted(result.audited) == ["TA2024-SL-000", "TA2024-SL-001"]
     assert "do not match the manifest" in result.plan.changed["TA2024-SL-000"]
     assert_equal_to_full(out, root, tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+def test_a_cross_class_rule_that_fails_makes_the_night_read_every_view(tmp_path, monkeypatch):
+    """A rule error is published on every class (a full run's behaviour), so a night where a cross-class rule
+    fails, and the night after, read every view; the tables still equal a full audit's."""
+    import dataclasses
+
+    from pipeline.rules import registry
+    from test_nightly_incremental import assert_equal_to_full, nightly
+
+    root, out = tmp_path / "archive", tmp_path / "out"
+    for i, (inst, room, teacher) in enumerate([("370900-0001", "R1", "T1"), ("370900-0002", "R2", "T2"),
+                                               ("370900-0003", "R1", "T1")]):
+        city_class(root, i, inst, room, teacher, 8)
+    nightly(root, out)
+
+    def broken(actx):
+        raise RuntimeError("a rule that fails")
+
+    spec = registry._REGISTRY["CLASS_MERGED"]
+    monkeypatch.setitem(registry._REGISTRY, "CLASS_MERGED", dataclasses.replace(spec, func=broken))
+    city_class(root, 1, "370900-0002", "R3", "T2", 8)
+    result = nightly(root, out)
+    assert result.reuse["views_read"] == result.reuse["views_stored"] == 2
+    assert sorted(result.cross_updated) == ["TA2024-SL-000", "TA2024-SL-002"]  # the error is theirs too
+    assert_equal_to_full(out, root, tmp_path)
+
+    monkeypatch.setitem(registry._REGISTRY, "CLASS_MERGED", spec)
+    city_class(root, 1, "370900-0002", "R4", "T2", 8)
+    result = nightly(root, out)
+    assert result.reuse["views_read"] == result.reuse["views_stored"]  # last night's errors: a full evaluation
+    assert sorted(result.cross_updated) == ["TA2024-SL-000", "TA2024-SL-002"]
+    assert_equal_to_full(out, root, tmp_path)
+
+    city_class(root, 1, "370900-0002", "R5", "T2", 8)
+    result = nightly(root, out)
+    assert result.reuse["views_read"] == 0 and result.cross_updated == []
+    assert_equal_to_full(out, root, tmp_path)
