@@ -313,3 +313,30 @@ def test_a_cross_class_rule_that_fails_makes_the_night_read_every_view(tmp_path,
     result = nightly(root, out)
     assert result.reuse["views_read"] == 0 and result.cross_updated == []
     assert_equal_to_full(out, root, tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+def test_a_class_that_breaks_ends_its_pairs_and_one_that_recovers_brings_them_back(tmp_path):
+    """A class whose class.yaml becomes unreadable fails and takes no part: the class it was merged with
+    loses those findings (its keys come from the index, the class itself has no view any more)."""
+    from test_nightly_incremental import assert_equal_to_full, nightly
+
+    root, out = tmp_path / "archive", tmp_path / "out"
+    for i, (inst, room, teacher) in enumerate([("370900-0001", "R1", "T1"), ("370900-0001", "R1", "T1"),
+                                               ("370900-0002", "R1", "T1")]):
+        city_class(root, i, inst, room, teacher, 8)
+    nightly(root, out)
+    yaml = root / "TA2024-SL-001" / "class.yaml"
+    good = yaml.read_bytes()
+    yaml.write_bytes(b"class_id: [unterminated\n")
+    result = nightly(root, out)
+    assert "TA2024-SL-001" in result.failed and result.cross_updated == ["TA2024-SL-000"]
+    assert result.reuse["views_read"] == 1  # class 0 alone: class 2 is another institution
+    got = assert_equal_to_full(out, root, tmp_path)
+    assert "CLASS_MERGED" not in set(got["findings"][got["findings"]["class_id"] == "TA2024-SL-000"]["rule_id"])
+
+    yaml.write_bytes(good)
+    result = nightly(root, out)
+    assert result.audited == ["TA2024-SL-001"] and result.cross_updated == ["TA2024-SL-000"]
+    got = assert_equal_to_full(out, root, tmp_path)
+    assert "CLASS_MERGED" in set(got["findings"][got["findings"]["class_id"] == "TA2024-SL-000"]["rule_id"])
