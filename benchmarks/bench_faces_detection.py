@@ -10,7 +10,8 @@ reference height; a detection's is the height of the face it matched, else its o
 precision ">= 10 px" pool every bucket from 10 px up.
 
 Detectors: YuNet (the default; rows named by their setting only) and CenterFace (``detector: centerface``),
-side by side in one run.
+side by side in one run. YuNet runs in OpenCV (``yunet_runtime: opencv``, the default) or in libfacedetection
+(``yunet_runtime: yuface``, the runtime before issue 19): both at the default setting, by face height.
 
 Cost: CPU seconds of ``detect_faces`` per count_dev photo (1024 px wide) and per 1080p classroom frame
 (40 seated faces of 25-60 px, 12 back-row faces of 10-18 px, pasted from the development photos onto a
@@ -43,13 +44,15 @@ COUNT_DEV = DATA / "count_dev"
 OUT = Path(__file__).resolve().parent / "results" / "faces_detection.md"
 MEETING = "wider_face_val_samples/11_Meeting_Meeting_11_Meeting_Meeting_11_176.jpg"
 BEFORE = FaceParams().replace(min_face_px=14)  # the counting floor before count_dev
+YUFACE = "yuface x1.0 score 0.6 min 8 px (YuNet's runtime before issue 19)"
 
 
 def settings(quick: bool) -> list[tuple[str, FaceParams]]:
     """YuNet (rows without a name: the default detector) and CenterFace (detector=centerface), one run."""
     base = FaceParams()
     out = [("x1.0 score 0.6 min 14 px (before)", BEFORE),
-           ("x1.0 score 0.6 min 8 px (default)", base)]
+           ("x1.0 score 0.6 min 8 px (default)", base),
+           (YUFACE, base.replace(yunet_runtime="yuface"))]
     cf = base.replace(detector="centerface")
     centerface = [("CenterFace x1.0 score 0.4 min 8 px", cf),
                   ("CenterFace x1.0 score 0.3 min 8 px", cf.replace(centerface_score_threshold=0.3)),
@@ -175,6 +178,15 @@ def main() -> None:
         b, n = score_by_height(before[1], lo, hi), score_by_height(now[1], lo, hi)
         lines.append(f"| {label} | {n.faces} | {b.found} | {fmt(b.recall)} | {b.boxes} | {fmt(b.precision)} | "
                      f"{n.found} | {fmt(n.recall)} | {n.boxes} | {fmt(n.precision)} |")
+    lines += ["", "## YuNet's runtime by face height on count_dev: OpenCV (the default) and yuface (before issue 19)\n",
+              "| height px | faces | found yuface | recall yuface | boxes yuface | precision yuface | "
+              "found OpenCV | recall OpenCV | boxes OpenCV | precision OpenCV |", "|---|---|---|---|---|---|---|---|---|---|"]
+    yu = by_setting[YUFACE]
+    for label, lo, hi in SIZE_BUCKETS_PX:
+        b, n = score_by_height(yu[1], lo, hi), score_by_height(now[1], lo, hi)
+        lines.append(f"| {label} | {n.faces} | {b.found} | {fmt(b.recall)} | {b.boxes} | {fmt(b.precision)} | "
+                     f"{n.found} | {fmt(n.recall)} | {n.boxes} | {fmt(n.precision)} |")
+    lines.append(f"\nCPU per 1080p frame: OpenCV {now[4]:.3f} s, yuface {yu[4]:.3f} s ({yu[4] / now[4]:.1f}x).")
     lines += centerface_sections(by_setting, samples_per_hour)
     lines += ["", "## What the default misses among faces >= 20 px (WIDER attributes)\n"]
     lines += missed_attributes(photos, now[1])

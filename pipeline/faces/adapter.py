@@ -42,6 +42,18 @@ class _Models:
         self._resnet = None
         self._sface = None
         self._centerface = None
+        self._yunet_cv = None
+
+    def yunet_cv(self):
+        """YuNet run by OpenCV (pipeline.faces.yunet_cv), loaded and checked on first use, one OpenCV thread."""
+        if self._yunet_cv is None:
+            import cv2
+
+            from pipeline.faces.yunet_cv import YuNetCV
+
+            cv2.setNumThreads(1)
+            self._yunet_cv = YuNetCV()
+        return self._yunet_cv
 
     def centerface(self):
         """CenterFace (pipeline.faces.centerface), loaded and checked on first use, one OpenCV thread."""
@@ -97,6 +109,8 @@ def load_models(params: FaceParams) -> None:
     """Load now what detecting and encoding with ``params`` needs (otherwise loaded on first use), so that a
     process can give back the memory that loading used and freed before it starts on frames."""
     models = _models()
+    if params.detector == "yunet" and params.yunet_runtime == "opencv":
+        models.yunet_cv()
     if params.encoder == "sface":
         models.sface()
     elif params.encoder_runtime == "numpy":
@@ -112,9 +126,12 @@ def _resize(image_bgr: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(image_bgr, None, fx=factor, fy=factor, interpolation=interp)
 
 
-def _yunet_rows(models: _Models, image_bgr: np.ndarray, min_score_100: float) -> np.ndarray:
-    """yuface's raw (N, 16) int16 rows; the public wrapper's docstring says uint16 but rows are signed
-    (boxes may start left of the image), so we filter the rows ourselves."""
+def _yunet_rows(models: _Models, image_bgr: np.ndarray, min_score_100: float, runtime: str) -> np.ndarray:
+    """(N, 16) rows in yuface's layout, from the runtime named: OpenCV's float rows, or yuface's raw int16
+    rows (the public wrapper's docstring says uint16 but rows are signed: boxes may start left of the
+    image), filtered here."""
+    if runtime == "opencv":
+        return models.yunet_cv().rows(image_bgr, min_score_100 / 100.0)
     from yuface.yuface import detect as c_detect  # noqa: PLC0415 - same library, raw rows
 
     rows = c_detect(np.ascontiguousarray(image_bgr))
@@ -130,7 +147,7 @@ def _detect_yunet(models: _Models, image_bgr: np.ndarray, params: FaceParams) ->
     for y0 in range(0, max(1, h - int(tile * _TILE_OVERLAP)), step) if h > tile else [0]:
         for x0 in range(0, max(1, w - int(tile * _TILE_OVERLAP)), step) if w > tile else [0]:
             crop = scaled[y0:y0 + tile, x0:x0 + tile]
-            rows = _yunet_rows(models, crop, params.score_threshold * 100)
+            rows = _yunet_rows(models, crop, params.score_threshold * 100, params.yunet_runtime)
             # offset is applied in scaled pixels, then the scale is undone
             parts.append(FaceDetections.from_yuface(rows, 1.0, (x0, y0)))
     dets = FaceDetections.concat(parts)
@@ -140,7 +157,7 @@ def _detect_yunet(models: _Models, image_bgr: np.ndarray, params: FaceParams) ->
     longest = max(image_bgr.shape[:2])
     if params.coarse_side_px and longest > params.coarse_side_px:
         factor = params.coarse_side_px / longest
-        rows = _yunet_rows(models, _resize(image_bgr, factor), params.score_threshold * 100)
+        rows = _yunet_rows(models, _resize(image_bgr, factor), params.score_threshold * 100, params.yunet_runtime)
         coarse = FaceDetections.from_yuface(rows, factor)
         parts.append(coarse.filter(coarse.boxes_xywh[:, 2:].min(axis=1) >= params.coarse_min_face_px))
         dets = FaceDetections.concat([dets, parts[-1]])

