@@ -23,26 +23,62 @@ _TILE_OVERLAP = 0.15
 
 
 class _Models:
+    """Each model loads on first use. The defaults (YuNet in OpenCV, SFace) need no dlib: importing dlib and
+    face_recognition_models (which imports pkg_resources) and loading the HOG detector and the 5-point
+    predictor cost each decoding child 0.61 CPU s and 25 MB when they loaded up front (issue 19)."""
+
     def __init__(self) -> None:
-        import dlib
-        import yuface
-
-        with warnings.catch_warnings():  # the models package still imports pkg_resources
-            warnings.simplefilter("ignore", UserWarning)
-            import face_recognition_models as frm
-
-        # yuface warns on every image over 960 px; we tile or accept the cost knowingly.
-        warnings.filterwarnings("ignore", message="Image size", module="yuface")
-        self.yuface = yuface
-        self.dlib = dlib
-        self.hog = dlib.get_frontal_face_detector()
-        self.shape5 = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
-        self.encoder_path = frm.face_recognition_model_location()
+        self._dlib = self._hog = self._shape5 = self._encoder_path = self._yuface = None
         self._encoder = None
         self._resnet = None
         self._sface = None
         self._centerface = None
         self._yunet_cv = None
+
+    @property
+    def dlib(self):
+        if self._dlib is None:
+            import dlib
+
+            self._dlib = dlib
+        return self._dlib
+
+    @property
+    def hog(self):
+        """dlib's HOG face detector (detector=hog only)."""
+        if self._hog is None:
+            self._hog = self.dlib.get_frontal_face_detector()
+        return self._hog
+
+    def _frm(self):
+        with warnings.catch_warnings():  # the models package still imports pkg_resources
+            warnings.simplefilter("ignore", UserWarning)
+            import face_recognition_models as frm
+        return frm
+
+    @property
+    def shape5(self):
+        """dlib's 5-point shape predictor (the dlib encoder's landmarks)."""
+        if self._shape5 is None:
+            self._shape5 = self.dlib.shape_predictor(self._frm().pose_predictor_five_point_model_location())
+        return self._shape5
+
+    @property
+    def encoder_path(self) -> str:
+        if self._encoder_path is None:
+            self._encoder_path = self._frm().face_recognition_model_location()
+        return self._encoder_path
+
+    @property
+    def yuface(self):
+        """libfacedetection's YuNet (yunet_runtime=yuface)."""
+        if self._yuface is None:
+            import yuface
+
+            # yuface warns on every image over 960 px; we tile or accept the cost knowingly.
+            warnings.filterwarnings("ignore", message="Image size", module="yuface")
+            self._yuface = yuface
+        return self._yuface
 
     def yunet_cv(self):
         """YuNet run by OpenCV (pipeline.faces.yunet_cv), loaded and checked on first use, one OpenCV thread."""
@@ -109,12 +145,17 @@ def load_models(params: FaceParams) -> None:
     """Load now what detecting and encoding with ``params`` needs (otherwise loaded on first use), so that a
     process can give back the memory that loading used and freed before it starts on frames."""
     models = _models()
-    if params.detector == "yunet" and params.yunet_runtime == "opencv":
-        models.yunet_cv()
+    if params.detector == "yunet":
+        models.yunet_cv() if params.yunet_runtime == "opencv" else models.yuface
+    elif params.detector == "hog":
+        models.hog  # noqa: B018 - loads it
     if params.encoder == "sface":
         models.sface()
-    elif params.encoder_runtime == "numpy":
-        models.resnet()
+    else:
+        if params.landmark_mode == "dlib5_on_box":
+            models.shape5  # noqa: B018 - loads it
+        if params.encoder_runtime == "numpy":
+            models.resnet()
 
 
 def _resize(image_bgr: np.ndarray, factor: float) -> np.ndarray:
@@ -132,6 +173,7 @@ def _yunet_rows(models: _Models, image_bgr: np.ndarray, min_score_100: float, ru
     image), filtered here."""
     if runtime == "opencv":
         return models.yunet_cv().rows(image_bgr, min_score_100 / 100.0)
+    models.yuface  # noqa: B018 - imported and its size warning silenced on first use
     from yuface.yuface import detect as c_detect  # noqa: PLC0415 - same library, raw rows
 
     rows = c_detect(np.ascontiguousarray(image_bgr))
