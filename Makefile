@@ -15,9 +15,12 @@ test-deps: system-deps
 	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
 
-$(VENV)/.synced: pyproject.toml uv.lock
+# --compile-bytecode, as the Dockerfile's UV_COMPILE_BYTECODE: where PYTHONDONTWRITEBYTECODE is set (this VM, many
+# images) every audit and every decoding child otherwise compiles pandas & co. from source as it starts:
+# 1.8 CPU s of the audit's 4.8 (benchmarks/results/cpu_per_hour.md).
+$(VENV)/.synced: pyproject.toml uv.lock Makefile
 	@python3 -m uv --version >/dev/null 2>&1 || command -v uv >/dev/null || python3 -m pip install -q "uv>=0.5"
-	$(UV) sync --frozen --all-extras
+	$(UV) sync --frozen --all-extras --compile-bytecode
 	@touch $@
 
 setup: system-deps $(VENV)/.synced
