@@ -48,13 +48,12 @@ def same_face_pairs(gallery, max_distance: float) -> list[tuple[str, str, float]
 def enrolled(task: RecordingTask, digest: str):
     """(gallery, same-face pairs) of the task's class photos; `digest` names the photos and face settings."""
     from pipeline.faces.gallery import Gallery
-    from pipeline.ops.worker import release_free_memory
 
     photos = {person_key(kind, pid): list(paths) for pid, kind, paths in task.gallery.people}
     params, max_pixels = task.faces, task.gallery.max_image_pixels
     if not task.cache_dir:
         gallery = Gallery.from_photos(photos, params, strict=False, max_pixels=max_pixels)
-        release_free_memory()  # the photos' detection peaks far above what scanning needs
+        _release()
         return gallery, same_face_pairs(gallery, params.same_face_max_distance)
     path = Path(task.cache_dir) / "enrolled" / f"{ANALYSIS_VERSION}-{digest}.gallery"
     for _ in range(3):
@@ -68,12 +67,22 @@ def enrolled(task: RecordingTask, digest: str):
         except FileNotFoundError:  # another child stored the gallery and tidied up meanwhile: read it
             continue
         finally:
-            release_free_memory()
+            _release()
         pairs = same_face_pairs(gallery, params.same_face_max_distance)
         _store_gallery(path, gallery, pairs)
         shutil.rmtree(shared.folder, ignore_errors=True)
         return gallery, pairs
     raise RuntimeError(f"{path}: the class's stored enrollment kept disappearing while it was read")
+
+
+def _release() -> None:
+    """The photos' detection peaks far above what scanning needs: the detector's buffers sized for the largest
+    photo are dropped and the free memory given back."""
+    from pipeline.faces import adapter
+    from pipeline.ops.worker import release_free_memory
+
+    adapter.release_buffers()
+    release_free_memory()
 
 
 def _store_gallery(path: Path, gallery, pairs) -> None:

@@ -76,3 +76,34 @@ def test_free_memory_kept_by_the_thresholds_is_given_back_between_files() -> Non
     assert out["held"] - out["start"] > 250  # the tuned thresholds keep what was freed
     assert out["released"] is True
     assert out["held"] - out["after"] > 250
+
+
+def _thresholds_after_tuning(task) -> object:
+    """Run in a fresh process: the thresholds in force after the decoding child's policy (analysis)."""
+    from pipeline import analysis
+    from pipeline.ops import worker
+
+    analysis._tune_allocator(task)
+    return worker._APPLIED
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_the_thresholds_apply_where_the_detector_frees_its_buffers_every_frame() -> None:
+    """libfacedetection (yuface) frees its buffers on every frame: its children get the thresholds; OpenCV's
+    YuNet keeps its own, and its children keep glibc's defaults (no CPU saved, ~11 MB held)."""
+    import dataclasses
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from pipeline.analysis import RecordingTask
+    from pipeline.config import load_pipeline_config
+
+    config = load_pipeline_config()
+    malloc = (config.run.malloc_mmap_threshold_bytes, config.run.malloc_trim_threshold_bytes)
+    opencv = RecordingTask("C", "x.mp4", config.video, config.faces, None, None, malloc=malloc)
+    assert opencv.faces.yunet_runtime == "opencv" and malloc != (0, 0)
+    yuface = dataclasses.replace(opencv, faces=config.faces.replace(yunet_runtime="yuface"))
+    context = multiprocessing.get_context("spawn")
+    for task, expected in ((opencv, None), (yuface, malloc)):
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            assert pool.submit(_thresholds_after_tuning, task).result(timeout=120) == expected
