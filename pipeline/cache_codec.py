@@ -92,9 +92,28 @@ def dumps(value: Any) -> bytes:
     blocks = io.BytesIO()
     for a in arrays:
         np.save(blocks, np.ascontiguousarray(a), allow_pickle=False)
-    rest = body + blocks.getvalue()
-    head = json.dumps({"format": FORMAT, "sha256": hashlib.sha256(rest).hexdigest()}).encode() + b"\n"
-    return head + rest
+    return _framed(body + blocks.getvalue(), FORMAT)
+
+
+def _framed(rest: bytes, format: str) -> bytes:
+    """`rest` (the JSON body line and the arrays) under its head line: the format and the checksum."""
+    return json.dumps({"format": format, "sha256": hashlib.sha256(rest).hexdigest()}).encode() + b"\n" + rest
+
+
+def _verified(data: bytes, format: str) -> bytes:
+    """What follows the head line, once the head names `format` and its checksum matches the bytes;
+    CacheFormatError otherwise."""
+    head_line, _, rest = data.partition(b"\n")
+    try:
+        head = json.loads(head_line)
+        digest = head.get("sha256") if head.get("format") == format else None
+    except (ValueError, AttributeError) as exc:
+        raise CacheFormatError(f"not an analysis cache entry: {exc}") from exc
+    if digest is None:
+        raise CacheFormatError(f"format {head.get('format')!r}, expected {format!r}")
+    if hashlib.sha256(rest).hexdigest() != digest:
+        raise CacheFormatError("checksum mismatch")
+    return rest
 
 
 PLAIN_FORMAT = "trainaudit-plain/1"
@@ -107,15 +126,14 @@ def dumps_plain(body: Any, arrays: Iterable[np.ndarray] = ()) -> bytes:
     blocks = io.BytesIO()
     for a in arrays:
         np.save(blocks, np.ascontiguousarray(a), allow_pickle=False)
-    rest = text + blocks.getvalue()
-    return json.dumps({"format": PLAIN_FORMAT, "sha256": hashlib.sha256(rest).hexdigest()}).encode() + b"\n" + rest
+    return _framed(text + blocks.getvalue(), PLAIN_FORMAT)
 
 
 def loads_plain(data: bytes) -> tuple[Any, list[np.ndarray]]:
     """What `dumps_plain` wrote: the JSON body and the arrays."""
-    checksum(data, PLAIN_FORMAT)
+    rest = _verified(data, PLAIN_FORMAT)
     try:
-        body_line, _, blocks = data.partition(b"\n")[2].partition(b"\n")
+        body_line, _, blocks = rest.partition(b"\n")
         body = json.loads(body_line.decode("utf-8", "surrogateescape"))
         stream, arrays = io.BytesIO(blocks), []
         while stream.tell() < len(blocks):
@@ -125,33 +143,12 @@ def loads_plain(data: bytes) -> tuple[Any, list[np.ndarray]]:
         raise CacheFormatError(f"not a plain cache entry: {exc}") from exc
 
 
-def checksum(data: bytes, format: str = FORMAT) -> str:
-    """The entry's checksum (the sha256 of its body and arrays), checked against the bytes; what names a
-    stored view without decoding it (pipeline/crossindex.py). CacheFormatError when it does not match."""
-    head_line, _, rest = data.partition(b"\n")
-    try:
-        head = json.loads(head_line)
-        digest = head.get("sha256") if head.get("format") == format else None
-    except (ValueError, AttributeError) as exc:
-        raise CacheFormatError(f"not an analysis cache entry: {exc}") from exc
-    if digest is None:
-        raise CacheFormatError(f"format {head.get('format')!r}, expected {format!r}")
-    if hashlib.sha256(rest).hexdigest() != digest:
-        raise CacheFormatError("checksum mismatch")
-    return digest
-
-
 def loads(data: bytes, types: Iterable[type] = ()) -> Any:
     """The value `dumps` wrote. Records are rebuilt only as one of `types` (dataclasses, by name): the
     caller says what it expects (recording_task.analysis_types, crossclass.view_types); any other record
     name is refused."""
+    rest = _verified(data, FORMAT)
     try:
-        head_line, _, rest = data.partition(b"\n")
-        head = json.loads(head_line)
-        if head.get("format") != FORMAT:
-            raise CacheFormatError(f"format {head.get('format')!r}, expected {FORMAT!r}")
-        if hashlib.sha256(rest).hexdigest() != head.get("sha256"):
-            raise CacheFormatError("checksum mismatch")
         body_line, _, blocks = rest.partition(b"\n")
         body = json.loads(body_line.decode("utf-8", "surrogateescape"))
     except (ValueError, AttributeError) as exc:
