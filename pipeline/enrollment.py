@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from pipeline.recording_task import ANALYSIS_VERSION, RecordingTask
+from pipeline.recording_task import ANALYSIS_VERSION, RecordingTask, store_cached
 
 
 def person_key(kind: str, person_id: str) -> str:
@@ -86,13 +86,10 @@ def _release() -> None:
 
 
 def _store_gallery(path: Path, gallery, pairs) -> None:
-    from pipeline import cache_codec
-    from pipeline.ops.atomic import write_atomic
-
-    write_atomic(path, cache_codec.dumps({
+    store_cached(path, {
         "identities": gallery.identities, "encodings": gallery.encodings, "owner": gallery.owner,
         "threshold": float(gallery.threshold), "encoder": gallery.encoder, "pairs": [tuple(p) for p in pairs],
-        "problems": [(p.path, p.found, p.identity) for p in gallery.problems]}))
+        "problems": [(p.path, p.found, p.identity) for p in gallery.problems]})
 
 
 def load_gallery(path: Path):
@@ -165,6 +162,8 @@ class SharedPhotos:
             value: dict = {"encoding": encode_photo(photo, self.params, identity, self.max_pixels)}
         except EnrollmentError as exc:
             value = {"problem": [exc.path, exc.found, exc.identity]}
+        # not store_cached: it would make the folder again after another child stored the gallery and
+        # tidied it away; the write fails instead (FileNotFoundError) and `enrolled` reads the gallery
         write_atomic(result, cache_codec.dumps(value))
         return value
 

@@ -145,8 +145,10 @@ def load_models(params: FaceParams) -> None:
     """Load now what detecting and encoding with ``params`` needs (otherwise loaded on first use), so that a
     process can give back the memory that loading used and freed before it starts on frames."""
     models = _models()
-    if params.detector == "yunet":
-        models.yunet_cv() if params.yunet_runtime == "opencv" else models.yuface
+    if params.detector == "yunet" and params.yunet_runtime == "opencv":
+        models.yunet_cv()
+    elif params.detector == "yunet":
+        models.yuface  # noqa: B018 - loads it
     elif params.detector == "hog":
         models.hog  # noqa: B018 - loads it
     if params.encoder == "sface":
