@@ -252,11 +252,16 @@ class RunParams:
     # audit's CPU per video-hour with these and with both at 0 (glibc's defaults), in one run. Trim
     # threshold, one decoding child scanning a 10-min 1080p file (memory_per_worker.md): 2 GiB and 256 MiB
     # both 306k faults, 128 MiB 456k, 64 MiB 1.7M (as many as glibc's defaults): a frame's working set.
+    # Set in the decoding children, except where YuNet runs in OpenCV (faces.yunet_runtime: opencv, the
+    # default): its net keeps its buffers, so the thresholds save no CPU there and only hold memory
+    # (analysis._tune_allocator, benchmarks/results/memory_per_worker.md).
     malloc_mmap_threshold_bytes: int = setting(33554432, "allocations above this are mapped and unmapped one by "
-                                                         "one (0: glibc's default; 32 MiB is glibc's largest)",
+                                                         "one (0: glibc's default; 32 MiB is glibc's largest; not "
+                                                         "applied with faces.yunet_runtime opencv)",
                                                min=0, max=33554432)
     malloc_trim_threshold_bytes: int = setting(268435456, "free memory a computing process keeps instead of "
-                                                           "returning it to the system (0: glibc's default)",
+                                                           "returning it to the system (0: glibc's default; not "
+                                                           "applied with faces.yunet_runtime opencv)",
                                                min=0, max=2147483647)
     # Between full hashes nightly trusts a file whose size, mtime, ctime and inode are unchanged; a month
     # bounds how long silent corruption (bit rot, a tool restoring every stat field) can go unseen.
